@@ -1,0 +1,62 @@
+//! Build steps: LALRPOP turns grammar/ into the parser, and the cc crate compiles the portable
+//! half of the C runtime (runtime-c/core) so host tests exercise the same C that modules use.
+fn main() {
+    lalrpop::Configuration::new()
+        .set_in_dir("grammar")
+        .set_out_dir(std::env::var("OUT_DIR").unwrap())
+        .process()
+        .expect("LALRPOP failed on grammar/");
+
+    let mut core = cc::Build::new();
+    core.include("runtime-c/core")
+        .warnings(true)
+        .extra_warnings(true);
+    let mut any = false;
+    for entry in std::fs::read_dir("runtime-c/core").expect("runtime-c/core exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "c") {
+            core.file(&path);
+            any = true;
+        }
+    }
+    if any {
+        core.compile("rstap_core");
+    }
+    embed(&["runtime-c", "templates"]);
+    println!("cargo:rerun-if-changed=runtime-c");
+    println!("cargo:rerun-if-changed=templates");
+    println!("cargo:rerun-if-changed=grammar");
+}
+
+/// Writes `embedded.rs`: every file of the given directories as `(relative path, text)`, so the
+/// rstapc binary carries its runtime and templates and works from any directory.
+fn embed(dirs: &[&str]) {
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let mut out = String::new();
+    for dir in dirs {
+        let name = dir.replace('-', "_").to_uppercase();
+        out.push_str(&format!("pub static {name}: &[(&str, &str)] = &[\n"));
+        let mut files: Vec<_> = walkdir::WalkDir::new(format!("{root}/{dir}"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter(|e| !e.file_name().to_string_lossy().ends_with(".md"))
+            .map(|e| e.into_path())
+            .collect();
+        files.sort();
+        for path in files {
+            let rel = path
+                .strip_prefix(format!("{root}/{dir}"))
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push_str(&format!(
+                "    ({rel:?}, include_str!({:?})),\n",
+                path.to_string_lossy()
+            ));
+        }
+        out.push_str("];\n");
+    }
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
+    std::fs::write(dest, out).expect("write embedded.rs");
+}

@@ -1,0 +1,55 @@
+/* runtime-c/core/buf.c: bounded output buffers (see buf.h). */
+#include "buf.h"
+
+void rs_buf_init(struct rs_buf *b, char *storage, uint32_t cap)
+{
+	b->data = storage;
+	b->len = 0;
+	b->cap = storage ? cap : 0;
+	b->truncated = 0;
+	if (b->cap > 0)
+		b->data[0] = '\0';
+}
+
+/* Bytes that can still be appended (the NUL byte excluded). */
+static uint32_t rs_buf_room(const struct rs_buf *b)
+{
+	if (b->cap == 0 || b->len >= b->cap - 1)
+		return 0;
+	return b->cap - 1 - b->len;
+}
+
+void rs_buf_put(struct rs_buf *b, const char *s, uint32_t n)
+{
+	uint32_t room = rs_buf_room(b);
+
+	if (n > room) {
+		n = room;
+		b->truncated = 1;
+	}
+	if (n > 0) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	}
+	if (b->cap > 0)
+		b->data[b->len] = '\0';
+}
+
+void rs_buf_puts(struct rs_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	const uint32_t max = ~(uint32_t)0;
+
+	if (n > (size_t)max) {
+		/* Longer than any rs_buf can hold: append what fits, mark truncation. */
+		rs_buf_put(b, s, max);
+		b->truncated = 1;
+		return;
+	}
+	rs_buf_put(b, s, (uint32_t)n);
+}
+
+void rs_buf_putc(struct rs_buf *b, char c)
+{
+	rs_buf_put(b, &c, 1);
+}

@@ -1,0 +1,26 @@
+/* runtime-c/core/buf.h: bounded output buffers.
+ *
+ * A struct rs_buf appends into caller-provided storage of `cap` bytes. One byte is kept for
+ * a terminating NUL, so at most cap-1 bytes of data are stored and data[len] == '\0'
+ * whenever cap > 0 (the data itself may contain NUL bytes, e.g. from %b). Whatever does not
+ * fit is dropped silently and `truncated` is set to 1; the stored data is then always a
+ * prefix of what was appended.
+ */
+#ifndef RS_CORE_BUF_H
+#define RS_CORE_BUF_H
+
+#include "compat.h"
+
+struct rs_buf {
+	char *data;
+	uint32_t len;
+	uint32_t cap;
+	uint32_t truncated;
+};
+
+void rs_buf_init(struct rs_buf *b, char *storage, uint32_t cap);
+void rs_buf_put(struct rs_buf *b, const char *s, uint32_t n); /* appends, truncates at cap */
+void rs_buf_puts(struct rs_buf *b, const char *s);
+void rs_buf_putc(struct rs_buf *b, char c);
+
+#endif /* RS_CORE_BUF_H */

@@ -1,0 +1,253 @@
+/* runtime-c/core/format.c: SystemTap's printf conversions (see format.h for semantics). */
+#include "format.h"
+
+/* Appends n copies of c (nothing if n <= 0), cut at the buffer's capacity. */
+static void rs_fill(struct rs_buf *b, char c, int64_t n)
+{
+	uint32_t room;
+
+	if (n <= 0)
+		return;
+	room = (b->cap == 0 || b->len >= b->cap - 1) ? 0 : b->cap - 1 - b->len;
+	if ((uint64_t)n > room) {
+		n = room;
+		b->truncated = 1;
+	}
+	while (n-- > 0)
+		b->data[b->len++] = c;
+	if (b->cap > 0)
+		b->data[b->len] = '\0';
+}
+
+/* n / 10 without a 64-bit division, so 32-bit kernels need no libgcc helper. */
+static uint64_t rs_div10(uint64_t n)
+{
+	uint64_t q, r;
+
+	q = (n >> 1) + (n >> 2);
+	q += q >> 4;
+	q += q >> 8;
+	q += q >> 16;
+	q += q >> 32;
+	q >>= 3;
+	r = n - ((q << 3) + (q << 1));
+	return q + ((r + 6) >> 4);
+}
+
+static void rs_fmt_num(struct rs_buf *b, unsigned int flags, int is_signed,
+		       unsigned int base, int upper, int32_t width, int32_t prec,
+		       int64_t v)
+{
+	static const char lower_digits[] = "0123456789abcdef";
+	static const char upper_digits[] = "0123456789ABCDEF";
+	const char *set = upper ? upper_digits : lower_digits;
+	char tmp[24]; /* 22 octal digits hold any 64-bit value */
+	char digits[24];
+	uint64_t u = (uint64_t)v;
+	char sign = 0;
+	const char *prefix = "";
+	uint32_t plen = 0, nd = 0, i;
+	int64_t ndig, pad;
+
+	if (flags & RS_F_LEFT)
+		flags &= ~(unsigned int)RS_F_ZERO;
+	if (is_signed) {
+		if (v < 0) {
+			sign = '-';
+			u = 0 - u;
+		} else if (flags & RS_F_PLUS) {
+			sign = '+';
+		} else if (flags & RS_F_SPACE) {
+			sign = ' ';
+		}
+	}
+	if (flags & RS_F_ALT) {
+		if (base == 16) {
+			prefix = upper ? "0X" : "0x";
+			plen = 2;
+		} else if (base == 8) {
+			prefix = "0";
+			plen = 1;
+		}
+	}
+
+	do {
+		if (base == 10) {
+			uint64_t q = rs_div10(u);
+			tmp[nd++] = set[u - ((q << 3) + (q << 1))];
+			u = q;
+		} else if (base == 16) {
+			tmp[nd++] = set[u & 15];
+			u >>= 4;
+		} else {
+			tmp[nd++] = set[u & 7];
+			u >>= 3;
+		}
+	} while (u != 0);
+	for (i = 0; i < nd; i++)
+		digits[i] = tmp[nd - 1 - i];
+
+	ndig = (int64_t)prec > (int64_t)nd ? (int64_t)prec : (int64_t)nd;
+	pad = (int64_t)width - (sign ? 1 : 0) - plen - ndig;
+
+	if (!(flags & (RS_F_ZERO | RS_F_LEFT)))
+		rs_fill(b, ' ', pad);
+	if (sign)
+		rs_buf_putc(b, sign);
+	rs_buf_put(b, prefix, plen);
+	if (flags & RS_F_ZERO)
+		rs_fill(b, '0', pad);
+	rs_fill(b, '0', ndig - nd);
+	rs_buf_put(b, digits, nd);
+	if (flags & RS_F_LEFT)
+		rs_fill(b, ' ', pad);
+}
+
+static void rs_fmt_char(struct rs_buf *b, unsigned int flags, int32_t width, int64_t v)
+{
+	unsigned char c = (unsigned char)v;
+	char out[4];
+	uint32_t n = 1;
+
+	out[0] = (char)c;
+	if ((flags & RS_F_ALT) &&
+	    (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')) {
+		char e = 0;
+
+		switch (c) {
+		case '\a': e = 'a'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		case '\v': e = 'v'; break;
+		case '\'': e = '\''; break;
+		case '\\': e = '\\'; break;
+		default: break;
+		}
+		out[0] = '\\';
+		if (e) {
+			out[1] = e;
+			n = 2;
+		} else {
+			out[1] = (char)('0' + ((c >> 6) & 3));
+			out[2] = (char)('0' + ((c >> 3) & 7));
+			out[3] = (char)('0' + (c & 7));
+			n = 4;
+		}
+	}
+
+	if (!(flags & RS_F_LEFT))
+		rs_fill(b, ' ', (int64_t)width - n);
+	rs_buf_put(b, out, n);
+	if (flags & RS_F_LEFT)
+		rs_fill(b, ' ', (int64_t)width - n);
+}
+
+/* The byte counts %b accepts; -1 for anything else. */
+static int32_t rs_bin_bytes(int32_t n)
+{
+	return (n == 1 || n == 2 || n == 4 || n == 8) ? n : -1;
+}
+
+static void rs_fmt_bin(struct rs_buf *b, unsigned int flags, int32_t width,
+		       int32_t prec, int64_t v)
+{
+	int32_t n = rs_bin_bytes(prec);
+
+	if (width < 0) {
+		if (n < 0)
+			n = 8;
+		width = n;
+	} else if (n < 0) {
+		n = rs_bin_bytes(width);
+		if (n < 0)
+			n = 8;
+	}
+
+	if (!(flags & RS_F_LEFT))
+		rs_fill(b, '\0', (int64_t)width - n);
+	switch (n) {
+	case 1: {
+		uint8_t x = (uint8_t)v;
+		rs_buf_put(b, (const char *)&x, 1);
+		break;
+	}
+	case 2: {
+		uint16_t x = (uint16_t)v;
+		rs_buf_put(b, (const char *)&x, 2);
+		break;
+	}
+	case 4: {
+		uint32_t x = (uint32_t)v;
+		rs_buf_put(b, (const char *)&x, 4);
+		break;
+	}
+	default: {
+		uint64_t x = (uint64_t)v;
+		rs_buf_put(b, (const char *)&x, 8);
+		break;
+	}
+	}
+	if (flags & RS_F_LEFT)
+		rs_fill(b, '\0', (int64_t)width - n);
+}
+
+void rs_fmt_long(struct rs_buf *b, const struct rs_fmt *f, int64_t v)
+{
+	unsigned int flags = f->flags;
+
+	switch (f->conv) {
+	case 'd':
+	case 'i':
+		rs_fmt_num(b, flags, 1, 10, 0, f->width, f->prec, v);
+		break;
+	case 'u':
+		rs_fmt_num(b, flags, 0, 10, 0, f->width, f->prec, v);
+		break;
+	case 'o':
+		rs_fmt_num(b, flags, 0, 8, 0, f->width, f->prec, v);
+		break;
+	case 'x':
+		rs_fmt_num(b, flags, 0, 16, 0, f->width, f->prec, v);
+		break;
+	case 'X':
+		rs_fmt_num(b, flags, 0, 16, 1, f->width, f->prec, v);
+		break;
+	case 'p':
+		rs_fmt_num(b, flags | RS_F_ALT, 0, 16, 0, f->width, f->prec, v);
+		break;
+	case 'c':
+		rs_fmt_char(b, flags, f->width, v);
+		break;
+	case 'b':
+		rs_fmt_bin(b, flags, f->width, f->prec, v);
+		break;
+	default:
+		rs_buf_putc(b, '%');
+		if (f->conv)
+			rs_buf_putc(b, f->conv);
+		break;
+	}
+}
+
+void rs_fmt_str(struct rs_buf *b, const struct rs_fmt *f, const char *s)
+{
+	uint32_t len = 0;
+	const uint32_t max = ~(uint32_t)0;
+	uint32_t limit = f->prec < 0 ? max : (uint32_t)f->prec;
+
+	if (!s)
+		s = "<NULL>";
+	while (len < limit && s[len] != '\0')
+		len++;
+
+	if (!(f->flags & RS_F_LEFT))
+		rs_fill(b, ' ', (int64_t)f->width - len);
+	rs_buf_put(b, s, len);
+	if (f->flags & RS_F_LEFT)
+		rs_fill(b, ' ', (int64_t)f->width - len);
+	if (f->flags & RS_F_ZERO)
+		rs_buf_putc(b, '\0');
+}

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rstap runtime: output transport (tracing ring_buffer) and control channel (procfs).
+ * Included textually by the generated NAME_src.c after core/buf.h and linux/transport.h.
+ *
+ * Writers (rs_print_commit) reserve a record in the per-CPU, non-overwriting ring buffer:
+ * lock-free, usable in any context, refused (and counted) when the buffer is full. Each
+ * record carries its own header with a global monotonic timestamp and the exact byte
+ * count (the ring buffer rounds event lengths up to 4 bytes). The single reader of `out`
+ * merges the CPUs' oldest records by that timestamp.
+ */
+#include <linux/atomic.h>
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/mutex.h>
+#include <linux/proc_fs.h>
+#include <linux/ring_buffer.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/delay.h>
+#include <linux/fs.h>
+
+#include "transport.h"
+
+/* Polling of an empty `out`: steps of RS_OUT_STEP_MS, at most RS_OUT_WAIT_MS in all. */
+#ifndef RS_OUT_STEP_MS
+#define RS_OUT_STEP_MS 15
+#endif
+#ifndef RS_OUT_WAIT_MS
+#define RS_OUT_WAIT_MS 200
+#endif
+
+struct rs_rec_hdr {
+	u64 ts;		/* ktime_get_mono_fast_ns() at commit: same clock on every CPU */
+	u32 len;	/* payload bytes that follow the header */
+	u32 pad;
+};
+
+#define RS_REC_DATA_MAX (RS_REC_MAX - (u32)sizeof(struct rs_rec_hdr))
+
+static struct trace_buffer *rs_rb;
+static struct proc_dir_entry *rs_proc_dir;
+static atomic_t rs_state = ATOMIC_INIT(RS_STATE_STARTING);
+static atomic_t rs_exit_requested = ATOMIC_INIT(0);
+static atomic_long_t rs_dropped = ATOMIC_LONG_INIT(0);
+static int rs_start_rc;			/* rsg_start()'s return value when it failed */
+static bool rs_started;			/* rsg_start() succeeded and rsg_stop() has not run */
+static DEFINE_MUTEX(rs_ctl_mutex);	/* serializes start/stop (and unload) */
+
+/* The single reader's state: the record being copied out and how far it got. */
+static DEFINE_MUTEX(rs_out_mutex);
+static char *rs_stage;			/* RS_REC_MAX bytes */
+static u32 rs_stage_len;
+static u32 rs_stage_pos;
+
+static const char *const rs_state_names[] = {
+	[RS_STATE_STARTING] = "starting",
+	[RS_STATE_RUNNING] = "running",
+	[RS_STATE_EXIT] = "exit",
+	[RS_STATE_STOPPED] = "stopped",
+	[RS_STATE_ERROR] = "error",
+};
+
+static __maybe_unused int rs_session_state(void)
+{
+	return atomic_read(&rs_state);
+}
+
+static __maybe_unused unsigned long rs_dropped_count(void)
+{
+	return (unsigned long)atomic_long_read(&rs_dropped);
+}
+
+static __maybe_unused void rs_request_exit(void)
+{
+	atomic_set(&rs_exit_requested, 1);
+	/* Fully ordered; pairs with the atomic_xchg() in rs_ctl_start(). */
+	atomic_cmpxchg(&rs_state, RS_STATE_RUNNING, RS_STATE_EXIT);
+}
+
+static __maybe_unused void rs_print_commit(struct rs_buf *b)
+{
+	struct trace_buffer *rb = READ_ONCE(rs_rb);
+	const char *p = b->data;
+	u32 left = b->len;
+	u64 ts;
+
+	b->len = 0;
+	if (!left)
+		return;
+	if (unlikely(!rb)) {
+		atomic_long_add(DIV_ROUND_UP(left, RS_REC_DATA_MAX), &rs_dropped);
+		return;
+	}
+	ts = ktime_get_mono_fast_ns();
+	/* Keep the pieces of one print on one CPU, back to back. */
+	preempt_disable_notrace();
+	while (left) {
+		u32 n = min_t(u32, left, RS_REC_DATA_MAX);
+		struct ring_buffer_event *ev;
+		struct rs_rec_hdr *h;
+
+		ev = ring_buffer_lock_reserve(rb, sizeof(*h) + n);
+		if (unlikely(!ev)) {
+			/* Full (or recursion inside the ring buffer): this and the rest are lost. */
+			atomic_long_add(DIV_ROUND_UP(left, RS_REC_DATA_MAX), &rs_dropped);
+			break;
+		}
+		h = ring_buffer_event_data(ev);
+		h->ts = ts;
+		h->len = n;
+		h->pad = 0;
+		memcpy(h + 1, p, n);
+		ring_buffer_unlock_commit(rb, ev);
+		p += n;
+		left -= n;
+	}
+	preempt_enable_notrace();
+}
+
+/*
+ * Move the oldest record across all CPUs into rs_stage. Returns true if one was staged.
+ * Caller holds rs_out_mutex (single reader: an event returned by ring_buffer_peek() sits
+ * on the reader page, which writers never touch, until we consume it).
+ */
+static bool rs_stage_next(void)
+{
+	struct trace_buffer *rb = rs_rb;
+	struct ring_buffer_event *ev;
+	struct rs_rec_hdr h;
+	int cpu, best = -1;
+	u64 best_ts = 0;
+
+	for_each_possible_cpu(cpu) {
+		ev = ring_buffer_peek(rb, cpu, NULL, NULL);
+		if (!ev)
+			continue;
+		memcpy(&h, ring_buffer_event_data(ev), sizeof(h));
+		if (best < 0 || h.ts < best_ts) {
+			best = cpu;
+			best_ts = h.ts;
+		}
+	}
+	if (best < 0)
+		return false;
+
+	ev = ring_buffer_peek(rb, best, NULL, NULL);
+	if (!ev)
+		return false;
+	memcpy(&h, ring_buffer_event_data(ev), sizeof(h));
+	if (h.len > RS_REC_DATA_MAX ||
+	    sizeof(h) + h.len > ring_buffer_event_length(ev))
+		h.len = 0;	/* cannot happen; never copy past the event */
+	memcpy(rs_stage, (char *)ring_buffer_event_data(ev) + sizeof(h), h.len);
+	rs_stage_len = h.len;
+	rs_stage_pos = 0;
+	ring_buffer_consume(rb, best, NULL, NULL);
+	return true;
+}
+
+static ssize_t rs_out_read(struct file *file, char __user *ubuf, size_t count,
+			   loff_t *ppos)
+{
+	size_t done = 0;
+	unsigned int waited = 0;
+	ssize_t ret = 0;
+
+	if (!count)
+		return 0;
+	if (mutex_lock_interruptible(&rs_out_mutex))
+		return -ERESTARTSYS;
+	for (;;) {
+		if (rs_stage_pos < rs_stage_len) {
+			size_t n = min_t(size_t, count - done, rs_stage_len - rs_stage_pos);
+
+			if (copy_to_user(ubuf + done, rs_stage + rs_stage_pos, n)) {
+				if (!done)
+					ret = -EFAULT;
+				break;
+			}
+			rs_stage_pos += n;
+			done += n;
+			if (done == count)
+				break;
+			continue;
+		}
+		if (rs_stage_next())
+			continue;
+		if (done)
+			break;
+		/* Nothing to return: wait a little, unless the session is winding down. */
+		if (atomic_read(&rs_state) >= RS_STATE_EXIT || waited >= RS_OUT_WAIT_MS)
+			break;
+		if (msleep_interruptible(RS_OUT_STEP_MS) || signal_pending(current))
+			break;
+		waited += RS_OUT_STEP_MS;
+	}
+	mutex_unlock(&rs_out_mutex);
+	if (done)
+		ret = done;
+	return ret;
+}
+
+static int rs_out_open(struct inode *inode, struct file *file)
+{
+	return nonseekable_open(inode, file);
+}
+
+static int rs_ctl_start(void)
+{
+	int st = atomic_read(&rs_state);
+	int rc;
+
+	if (st != RS_STATE_STARTING || rs_started)
+		return -EINVAL;
+	rc = rsg_start();
+	if (rc) {
+		rs_start_rc = rc;
+		atomic_set(&rs_state, RS_STATE_ERROR);
+		return rc;
+	}
+	rs_started = true;
+	/* exit() may have been called by a begin probe, before we were running. */
+	atomic_xchg(&rs_state, RS_STATE_RUNNING);
+	if (atomic_read(&rs_exit_requested))
+		atomic_cmpxchg(&rs_state, RS_STATE_RUNNING, RS_STATE_EXIT);
+	return 0;
+}
+
+static int rs_ctl_stop(void)
+{
+	int st = atomic_read(&rs_state);
+
+	if (st == RS_STATE_ERROR || st == RS_STATE_STOPPED)
+		return 0;	/* nothing to stop; harmless */
+	if (rs_started) {
+		rsg_stop();
+		rs_started = false;
+	}
+	atomic_set(&rs_state, RS_STATE_STOPPED);
+	return 0;
+}
+
+static ssize_t rs_ctl_write(struct file *file, const char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	char cmd[16];
+	size_t n = min(count, sizeof(cmd) - 1);
+	int rc;
+
+	if (copy_from_user(cmd, ubuf, n))
+		return -EFAULT;
+	cmd[n] = '\0';
+	strim(cmd);
+	if (mutex_lock_interruptible(&rs_ctl_mutex))
+		return -ERESTARTSYS;
+	if (!strcmp(cmd, "start"))
+		rc = rs_ctl_start();
+	else if (!strcmp(cmd, "stop"))
+		rc = rs_ctl_stop();
+	else
+		rc = -EINVAL;
+	mutex_unlock(&rs_ctl_mutex);
+	return rc ? rc : (ssize_t)count;
+}
+
+static ssize_t rs_ctl_read(struct file *file, char __user *ubuf, size_t count,
+			   loff_t *ppos)
+{
+	char line[80];
+	int st = atomic_read(&rs_state);
+	int len;
+
+	if (st < 0 || st > RS_STATE_ERROR)
+		st = RS_STATE_ERROR;
+	if (st == RS_STATE_ERROR)
+		len = scnprintf(line, sizeof(line), "%s dropped=%lu rc=%d\n",
+				rs_state_names[st], rs_dropped_count(), rs_start_rc);
+	else
+		len = scnprintf(line, sizeof(line), "%s dropped=%lu\n",
+				rs_state_names[st], rs_dropped_count());
+	return simple_read_from_buffer(ubuf, count, ppos, line, len);
+}
+
+static const struct proc_ops rs_ctl_ops = {
+	.proc_read = rs_ctl_read,
+	.proc_write = rs_ctl_write,
+	.proc_lseek = default_llseek,
+};
+
+static const struct proc_ops rs_out_ops = {
+	.proc_open = rs_out_open,
+	.proc_read = rs_out_read,
+	.proc_lseek = noop_llseek,
+};
+
+static __maybe_unused int rs_transport_init(const char *modname)
+{
+	char dirname[72];
+
+	snprintf(dirname, sizeof(dirname), "rstap_%s", modname);
+	rs_stage = kmalloc(RS_REC_MAX, GFP_KERNEL);
+	if (!rs_stage)
+		return -ENOMEM;
+	rs_stage_len = rs_stage_pos = 0;
+	rs_rb = ring_buffer_alloc(RS_BUFFER_BYTES, 0);	/* 0: not RB_FL_OVERWRITE */
+	if (!rs_rb)
+		goto nomem;
+	rs_proc_dir = proc_mkdir(dirname, NULL);
+	if (!rs_proc_dir)
+		goto exists;
+	if (!proc_create("ctl", 0600, rs_proc_dir, &rs_ctl_ops) ||
+	    !proc_create("out", 0400, rs_proc_dir, &rs_out_ops))
+		goto exists;
+	atomic_set(&rs_state, RS_STATE_STARTING);
+	return 0;
+
+exists:
+	if (rs_proc_dir)
+		proc_remove(rs_proc_dir);
+	rs_proc_dir = NULL;
+	ring_buffer_free(rs_rb);
+	rs_rb = NULL;
+	kfree(rs_stage);
+	rs_stage = NULL;
+	pr_err("rstap: cannot create /proc/%s\n", dirname);
+	return -EEXIST;
+nomem:
+	kfree(rs_stage);
+	rs_stage = NULL;
+	return -ENOMEM;
+}
+
+static __maybe_unused void rs_transport_exit(void)
+{
+	struct trace_buffer *rb;
+
+	/* Waits for readers and writers of ctl/out still inside their handlers. */
+	proc_remove(rs_proc_dir);
+	rs_proc_dir = NULL;
+	mutex_lock(&rs_ctl_mutex);
+	if (rs_started) {
+		/* The runner went away without "stop": unregister the probes now. */
+		rsg_stop();
+		rs_started = false;
+		atomic_set(&rs_state, RS_STATE_STOPPED);
+	}
+	mutex_unlock(&rs_ctl_mutex);
+	rb = rs_rb;
+	WRITE_ONCE(rs_rb, NULL);
+	if (rb)
+		ring_buffer_free(rb);
+	kfree(rs_stage);
+	rs_stage = NULL;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rstap runtime: output transport and control channel between a module and rstaprun.
+ *
+ * Included textually by the generated NAME_src.c (after runtime-c/core/buf.h), followed by
+ * transport.c. See runtime-c/README.md, section "linux/transport", for the protocol.
+ *
+ * Per module NAME:
+ *   /proc/rstap_NAME/ctl  (0600)  write "start" / "stop"; read "<state> dropped=<n>[ rc=<errno>]\n"
+ *   /proc/rstap_NAME/out  (0400)  read the printed output (timestamp order across CPUs)
+ */
+#ifndef RS_LINUX_TRANSPORT_H
+#define RS_LINUX_TRANSPORT_H
+
+#include <linux/types.h>
+
+/* Bytes of ring buffer per CPU. Override with -DRS_BUFFER_BYTES=... */
+#ifndef RS_BUFFER_BYTES
+#define RS_BUFFER_BYTES (1024UL * 1024UL)
+#endif
+
+/*
+ * Largest ring-buffer record (header included). A ring-buffer event must fit in one
+ * buffer page (~4 KiB); larger prints are split into several records that are written
+ * back to back on the same CPU.
+ */
+#ifndef RS_REC_MAX
+#define RS_REC_MAX 2048U
+#endif
+
+/* Session states, as reported by reading ctl. */
+enum rs_state {
+	RS_STATE_STARTING = 0,	/* loaded, rsg_start() not run yet (or running now) */
+	RS_STATE_RUNNING,	/* rsg_start() succeeded */
+	RS_STATE_EXIT,		/* the script asked to exit (rs_request_exit) */
+	RS_STATE_STOPPED,	/* rsg_stop() has run */
+	RS_STATE_ERROR,		/* rsg_start() failed; its return value is reported as rc= */
+};
+
+struct rs_buf;
+
+/*
+ * Defined by the generated code. rsg_start() runs once, in the process context of the
+ * runner's "start" write: begin probes, then probe registration. On failure it undoes
+ * its own partial work and returns a negative errno (rsg_stop() is then never called).
+ * rsg_stop() runs once, in process context: unregisters probes (synchronously), runs
+ * end probes.
+ */
+static int rsg_start(void);
+static void rsg_stop(void);
+
+/* module_init: create the ring buffer and /proc/rstap_<modname>/{ctl,out}. 0 or -errno. */
+static int rs_transport_init(const char *modname);
+/* module_exit: remove the proc files, run rsg_stop() if still started, free the buffer. */
+static void rs_transport_exit(void);
+
+/* Any context (NMI included), never sleeps: running -> exit (starting -> exit, too). */
+static void rs_request_exit(void);
+
+/*
+ * Any context (NMI, kprobe, tracepoint, timer, process), never sleeps: append
+ * b->data[0..len) to the output as one record (several if longer than a record),
+ * then reset b->len to 0. Records the ring buffer refuses are counted as dropped.
+ */
+static void rs_print_commit(struct rs_buf *b);
+
+/* Current state (enum rs_state) and drop count, for the generated code if it wants them. */
+static int rs_session_state(void);
+static unsigned long rs_dropped_count(void);
+
+#endif /* RS_LINUX_TRANSPORT_H */

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Run one shell command as root inside a virtme-ng guest booted from Debian's
+# linux-image-amd64 kernel (TCG, no KVM), with the host root shared read-only.
+#
+#   scripts/vm-run.sh [--rwdir DIR]... [--kernel VER] [--timeout SECS] [--] COMMAND...
+#   scripts/vm-run.sh --print-kernel     # the kernel version it would boot
+#
+# The guest command's stdout goes to our stdout, its stderr to our stderr, and
+# its exit status becomes ours (vng propagates it). Kernel console output is NOT
+# mixed in; set RSTAP_VM_CONSOLE=1 to get it on stderr (vng --verbose).
+# Special exit statuses: 255 = guest died without reporting a status (kernel
+# panic / oops with panic_on_oops); 124 = --timeout expired.
+#
+# Environment: RSTAP_VENV (default /opt/rstap/venv), RSTAP_VM_CPUS (2),
+# RSTAP_VM_MEMORY (2G), RSTAP_VM_TIMEOUT (600), RSTAP_VM_CONSOLE (0).
+set -euo pipefail
+
+venv=${RSTAP_VENV:-/opt/rstap/venv}
+cpus=${RSTAP_VM_CPUS:-2}
+memory=${RSTAP_VM_MEMORY:-2G}
+tmo=${RSTAP_VM_TIMEOUT:-600}
+kver=${RSTAP_VM_KERNEL:-}
+rwdirs=()
+print_kernel=0
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+while (($#)); do
+    case $1 in
+        --rwdir) rwdirs+=(--rwdir "$2"); shift 2 ;;
+        --kernel) kver=$2; shift 2 ;;
+        --timeout) tmo=$2; shift 2 ;;
+        --print-kernel) print_kernel=1; shift ;;
+        -h|--help) usage ;;
+        --) shift; break ;;
+        *) break ;;
+    esac
+done
+((print_kernel || $#)) || usage
+
+# Newest Debian kernel that has both an image and a build dir (the one modules
+# are compiled against must be the one booted).
+newest_kernel() {
+    local f v best=
+    for f in /boot/vmlinuz-*; do
+        [[ -e $f ]] || continue
+        v=${f#/boot/vmlinuz-}
+        [[ -d /lib/modules/$v/build && -d /lib/modules/$v/kernel ]] || continue
+        best+="$v"$'\n'
+    done
+    printf '%s' "$best" | sort -V | tail -n1
+}
+if [[ -z $kver ]]; then
+    kver=$(newest_kernel)
+    [[ -n $kver ]] || { echo "vm-run: no /boot/vmlinuz-VER with /lib/modules/VER/{build,kernel}; run scripts/setup.sh" >&2; exit 2; }
+fi
+((print_kernel)) && { echo "$kver"; exit 0; }
+
+[[ -x $venv/bin/vng ]] || { echo "vm-run: $venv/bin/vng missing; run scripts/setup.sh" >&2; exit 2; }
+export PATH="$venv/bin:$PATH"   # vng execs virtme-run by name
+
+if (($# == 1)); then cmd=$1; else cmd=$(printf '%q ' "$@"); fi
+
+extra=()
+[[ ${RSTAP_VM_CONSOLE:-0} == 1 ]] && extra+=(--verbose)
+
+# stdin must be an open fd: with stdin closed virtme-run crashes (sys.stdin is None).
+# qemu opens the guest's stdout/stderr as /proc/self/fd/{1,2} with O_TRUNC: if
+# our stdout/stderr is a regular file it would be truncated and overwritten from
+# offset 0 (earlier content lost, NUL bytes). So both always go through pipes.
+# timeout kills the whole process group (vng, virtme-run, qemu) on expiry.
+set +e   # the guest status is collected below, not by errexit
+rcfile=$(mktemp)
+trap 'rm -f "$rcfile"' EXIT
+{ { timeout -k 10 "$tmo" \
+      vng --run "/boot/vmlinuz-$kver" --disable-kvm --disable-microvm \
+          --cpus "$cpus" --memory "$memory" "${rwdirs[@]}" "${extra[@]}" \
+          --exec "$cmd" </dev/null
+    echo $? >"$rcfile"
+  } 2>&1 1>&4 4>&- | cat >&2
+} 4>&1 | cat
+rc=$(cat "$rcfile")
+exit "${rc:-255}"

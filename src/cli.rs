@@ -1,0 +1,151 @@
+//! rstapc's command line: stap's flags, with stap's meanings.
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug, Clone, Default)]
+#[command(
+    name = "rstapc",
+    version,
+    about = "Compile a SystemTap script into a kernel module and run it",
+    after_help = "Passes: 1 parse, 2 elaborate, 3 translate to C, 4 compile (Kbuild), 5 run.\n\
+                  Example: rstapc --vm -T 5 -e 'probe timer.s(1) { printf(\"tick\\n\") }'"
+)]
+pub struct Cli {
+    /// The script file ("-" reads standard input); with -e, arguments for the script.
+    #[arg(value_name = "SCRIPT")]
+    pub script: Option<PathBuf>,
+
+    /// Further script arguments ($1, @1, ...).
+    #[arg(value_name = "ARGS", trailing_var_arg = true)]
+    pub args: Vec<String>,
+
+    /// Run the given script text instead of a file.
+    #[arg(short = 'e', value_name = "SCRIPT")]
+    pub expr: Option<String>,
+
+    /// Stop after pass N (1-5) and print its product.
+    #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub pass: Option<u8>,
+
+    /// More progress output; repeat for more (-vv).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Keep the temporary directory (it holds NAME_src.c and NAME.ko).
+    #[arg(short = 'k')]
+    pub keep: bool,
+
+    /// Name of the module (default: derived from the script name).
+    #[arg(short = 'm', value_name = "NAME")]
+    pub module: Option<String>,
+
+    /// Target kernel: a release (6.1.0-56-amd64) or a build directory.
+    #[arg(short = 'r', value_name = "KVER|BUILD_DIR")]
+    pub release: Option<String>,
+
+    /// Stop the run after SECONDS.
+    #[arg(short = 'T', value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+
+    /// Write the script's output to FILE.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Add a tapset directory.
+    #[arg(short = 'I', value_name = "DIR")]
+    pub include: Vec<PathBuf>,
+
+    /// Set a C macro in the module (a limit such as MAXACTION=10000).
+    #[arg(short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
+    pub define: Vec<(String, String)>,
+
+    /// Guru mode: allow embedded C and other unsafe constructs.
+    #[arg(short = 'g')]
+    pub guru: bool,
+
+    /// Run the module in a virtual machine booted from the target kernel (virtme-ng).
+    #[arg(long = "vm")]
+    pub vm: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// `NAME=VALUE` (or `NAME`, meaning 1) where NAME is a C identifier and VALUE a simple C
+/// token sequence: the value lands in generated C, so nothing that could break out of a
+/// `#define` line is accepted.
+pub fn parse_define(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').unwrap_or((s, "1"));
+    let ident = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if !ident(name) {
+        return Err(format!(
+            "`{name}` is not a macro name (letters, digits, `_`)"
+        ));
+    }
+    let ok_value = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_()+-*/<> .".contains(c));
+    if !ok_value {
+        return Err(format!(
+            "`{value}` is not an allowed value for {name} (a number or simple expression)"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// A valid kernel module name: what `-m` accepts and what a derived name becomes.
+pub fn check_module_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 55 {
+        return Err(format!("module name `{name}` must be 1 to 55 characters"));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(format!("module name `{name}` may only hold letters, digits and `_`, and not start with a digit"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defines() {
+        assert_eq!(
+            parse_define("MAXACTION=100").unwrap(),
+            ("MAXACTION".into(), "100".into())
+        );
+        assert_eq!(parse_define("DEBUG").unwrap().1, "1");
+        assert!(parse_define("1X=2").is_err());
+        assert!(parse_define("X=\"a\"").is_err());
+        assert!(parse_define("X=1\n#include").is_err());
+    }
+
+    #[test]
+    fn module_names() {
+        assert!(check_module_name("hello_1").is_ok());
+        assert!(check_module_name("hello-1").is_err());
+        assert!(check_module_name("1x").is_err());
+        assert!(check_module_name(&"x".repeat(56)).is_err());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let c =
+            Cli::try_parse_from(["rstapc", "-p4", "-k", "-m", "hello", "-vv", "x.stp"]).unwrap();
+        assert_eq!(c.pass, Some(4));
+        assert_eq!(c.verbose, 2);
+        assert!(Cli::try_parse_from(["rstapc", "-p9", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "--bogus"]).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Pass 4: compile `NAME_src.c` into `NAME.ko` with the target kernel's own Kbuild.
+use crate::embedded;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The build directory of one session: a temp dir removed on drop unless kept with `-k`.
+pub struct WorkDir {
+    dir: Option<tempfile::TempDir>,
+    kept: Option<PathBuf>,
+}
+
+impl WorkDir {
+    pub fn new() -> Result<WorkDir, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("rstap")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        Ok(WorkDir {
+            dir: Some(dir),
+            kept: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        match (&self.dir, &self.kept) {
+            (Some(d), _) => d.path(),
+            (None, Some(p)) => p,
+            (None, None) => unreachable!("a WorkDir always has a path"),
+        }
+    }
+
+    /// Keeps the directory after the session (`-k`), returning its path.
+    pub fn keep(&mut self) -> PathBuf {
+        if let Some(d) = self.dir.take() {
+            self.kept = Some(d.keep());
+        }
+        self.kept.clone().unwrap()
+    }
+}
+
+/// Writes the module source, its Kbuild file and the runtime into `dir`.
+pub fn write_sources(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    makefile: &str,
+) -> Result<PathBuf, String> {
+    let write = |path: PathBuf, text: &str| -> Result<(), String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let src = dir.join(format!("{name}_src.c"));
+    write(src.clone(), source)?;
+    write(dir.join("Makefile"), makefile)?;
+    for (rel, text) in embedded::RUNTIME_C {
+        write(dir.join("runtime").join(rel), text)?;
+    }
+    Ok(src)
+}
+
+/// Runs Kbuild in `dir` against `build_dir`. On failure, the error holds the compiler's first
+/// errors, not the whole log.
+pub fn build(dir: &Path, build_dir: &Path, name: &str, verbose: u8) -> Result<PathBuf, String> {
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut cmd = Command::new("make");
+    cmd.arg("-C")
+        .arg(build_dir)
+        .arg(format!("M={}", dir.display()))
+        .arg(format!("-j{jobs}"))
+        .arg("modules")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS");
+    if verbose >= 3 {
+        cmd.arg("V=1");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run make: {e} (install build-essential)"))?;
+    let ko = dir.join(format!("{name}.ko"));
+    if !out.status.success() || !ko.is_file() {
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return Err(format!("compilation failed:\n{}", first_errors(&log)));
+    }
+    if verbose >= 2 {
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(ko)
+}
+
+/// The first compiler errors of a Kbuild log, each with the lines that explain it.
+pub fn first_errors(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    let mut picked = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("error:") || line.contains("Error ") || line.contains("*** ") {
+            let end = (i + 4).min(lines.len());
+            for l in &lines[i.saturating_sub(1)..end] {
+                if !picked.contains(l) {
+                    picked.push(*l);
+                }
+            }
+            if picked.len() >= 24 {
+                break;
+            }
+        }
+    }
+    if picked.is_empty() {
+        // Nothing recognisable: show the end of the log, where make says what failed.
+        let start = lines.len().saturating_sub(20);
+        picked.extend(&lines[start..]);
+    }
+    picked.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_compiler_errors() {
+        let log = "  CC [M]  /tmp/x/a_src.o\n/tmp/x/a_src.c:10:5: error: 'y' undeclared\n   10 |  y = 1;\n      |  ^\nmake[2]: *** [x] Error 1\n";
+        let e = first_errors(log);
+        assert!(e.contains("error: 'y' undeclared"));
+        assert!(e.contains("10 |  y = 1;"));
+    }
+}

@@ -1,0 +1,15 @@
+//! rstap: a SystemTap-compatible tracing compiler.
+pub mod cli;
+pub mod diag;
+pub mod embedded;
+pub mod kbuild;
+pub mod kernel;
+#[cfg(test)]
+mod rtcore_tests;
+pub mod run;
+pub mod sema;
+pub mod session;
+pub mod source;
+pub mod syntax;
+pub mod translate;
+pub mod vm;

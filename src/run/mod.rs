@@ -1,0 +1,168 @@
+//! Pass 5: loading a module and streaming its output.
+//!
+//! [`run_module`] is what `rstaprun` (and `rstapc` at pass 5) calls: it loads `NAME.ko`,
+//! writes `start` to `/proc/rstap_NAME/ctl`, streams `/proc/rstap_NAME/out` to the output
+//! until the script exits, `-T` elapses or a signal arrives, then writes `stop`, drains the
+//! rest and unloads the module. The protocol is described in `runtime-c/README.md`.
+//! Every failure is a [`RunError`] value; once the module is loaded it is unloaded on every
+//! way out.
+
+mod load;
+mod signals;
+mod transport;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use load::{check_modules_allowed, module_name_of};
+pub use transport::SessionState;
+
+/// What to run and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The compiled module (`NAME.ko`); the module name is the file stem (`-` read as `_`).
+    pub module: PathBuf,
+    /// Module parameters, `name=value`, passed to the kernel at load time.
+    pub params: Vec<String>,
+    /// Write the script's output here instead of standard output (`-o`).
+    pub output: Option<PathBuf>,
+    /// Stop the session after this long (`-T`).
+    pub timeout: Option<Duration>,
+    /// Progress lines on standard error (`-v`).
+    pub verbose: bool,
+}
+
+/// Why a run could not be done (or could not be finished cleanly).
+#[derive(Debug)]
+pub enum RunError {
+    /// The module file has no usable name.
+    BadModulePath(PathBuf),
+    /// The module file cannot be read.
+    ModuleFile { path: PathBuf, source: io::Error },
+    /// This process or this kernel cannot load modules at all (one line, says why).
+    ModulesRefused(String),
+    /// A module of this name is already loaded.
+    AlreadyLoaded(String),
+    /// The kernel rejected the module (finit_module failed for another reason).
+    LoadFailed { name: String, source: io::Error },
+    /// The module loaded but is not an rstap module (no /proc/rstap_NAME files).
+    NoControlFiles { name: String, source: io::Error },
+    /// The output file cannot be created.
+    OutputFile { path: PathBuf, source: io::Error },
+    /// Talking to the module failed mid-session.
+    Transport { what: String, source: io::Error },
+    /// delete_module failed: the module is still loaded.
+    UnloadFailed { name: String, source: io::Error },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::BadModulePath(p) => write!(f, "{}: not a module file name", p.display()),
+            RunError::ModuleFile { path, source } => {
+                write!(f, "cannot open module {}: {source}", path.display())
+            }
+            RunError::ModulesRefused(why) => f.write_str(why),
+            RunError::AlreadyLoaded(name) => write!(
+                f,
+                "a module named {name} is already loaded (unload it with `rmmod {name}`, or build under another name with -m)"
+            ),
+            RunError::LoadFailed { name, source } => {
+                write!(f, "the kernel refused to load module {name}: {source}")?;
+                if source.raw_os_error() == Some(libc::ENOEXEC) {
+                    f.write_str(" (built for another kernel?)")?;
+                }
+                f.write_str(" (see dmesg)")
+            }
+            RunError::NoControlFiles { name, source } => write!(
+                f,
+                "module {name} loaded but /proc/rstap_{name}/ is missing ({source}): not an rstap module?"
+            ),
+            RunError::OutputFile { path, source } => {
+                write!(f, "cannot create output file {}: {source}", path.display())
+            }
+            RunError::Transport { what, source } => write!(f, "{what}: {source}"),
+            RunError::UnloadFailed { name, source } => {
+                write!(f, "cannot unload module {name}: {source} (try `rmmod {name}`)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::ModuleFile { source, .. }
+            | RunError::LoadFailed { source, .. }
+            | RunError::NoControlFiles { source, .. }
+            | RunError::OutputFile { source, .. }
+            | RunError::Transport { source, .. }
+            | RunError::UnloadFailed { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a compiled module to completion. Returns the exit status the runner should use:
+/// 0 after a normal session, 1 if the module reported `error` (its start failed).
+pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
+    let name = module_name_of(&opts.module)?;
+    let verbose = opts.verbose;
+    let stop = signals::StopFlag::install().map_err(|source| RunError::Transport {
+        what: "cannot install signal handlers".into(),
+        source,
+    })?;
+
+    // Everything that can fail without touching the kernel, first.
+    let module_file = std::fs::File::open(&opts.module).map_err(|source| RunError::ModuleFile {
+        path: opts.module.clone(),
+        source,
+    })?;
+    let mut out: Box<dyn io::Write> = match &opts.output {
+        Some(path) => {
+            Box::new(
+                std::fs::File::create(path).map_err(|source| RunError::OutputFile {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => Box::new(io::stdout()),
+    };
+    check_modules_allowed()?;
+    if load::is_loaded(&name) {
+        return Err(RunError::AlreadyLoaded(name));
+    }
+
+    let loaded = load::load(&module_file, &name, &opts.params)?;
+    if verbose {
+        eprintln!(
+            "rstaprun: loaded module {name} from {}",
+            opts.module.display()
+        );
+    }
+    let session = transport::run_session(&name, &mut *out, &stop, opts.timeout, verbose);
+    let _ = out.flush();
+    let unloaded = loaded.unload();
+    if verbose && unloaded.is_ok() {
+        eprintln!("rstaprun: unloaded module {name}");
+    }
+    let summary = session?;
+    unloaded?;
+    if summary.dropped > 0 {
+        eprintln!(
+            "WARNING: {} output record(s) dropped: the output buffer was full (build with a larger -DRS_BUFFER_BYTES=...)",
+            summary.dropped
+        );
+    }
+    if let Some(why) = &summary.error {
+        eprintln!("rstaprun: module {name} failed to start: {why}");
+    }
+    Ok(if summary.final_state == SessionState::Error {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,325 @@
+//! The runner's half of the module protocol (runtime-c/README.md, "linux/transport"):
+//! `/proc/rstap_NAME/ctl` takes `start` / `stop` and reports `<state> dropped=<n>[ rc=<e>]`;
+//! `/proc/rstap_NAME/out` yields output bytes, or 0 after ~200 ms without any.
+//!
+//! `start` and `stop` run the module's begin and end probes inside the write(2), so they
+//! are written from a helper thread while this thread keeps reading `out`: a begin or end
+//! probe that prints more than the ring buffer holds still gets through.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::signals::StopFlag;
+use super::RunError;
+
+/// The module's session state, as `ctl` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Starting,
+    Running,
+    Exit,
+    Stopped,
+    Error,
+    /// A line this runner does not understand.
+    Unknown,
+}
+
+/// One parsed `ctl` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtlStatus {
+    pub state: SessionState,
+    pub dropped: u64,
+    /// rsg_start()'s return value (a negative errno) when the state is `error`.
+    pub rc: Option<i32>,
+}
+
+/// Parses `running dropped=3` / `error dropped=0 rc=-22`; unknown keys are ignored.
+pub fn parse_ctl(line: &str) -> CtlStatus {
+    let mut words = line.split_whitespace();
+    let state = match words.next() {
+        Some("starting") => SessionState::Starting,
+        Some("running") => SessionState::Running,
+        Some("exit") => SessionState::Exit,
+        Some("stopped") => SessionState::Stopped,
+        Some("error") => SessionState::Error,
+        _ => SessionState::Unknown,
+    };
+    let mut st = CtlStatus {
+        state,
+        dropped: 0,
+        rc: None,
+    };
+    for w in words {
+        if let Some(v) = w.strip_prefix("dropped=") {
+            st.dropped = v.parse().unwrap_or(0);
+        } else if let Some(v) = w.strip_prefix("rc=") {
+            st.rc = v.parse().ok();
+        }
+    }
+    st
+}
+
+/// How a session ended.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub final_state: SessionState,
+    pub dropped: u64,
+    /// Why the module failed to start, when it did.
+    pub error: Option<String>,
+}
+
+struct Ctl {
+    file: File,
+}
+
+impl Ctl {
+    fn status(&self) -> io::Result<CtlStatus> {
+        let mut buf = [0u8; 128];
+        let n = loop {
+            match self.file.read_at(&mut buf, 0) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        Ok(parse_ctl(&String::from_utf8_lossy(&buf[..n])))
+    }
+
+    /// Writes `cmd` from a helper thread (the write runs begin/end probes and may take a while).
+    fn command_async(&self, cmd: &'static str) -> io::Result<JoinHandle<io::Result<()>>> {
+        let mut f = self.file.try_clone()?;
+        Ok(thread::spawn(move || loop {
+            match f.write(cmd.as_bytes()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(()),
+            }
+        }))
+    }
+}
+
+fn transport_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> RunError {
+    let what = what.into();
+    move |source| RunError::Transport { what, source }
+}
+
+/// Output sink that remembers a failure (e.g. a closed pipe) and then discards.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    failed: Option<io::Error>,
+}
+
+impl Sink<'_> {
+    fn put(&mut self, data: &[u8]) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(data).and_then(|_| self.out.flush()) {
+                self.failed = Some(e);
+            }
+        }
+    }
+}
+
+fn read_out(out: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match out.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+fn finished(h: &Option<JoinHandle<io::Result<()>>>) -> bool {
+    h.as_ref().is_none_or(|h| h.is_finished())
+}
+
+fn join(h: &mut Option<JoinHandle<io::Result<()>>>) -> Option<io::Result<()>> {
+    h.take().map(|h| {
+        h.join()
+            .unwrap_or_else(|_| Err(io::Error::other("ctl writer thread panicked")))
+    })
+}
+
+/// Runs one session of the loaded module `name`: start, stream, stop, drain.
+pub fn run_session(
+    name: &str,
+    out: &mut dyn Write,
+    stop: &StopFlag,
+    timeout: Option<Duration>,
+    verbose: bool,
+) -> Result<Summary, RunError> {
+    let dir = format!("/proc/rstap_{name}");
+    let no_files = |source| RunError::NoControlFiles {
+        name: name.to_string(),
+        source,
+    };
+    let ctl = Ctl {
+        file: OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("{dir}/ctl"))
+            .map_err(no_files)?,
+    };
+    let mut outf = File::open(format!("{dir}/out")).map_err(no_files)?;
+    let mut sink = Sink { out, failed: None };
+    let mut buf = vec![0u8; 64 * 1024];
+
+    // Phase 1: start (unless a signal already came) and stream until a reason to stop.
+    let t0 = Instant::now();
+    let mut start = None;
+    let mut start_err = None;
+    if !stop.is_set() {
+        start = Some(
+            ctl.command_async("start\n")
+                .map_err(transport_err("cannot start the ctl writer"))?,
+        );
+    }
+    let mut last_check = Instant::now() - Duration::from_secs(1);
+    let reason = loop {
+        let n =
+            read_out(&mut outf, &mut buf).map_err(transport_err(format!("reading {dir}/out")))?;
+        sink.put(&buf[..n]);
+        if start.is_some() && finished(&start) {
+            if let Some(Err(e)) = join(&mut start) {
+                start_err = Some(e);
+            }
+            if verbose && start_err.is_none() {
+                eprintln!("rstaprun: started");
+            }
+        }
+        if sink.failed.is_some() {
+            break "the output was closed";
+        }
+        if stop.is_set() {
+            break "signal";
+        }
+        if timeout.is_some_and(|t| t0.elapsed() >= t) {
+            break "time limit (-T) reached";
+        }
+        if n == 0 || last_check.elapsed() >= Duration::from_millis(100) {
+            last_check = Instant::now();
+            let st = ctl
+                .status()
+                .map_err(transport_err(format!("reading {dir}/ctl")))?;
+            match st.state {
+                SessionState::Exit => break "the script called exit()",
+                SessionState::Stopped => break "the module stopped",
+                SessionState::Error => break "the module failed to start",
+                SessionState::Unknown => {
+                    return Err(RunError::Transport {
+                        what: format!("reading {dir}/ctl"),
+                        source: io::Error::other("unrecognised state line"),
+                    })
+                }
+                SessionState::Starting | SessionState::Running => {}
+            }
+            if start.is_none() && start_err.is_some() {
+                break "the module failed to start";
+            }
+        }
+    };
+    if verbose {
+        eprintln!("rstaprun: stopping: {reason}");
+    }
+
+    // Phase 2: stop (runs end probes) while draining; done after two empty reads in a
+    // final state with the stop write complete.
+    let mut stopper = Some(
+        ctl.command_async("stop\n")
+            .map_err(transport_err("cannot start the ctl writer"))?,
+    );
+    let mut stop_err = None;
+    let mut empty = 0;
+    let mut idle_since = Instant::now();
+    let final_status = loop {
+        let n =
+            read_out(&mut outf, &mut buf).map_err(transport_err(format!("reading {dir}/out")))?;
+        if n > 0 {
+            sink.put(&buf[..n]);
+            empty = 0;
+            idle_since = Instant::now();
+            continue;
+        }
+        if finished(&start) {
+            if let Some(Err(e)) = join(&mut start) {
+                start_err = Some(e);
+            }
+        }
+        if finished(&stopper) {
+            if let Some(Err(e)) = join(&mut stopper) {
+                stop_err = Some(e);
+            }
+        }
+        let st = ctl
+            .status()
+            .map_err(transport_err(format!("reading {dir}/ctl")))?;
+        let fin = matches!(st.state, SessionState::Stopped | SessionState::Error);
+        if fin && start.is_none() && stopper.is_none() {
+            empty += 1;
+            if empty >= 2 {
+                break st;
+            }
+        } else {
+            empty = 0;
+            if idle_since.elapsed() > Duration::from_secs(30) && stopper.is_none() {
+                // Defensive: the module never reached a final state; give up and unload.
+                break st;
+            }
+        }
+    };
+    if let Some(e) = stop_err {
+        return Err(RunError::Transport {
+            what: format!("writing stop to {dir}/ctl"),
+            source: e,
+        });
+    }
+    if let Some(e) = sink.failed.take() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(RunError::Transport {
+                what: "writing the output".into(),
+                source: e,
+            });
+        }
+    }
+    let error = if final_status.state == SessionState::Error {
+        Some(match final_status.rc {
+            Some(rc) if rc < 0 => format!("{} (rc={rc})", io::Error::from_raw_os_error(-rc)),
+            Some(rc) => format!("rc={rc}"),
+            None => start_err
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "unknown error".into()),
+        })
+    } else {
+        None
+    };
+    Ok(Summary {
+        final_state: final_status.state,
+        dropped: final_status.dropped,
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_state_lines() {
+        assert_eq!(
+            parse_ctl("running dropped=3\n"),
+            CtlStatus {
+                state: SessionState::Running,
+                dropped: 3,
+                rc: None
+            }
+        );
+        assert_eq!(parse_ctl("error dropped=0 rc=-22\n").rc, Some(-22));
+        assert_eq!(parse_ctl("exit\n").state, SessionState::Exit);
+        assert_eq!(
+            parse_ctl("starting dropped=0 future=1").state,
+            SessionState::Starting
+        );
+        assert_eq!(parse_ctl("").state, SessionState::Unknown);
+    }
+}

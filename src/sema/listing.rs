@@ -1,0 +1,57 @@
+//! `-p2` output: the elaborated program in stap's style (globals with types, then each
+//! resolved probe with its locals and body).
+use super::program::{ProbeKind, Program};
+use crate::syntax::pretty;
+
+pub fn print_program(prog: &Program) -> String {
+    let mut out = String::new();
+    if !prog.globals.is_empty() {
+        out.push_str("# globals\n");
+        for g in &prog.globals {
+            out.push_str(&format!("{}:{}\n", g.name, g.ty.name()));
+        }
+    }
+    out.push_str("# probes\n");
+    for p in &prog.probes {
+        let kind = match &p.kind {
+            ProbeKind::Begin { seq } => format!("begin({seq})"),
+            ProbeKind::End { seq } => format!("end({seq})"),
+            ProbeKind::Timer {
+                period,
+                randomize,
+                jiffies,
+            } => {
+                let unit = if *jiffies { "jiffies" } else { "ns" };
+                if *randomize > 0 {
+                    format!("timer.{unit}({period}).randomize({randomize})")
+                } else {
+                    format!("timer.{unit}({period})")
+                }
+            }
+        };
+        out.push_str(&format!("{} /* <- {} */\n", kind, p.point));
+        if !p.locals.is_empty() {
+            let locals: Vec<_> = p
+                .locals
+                .iter()
+                .map(|l| format!("{}:{}", l.name, l.ty.name()))
+                .collect();
+            out.push_str(&format!("# locals\n{}\n", locals.join(", ")));
+        }
+        let file = crate::syntax::ast::File {
+            items: vec![crate::syntax::ast::Item::Probe(
+                crate::syntax::ast::ProbeDecl {
+                    alias: None,
+                    points: vec![],
+                    body: p.body.clone(),
+                    private: false,
+                    span: p.span,
+                },
+            )],
+        };
+        // Reuse the pass-1 printer for the body; drop its empty "probe" head.
+        let body = pretty::print_file(&file);
+        out.push_str(body.trim_start_matches("probe "));
+    }
+    out
+}

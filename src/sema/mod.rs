@@ -1,0 +1,115 @@
+//! Pass 2: elaboration. Resolves probe points, names and types, and produces the [`Program`]
+//! that pass 3 translates.
+pub mod analyze;
+pub mod format;
+pub mod listing;
+pub mod probes;
+pub mod program;
+
+use crate::diag::Diagnostic;
+use crate::syntax::ast::{File, FunctionBody, Item};
+use analyze::Analyzer;
+pub use program::*;
+
+/// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
+pub fn elaborate(
+    script: &File,
+    script_name: &str,
+) -> Result<(Program, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut prog = Program {
+        script_name: script_name.to_string(),
+        ..Program::default()
+    };
+
+    let globals: Vec<_> = script
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Global(g) => Some(g.vars.iter()),
+            _ => None,
+        })
+        .flatten()
+        .cloned()
+        .collect();
+
+    // Probe points first: each declaration's body is shared by all its points.
+    let mut decls = Vec::new();
+    for item in &script.items {
+        match item {
+            Item::Probe(p) if p.alias.is_some() => diags.push(
+                Diagnostic::error(p.span, "probe aliases are not supported yet")
+                    .with_label("`probe NAME = ...` defines an alias"),
+            ),
+            Item::Probe(p) => {
+                let mut kinds = Vec::new();
+                for point in &p.points {
+                    if let Some(c) = &point.condition {
+                        diags.push(Diagnostic::error(
+                            c.span,
+                            "probe conditions (`if (...)`) are not supported yet",
+                        ));
+                    }
+                    match probes::resolve_point(point) {
+                        Ok(kind) => kinds.push((probes::point_text(point), kind, point.span)),
+                        Err(_) if point.optional => {}
+                        Err(d) => diags.push(d),
+                    }
+                }
+                decls.push((p, kinds));
+            }
+            Item::Function(f) => {
+                let what = match f.body {
+                    FunctionBody::Script(_) => "script functions are not supported yet",
+                    FunctionBody::Embedded(_) => "embedded-C functions are not supported yet",
+                };
+                diags.push(Diagnostic::error(f.name.span, what));
+            }
+            Item::Embedded(e) => {
+                diags.push(Diagnostic::error(e.span, "embedded C is not supported yet"))
+            }
+            Item::Global(_) => {}
+        }
+    }
+
+    let mut analyzer = Analyzer::new(&mut prog, &globals);
+    let bodies: Vec<_> = decls.iter().map(|(p, _)| &p.body).collect();
+    let facts = analyzer.probe_bodies(&bodies);
+    analyzer.finish_globals();
+    let analyzer_diags = std::mem::take(&mut analyzer.diags);
+    drop(analyzer);
+    diags.extend(analyzer_diags);
+
+    for ((decl, kinds), (locals, globals_used)) in decls.iter().zip(facts) {
+        for (point, kind, span) in kinds {
+            prog.probes.push(Probe {
+                point: point.clone(),
+                kind: kind.clone(),
+                body: decl.body.clone(),
+                locals: locals.clone(),
+                globals_used: globals_used.clone(),
+                span: *span,
+            });
+        }
+    }
+    if prog.probes.is_empty() && !diags.iter().any(Diagnostic::is_error) {
+        let span = script.items.first().map(item_span).unwrap_or_default();
+        diags.push(
+            Diagnostic::error(span, "no probes found")
+                .with_label("a script needs at least one `probe`"),
+        );
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    Ok((prog, diags))
+}
+
+fn item_span(i: &Item) -> crate::source::Span {
+    match i {
+        Item::Probe(p) => p.span,
+        Item::Global(g) => g.span,
+        Item::Function(f) => f.span,
+        Item::Embedded(e) => e.span,
+    }
+}

@@ -1,0 +1,116 @@
+//! The product of pass 2: what the script does, resolved. Pass 3 reads only this.
+use crate::source::Span;
+use crate::syntax::ast::{Block, NodeId};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Type {
+    Long,
+    String,
+}
+
+impl Type {
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Long => "long",
+            Type::String => "string",
+        }
+    }
+}
+
+/// Where a probe's handler is attached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeKind {
+    /// `begin(seq)`: runs once at start, lower sequence numbers first.
+    Begin { seq: i64 },
+    /// `end(seq)`: runs once at the end of the session.
+    End { seq: i64 },
+    /// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus
+    /// up to `randomize` more, in the same unit.
+    Timer {
+        period: u64,
+        randomize: u64,
+        jiffies: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub name: String,
+    pub ty: Type,
+    pub init: Option<crate::syntax::ast::Literal>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+}
+
+/// One probe handler: a resolved probe point and the body that runs there.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The probe point as the user wrote it (used in messages and `-p2` output).
+    pub point: String,
+    pub kind: ProbeKind,
+    pub body: Block,
+    pub locals: Vec<Local>,
+    /// Globals the body touches, by index; the handler locks them in this order.
+    pub globals_used: BTreeSet<usize>,
+    pub span: Span,
+}
+
+/// What a name in an expression refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarRef {
+    Local(usize),
+    Global(usize),
+}
+
+/// The functions the language provides itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Printf,
+    Sprintf,
+    Print,
+    Println,
+    Exit,
+}
+
+/// One piece of a parsed printf format: literal text or a conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FmtPiece {
+    Text(String),
+    Conv(Conversion),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    pub flags: u8,
+    /// `None`: absent; `Some(None)`: `*` (taken from the arguments); `Some(Some(n))`: literal.
+    pub width: Option<Option<u32>>,
+    pub precision: Option<Option<u32>>,
+    pub conv: char,
+}
+
+/// The elaborated script.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub globals: Vec<Global>,
+    pub probes: Vec<Probe>,
+    /// Side tables keyed by expression node: its type, what a name means, what a call calls,
+    /// and the parsed format of a printf-family call.
+    pub types: HashMap<NodeId, Type>,
+    pub vars: HashMap<NodeId, VarRef>,
+    pub builtins: HashMap<NodeId, Builtin>,
+    pub formats: HashMap<NodeId, Vec<FmtPiece>>,
+    /// Files (by name) the probe bodies come from, for error messages at run time.
+    pub script_name: String,
+}
+
+impl Program {
+    pub fn type_of(&self, id: NodeId) -> Type {
+        self.types.get(&id).copied().unwrap_or(Type::Long)
+    }
+}

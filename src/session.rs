@@ -1,0 +1,308 @@
+//! One rstapc run: options, the target kernel, the pass pipeline and its timings.
+use crate::cli::{check_module_name, Cli};
+use crate::diag::{self, Diagnostic};
+use crate::kbuild::{self, WorkDir};
+use crate::kernel::{self, Target};
+use crate::sema;
+use crate::source::SourceMap;
+use crate::syntax;
+use crate::translate;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What went wrong, already explained to the user; the process exits 1.
+#[derive(Debug)]
+pub struct Failed;
+
+fn fail(msg: impl std::fmt::Display) -> Failed {
+    eprintln!("rstapc: {msg}");
+    Failed
+}
+
+/// CPU and wall time of one pass, printed by `-v` in stap's form.
+struct PassClock {
+    start: Instant,
+    usage: (Duration, Duration),
+}
+
+impl PassClock {
+    fn start() -> PassClock {
+        PassClock {
+            start: Instant::now(),
+            usage: cpu_times(),
+        }
+    }
+
+    fn report(&self) -> String {
+        let (u, s) = cpu_times();
+        format!(
+            "{}usr/{}sys/{}real ms.",
+            (u.saturating_sub(self.usage.0)).as_millis(),
+            (s.saturating_sub(self.usage.1)).as_millis(),
+            self.start.elapsed().as_millis()
+        )
+    }
+}
+
+/// User and system CPU time of this process and its finished children (make, cc).
+fn cpu_times() -> (Duration, Duration) {
+    let get = |who| {
+        // SAFETY: getrusage only writes the struct we pass.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut ru) };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        (tv(ru.ru_utime), tv(ru.ru_stime))
+    };
+    let (su, ss) = get(libc::RUSAGE_SELF);
+    let (cu, cs) = get(libc::RUSAGE_CHILDREN);
+    (su + cu, ss + cs)
+}
+
+struct Script {
+    name: String,
+    text: String,
+}
+
+fn read_script(cli: &Cli) -> Result<Script, Failed> {
+    if let Some(text) = &cli.expr {
+        return Ok(Script {
+            name: "<input>".into(),
+            text: text.clone(),
+        });
+    }
+    let Some(path) = &cli.script else {
+        return Err(fail(
+            "no script given: pass a script file or -e 'SCRIPT' (see --help)",
+        ));
+    };
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ())
+    };
+    read.map_err(|e| fail(format!("cannot read script {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "{} is not a text script: invalid UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(Script {
+        name: path.display().to_string(),
+        text,
+    })
+}
+
+/// `-m NAME`, or one derived from the script file's name (`errno.stp` -> `errno`); `-e`
+/// scripts get `stap_PID`, as stap names them.
+fn module_name(cli: &Cli) -> Result<String, Failed> {
+    if let Some(m) = &cli.module {
+        check_module_name(m).map_err(fail)?;
+        return Ok(m.clone());
+    }
+    let stem = cli
+        .script
+        .as_ref()
+        .filter(|_| cli.expr.is_none())
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| s != "-");
+    let name = match stem {
+        Some(s) => {
+            let mut n: String = s
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            if n.starts_with(|c: char| c.is_ascii_digit()) {
+                n.insert_str(0, "stap_");
+            }
+            n.truncate(55);
+            n
+        }
+        None => format!("stap_{}", std::process::id()),
+    };
+    Ok(name)
+}
+
+fn print_diags(sources: &SourceMap, diags: &[Diagnostic]) {
+    if !diags.is_empty() {
+        eprint!(
+            "{}",
+            diag::render(sources, diags, std::io::stderr().is_terminal())
+        );
+    }
+}
+
+/// Runs the passes the command line asks for; the exit code of rstapc.
+pub fn run(cli: Cli) -> i32 {
+    run_passes(&cli).unwrap_or(1)
+}
+
+fn run_passes(cli: &Cli) -> Result<i32, Failed> {
+    let last = cli.pass.unwrap_or(5);
+    let script = read_script(cli)?;
+    let module = module_name(cli)?;
+
+    // Pass 1: parse.
+    let clock = PassClock::start();
+    let mut sources = SourceMap::new();
+    let file = sources.add(script.name.clone(), script.text.clone());
+    let (ast, _next_id, diags) = syntax::parse_file(file, &script.text, 0);
+    if !diags.is_empty() {
+        print_diags(&sources, &diags);
+        if diags.iter().any(Diagnostic::is_error) {
+            return Err(fail("pass 1 (parse) failed"));
+        }
+    }
+    if cli.verbose > 0 {
+        eprintln!(
+            "Pass 1: parsed user script and 0 library scripts in {}",
+            clock.report()
+        );
+    }
+    if last == 1 {
+        print!("{}", syntax::pretty::print_file(&ast));
+        return Ok(0);
+    }
+
+    // Pass 2: elaborate.
+    let clock = PassClock::start();
+    let (prog, warnings) = match sema::elaborate(&ast, &script.name) {
+        Ok(ok) => ok,
+        Err(diags) => {
+            print_diags(&sources, &diags);
+            return Err(fail("pass 2 (elaboration) failed"));
+        }
+    };
+    print_diags(&sources, &warnings);
+    if cli.verbose > 0 {
+        eprintln!(
+            "Pass 2: analyzed script: {} probe{}, 0 functions, 0 embeds, {} global{} in {}",
+            prog.probes.len(),
+            plural(prog.probes.len()),
+            prog.globals.len(),
+            plural(prog.globals.len()),
+            clock.report()
+        );
+    }
+    if last == 2 {
+        print!("{}", sema::listing::print_program(&prog));
+        return Ok(0);
+    }
+
+    // Pass 3: translate. The target kernel is needed from here on.
+    let target = find_target(cli)?;
+    let clock = PassClock::start();
+    let translated = translate::translate(&prog, &sources, &module, &cli.define).map_err(fail)?;
+    let mut work = WorkDir::new().map_err(fail)?;
+    let src_path = kbuild::write_sources(
+        work.path(),
+        &module,
+        &translated.source,
+        &translated.makefile,
+    )
+    .map_err(fail)?;
+    if cli.verbose > 0 {
+        eprintln!(
+            "Pass 3: translated to C into \"{}\" in {}",
+            src_path.display(),
+            clock.report()
+        );
+    }
+    let keep = |work: &mut WorkDir| {
+        if cli.keep {
+            let dir = work.keep();
+            eprintln!("Keeping temporary directory \"{}\"", dir.display());
+        }
+    };
+    if last == 3 {
+        print!("{}", translated.source);
+        keep(&mut work);
+        return Ok(0);
+    }
+
+    // Pass 4: compile.
+    let clock = PassClock::start();
+    let built = kbuild::build(work.path(), &target.build_dir, &module, cli.verbose);
+    let ko = match built {
+        Ok(ko) => ko,
+        Err(e) => {
+            keep(&mut work);
+            return Err(fail(e));
+        }
+    };
+    let local_ko = PathBuf::from(format!("{module}.ko"));
+    let copy_out = last == 4 || cli.module.is_some();
+    if copy_out {
+        std::fs::copy(&ko, &local_ko).map_err(|e| {
+            keep(&mut work);
+            fail(format!(
+                "cannot copy {} to the current directory: {e}",
+                ko.display()
+            ))
+        })?;
+    }
+    if cli.verbose > 0 {
+        eprintln!(
+            "Pass 4: compiled C into \"{module}.ko\" in {}",
+            clock.report()
+        );
+    }
+    if last == 4 {
+        println!("{}", local_ko.display());
+        keep(&mut work);
+        return Ok(0);
+    }
+
+    // Pass 5: run, here or in a VM.
+    let clock = PassClock::start();
+    if cli.verbose > 0 {
+        eprintln!("Pass 5: starting run.");
+    }
+    let code = if cli.vm {
+        crate::vm::run_in_vm(&ko, &target, cli)
+    } else {
+        run_here(&ko, cli)
+    };
+    keep(&mut work);
+    if cli.verbose > 0 {
+        eprintln!("Pass 5: run completed in {}", clock.report());
+    }
+    code
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn find_target(cli: &Cli) -> Result<Target, Failed> {
+    let target = kernel::find_target(cli.release.as_deref()).map_err(fail)?;
+    if let Some(note) = &target.note {
+        eprintln!("rstapc: note: {note}");
+    }
+    Ok(target)
+}
+
+fn run_here(ko: &std::path::Path, cli: &Cli) -> Result<i32, Failed> {
+    let opts = crate::run::RunOptions {
+        module: ko.to_path_buf(),
+        params: vec![],
+        output: cli.output.clone(),
+        timeout: cli.timeout.map(Duration::from_secs_f64),
+        verbose: cli.verbose > 0,
+    };
+    match crate::run::run_module(&opts) {
+        Ok(code) => Ok(code),
+        Err(e @ crate::run::RunError::ModulesRefused(_)) => Err(fail(format!("{e}"))),
+        Err(e) => Err(fail(e)),
+    }
+}

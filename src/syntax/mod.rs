@@ -1,0 +1,8 @@
+//! Pass 1: turning source text into a parse tree.
+pub mod ast;
+pub mod parser;
+pub mod pretty;
+pub mod terminator;
+pub mod token;
+
+pub use parser::parse_file;

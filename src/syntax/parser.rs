@@ -1,0 +1,278 @@
+//! Pass 1's driver: lex, insert implied terminators, run the LALRPOP parser, and turn every
+//! problem into a [`Diagnostic`].
+use super::ast::*;
+use super::terminator::Terminator;
+use super::token::{LexError, Tok};
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+use lalrpop_util::{ErrorRecovery, ParseError};
+use logos::Logos;
+
+#[allow(clippy::all, unused_parens, dead_code)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/stap.rs"));
+}
+
+/// The parts of a `foreach` header, before the body is known.
+pub struct ForeachHead {
+    pub vars: ForeachVars,
+    pub array: Ident,
+    pub slice: Option<Vec<Option<Expr>>>,
+    pub value_sort: Option<SortDir>,
+    pub limit: Option<Expr>,
+}
+
+pub struct ForeachVars {
+    pub value: Option<Ident>,
+    pub keys: Vec<(Ident, Option<SortDir>)>,
+    pub bracketed: bool,
+}
+
+/// State shared with the grammar's actions: the file being parsed, node ids, and problems
+/// found while building nodes.
+pub struct ParseCtx<'s> {
+    pub file: FileId,
+    next_id: u32,
+    pub errors: Vec<ErrorRecovery<usize, Tok<'s>, LexError>>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'s> ParseCtx<'s> {
+    pub fn span(&self, l: usize, r: usize) -> Span {
+        Span::new(self.file, l, r)
+    }
+
+    pub fn ident(&self, name: &str, l: usize, r: usize) -> Ident {
+        Ident {
+            name: name.to_string(),
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn expr(&mut self, kind: ExprKind, l: usize, r: usize) -> Expr {
+        let id = NodeId(self.next_id);
+        self.next_id += 1;
+        Expr {
+            id,
+            kind,
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn binary(&mut self, op: BinOp, lhs: Expr, rhs: Expr, l: usize, r: usize) -> Expr {
+        self.expr(
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            l,
+            r,
+        )
+    }
+
+    pub fn stmt(&self, kind: StmtKind, l: usize, r: usize) -> Stmt {
+        Stmt {
+            kind,
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn foreach(&self, h: ForeachHead, body: Stmt, l: usize, r: usize) -> Stmt {
+        let f = Foreach {
+            value: h.vars.value,
+            keys: h.vars.keys,
+            bracketed: h.vars.bracketed,
+            array: h.array,
+            slice: h.slice,
+            value_sort: h.value_sort,
+            limit: h.limit,
+            body,
+        };
+        self.stmt(StmtKind::Foreach(Box::new(f)), l, r)
+    }
+
+    /// Glues the adjacent pieces of a probe point component (`sys_*open`); pieces separated by
+    /// whitespace are an error, since stap reads them as separate words.
+    pub fn component(
+        &mut self,
+        parts: Vec<(usize, &str, usize)>,
+        arg: Option<Literal>,
+        l: usize,
+        r: usize,
+    ) -> Component {
+        let mut name = String::new();
+        for (i, (start, text, _)) in parts.iter().enumerate() {
+            if i > 0 && parts[i - 1].2 != *start {
+                self.diags.push(
+                    Diagnostic::error(
+                        self.span(parts[i - 1].2, *start),
+                        "space inside a probe point component",
+                    )
+                    .with_label("pieces of one component must touch, e.g. `sys_*read`"),
+                );
+            }
+            name.push_str(text);
+        }
+        Component {
+            name,
+            arg,
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn type_name(&mut self, name: &str, l: usize, r: usize) -> TypeName {
+        match name {
+            "long" => TypeName::Long,
+            "string" => TypeName::String,
+            other => {
+                self.diags.push(
+                    Diagnostic::error(self.span(l, r), format!("unknown type `{other}`"))
+                        .with_label("expected `long` or `string`"),
+                );
+                TypeName::Long
+            }
+        }
+    }
+}
+
+/// Parses one file. Node ids start at `first_id` so that ids stay unique across all files of
+/// a session; the returned counter is the next free id.
+pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut tokens = Vec::new();
+    for (tok, range) in Tok::lexer(text).spanned() {
+        match tok {
+            Ok(t) => tokens.push((range.start, t, range.end)),
+            Err(e) => diags.push(
+                Diagnostic::error(Span::new(file, range.start, range.end), e.to_string())
+                    .with_label(lex_label(&e)),
+            ),
+        }
+    }
+    if let Some(d) = preprocessor_unsupported(file, &tokens) {
+        diags.push(d);
+        return (File::default(), first_id, diags);
+    }
+    let mut ctx = ParseCtx {
+        file,
+        next_id: first_id,
+        errors: vec![],
+        diags: vec![],
+    };
+    let stream = Terminator::new(tokens.into_iter()).map(Ok::<_, LexError>);
+    let result = generated::FileParser::new().parse(&mut ctx, stream);
+    let ParseCtx {
+        next_id,
+        errors,
+        diags: ctx_diags,
+        ..
+    } = ctx;
+    diags.extend(ctx_diags);
+    for e in errors {
+        diags.push(parse_error(file, text, e.error));
+    }
+    let ast = match result {
+        Ok(ast) => ast,
+        Err(e) => {
+            diags.push(parse_error(file, text, e));
+            File::default()
+        }
+    };
+    (ast, next_id, diags)
+}
+
+/// The `%( ... %)` preprocessor comes with the full pass 1 (issue 4). Until then, say so
+/// plainly rather than report a confusing syntax error.
+fn preprocessor_unsupported(file: FileId, tokens: &[(usize, Tok, usize)]) -> Option<Diagnostic> {
+    let (l, _, r) = tokens.iter().find(|(_, t, _)| matches!(t, Tok::PpOpen))?;
+    Some(
+        Diagnostic::error(
+            Span::new(file, *l, *r),
+            "preprocessor conditionals are not supported yet",
+        )
+        .with_label("`%( ... %)` is not implemented in this version of rstap"),
+    )
+}
+
+fn lex_label(e: &LexError) -> String {
+    match e {
+        LexError::Unexpected => "this character does not start any token".into(),
+        LexError::UnterminatedString => "the string starts here and the line ends first".into(),
+        LexError::UnterminatedComment => "the comment starts here and is never closed".into(),
+        LexError::UnterminatedEmbedded => "the block starts here and is never closed".into(),
+        _ => "here".into(),
+    }
+}
+
+fn parse_error(file: FileId, text: &str, e: ParseError<usize, Tok, LexError>) -> Diagnostic {
+    match e {
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error(Span::new(file, location, location + 1), "invalid token")
+        }
+        ParseError::UnrecognizedEof { location, expected } => {
+            let at = location.min(text.len());
+            Diagnostic::error(Span::new(file, at, at), "unexpected end of input")
+                .with_label(expected_label(&expected))
+        }
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
+            let (l, r) = if matches!(tok, Tok::ImpliedSemi) {
+                implied_end_span(text, l)
+            } else {
+                (l, r)
+            };
+            let what = if matches!(tok, Tok::ImpliedSemi) {
+                "unexpected end of statement".to_string()
+            } else {
+                format!("unexpected {}", tok.describe())
+            };
+            Diagnostic::error(Span::new(file, l, r), what).with_label(expected_label(&expected))
+        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
+            Span::new(file, l, r),
+            format!("unexpected {}", tok.describe()),
+        )
+        .with_label("expected end of input"),
+        ParseError::User { error } => Diagnostic::error(Span::new(file, 0, 0), error.to_string()),
+    }
+}
+
+/// An implied end of statement has no width; point at the next word instead, which is what
+/// made the statement end.
+fn implied_end_span(text: &str, at: usize) -> (usize, usize) {
+    let rest = &text[at.min(text.len())..];
+    let skip = rest.len() - rest.trim_start().len();
+    let start = at + skip;
+    let len = text[start..].chars().next().map_or(0, char::len_utf8);
+    (start, start + len)
+}
+
+/// "expected one of `;`, `}` or an expression", from LALRPOP's terminal names.
+fn expected_label(expected: &[String]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for e in expected {
+        let nice = match e.as_str() {
+            "Ident" => "an identifier".to_string(),
+            "Number" => "a number".to_string(),
+            "Str" => "a string".to_string(),
+            "TargetVar" => "a target variable".to_string(),
+            "AtWord" => "`@` operator".to_string(),
+            "ArgNum" | "ArgStr" => "a script argument".to_string(),
+            "Embedded" => "embedded C".to_string(),
+            "ImpliedSemi" => "`;`".to_string(),
+            quoted => format!("`{}`", quoted.trim_matches('"')),
+        };
+        if !names.contains(&nice) {
+            names.push(nice);
+        }
+    }
+    match names.len() {
+        0 => "unexpected here".into(),
+        1 => format!("expected {}", names[0]),
+        n if n <= 8 => format!("expected one of {}", names.join(", ")),
+        _ => format!("expected one of {}, ...", names[..8].join(", ")),
+    }
+}

@@ -1,0 +1,168 @@
+//! Statement terminators, made explicit.
+//!
+//! In SystemTap a `;` after a statement is optional: `a = 1 b = 2` is two statements, and the
+//! parser reads expressions greedily, so `a = b\n-c` is one (`a = b - c`). An LR grammar cannot
+//! express "optional, but greedy" without conflicts, so this adapter, between the lexer and the
+//! grammar, inserts an [`Tok::ImpliedSemi`] exactly where stap's greedy reading ends a
+//! statement: after a token that completes an operand, when the next token cannot continue the
+//! expression. The grammar then always sees a terminator.
+//!
+//! It needs a little context: inside `(...)`/`[...]` no statement can end; the `)` closing an
+//! `if`/`while`/`for`/`foreach`/`catch` header starts a body rather than ending an operand; and
+//! probe and function headers (`probe begin if (x) {`, `function f:long (a) {`) are never split.
+use super::token::Tok;
+
+/// A token with its byte range.
+pub type Spanned<'s> = (usize, Tok<'s>, usize);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bracket {
+    /// `(` or `[` of an expression, a call or a probe point parameter.
+    Plain,
+    /// `(` after `if`, `while`, `for`, `foreach`, `catch`: its `)` is followed by a body.
+    Header,
+}
+
+/// Inserts implied statement ends into a token stream.
+pub struct Terminator<'s, I: Iterator<Item = Spanned<'s>>> {
+    inner: std::iter::Peekable<I>,
+    brackets: Vec<Bracket>,
+    /// The previous token ended an operand (identifier, literal, `)`, `]`, postfix `++`, ...).
+    after_operand: bool,
+    /// The previous token was `return` (which may end a statement by itself).
+    after_return: bool,
+    /// The previous token was a keyword whose `(` opens a header.
+    header_next: bool,
+    /// Between `probe`/`function` and the `{` (or `%{`) of its body.
+    in_decl_header: bool,
+    last_end: usize,
+}
+
+impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
+    pub fn new(inner: I) -> Self {
+        Terminator {
+            inner: inner.peekable(),
+            brackets: vec![],
+            after_operand: false,
+            after_return: false,
+            header_next: false,
+            in_decl_header: false,
+            last_end: 0,
+        }
+    }
+
+    /// Would stap end the current statement before `next`?
+    fn ends_statement_before(&self, next: Option<&Tok>) -> bool {
+        if !self.brackets.is_empty() || self.in_decl_header {
+            return false;
+        }
+        let starts_statement = match next {
+            None => true,
+            Some(t) => matches!(
+                t,
+                Tok::Ident(_)
+                    | Tok::Number(_)
+                    | Tok::Str(_)
+                    | Tok::TargetVar(_)
+                    | Tok::ArgNum(_)
+                    | Tok::ArgStr(_)
+                    | Tok::AtWord(_)
+                    | Tok::Bang
+                    | Tok::Tilde
+                    | Tok::If
+                    | Tok::Else
+                    | Tok::While
+                    | Tok::For
+                    | Tok::Foreach
+                    | Tok::Delete
+                    | Tok::Next
+                    | Tok::Break
+                    | Tok::Continue
+                    | Tok::Return
+                    | Tok::Try
+                    | Tok::RBrace
+                    | Tok::Probe
+                    | Tok::Global
+                    | Tok::Function
+                    | Tok::Private
+                    | Tok::Embedded(_)
+                    | Tok::PpOpen
+                    | Tok::PpThen
+                    | Tok::PpElse
+                    | Tok::PpClose
+            ),
+        };
+        if self.after_return {
+            // `return` alone ends before `}`, a keyword or end of input; `return x` does not.
+            return matches!(
+                next,
+                None | Some(
+                    Tok::RBrace | Tok::If | Tok::Else | Tok::While | Tok::For | Tok::Foreach
+                ) | Some(
+                    Tok::Delete | Tok::Next | Tok::Break | Tok::Continue | Tok::Return | Tok::Try
+                )
+            );
+        }
+        self.after_operand && starts_statement
+    }
+
+    /// Updates the context after passing `tok` through.
+    fn track(&mut self, tok: &Tok) {
+        let was_operand = self.after_operand;
+        self.after_return = false;
+        self.after_operand = false;
+        let header_next = std::mem::take(&mut self.header_next);
+        match tok {
+            Tok::Probe | Tok::Function => self.in_decl_header = true,
+            Tok::LBrace | Tok::Embedded(_) if self.brackets.is_empty() => {
+                self.in_decl_header = false
+            }
+            Tok::If | Tok::While | Tok::For | Tok::Foreach | Tok::Catch => self.header_next = true,
+            Tok::LParen => self.brackets.push(if header_next {
+                Bracket::Header
+            } else {
+                Bracket::Plain
+            }),
+            Tok::LBracket => self.brackets.push(Bracket::Plain),
+            Tok::RParen => {
+                self.after_operand = self.brackets.pop() != Some(Bracket::Header);
+            }
+            Tok::RBracket => {
+                self.brackets.pop();
+                self.after_operand = true;
+            }
+            Tok::Ident(_)
+            | Tok::Number(_)
+            | Tok::Str(_)
+            | Tok::TargetVar(_)
+            | Tok::ArgNum(_)
+            | Tok::ArgStr(_)
+            | Tok::Next
+            | Tok::Break
+            | Tok::Continue => self.after_operand = true,
+            // Postfix `x++` completes an operand; prefix `++x` does not.
+            Tok::PlusPlus | Tok::MinusMinus => self.after_operand = was_operand,
+            Tok::Return => self.after_return = true,
+            _ => {}
+        }
+    }
+}
+
+impl<'s, I: Iterator<Item = Spanned<'s>>> Iterator for Terminator<'s, I> {
+    type Item = Spanned<'s>;
+
+    fn next(&mut self) -> Option<Spanned<'s>> {
+        let next = self.inner.peek().map(|(_, t, _)| t.clone());
+        if self.ends_statement_before(next.as_ref()) {
+            // Clearing the state makes the insertion happen once.
+            self.after_operand = false;
+            self.after_return = false;
+            let at = self.last_end;
+            return Some((at, Tok::ImpliedSemi, at));
+        }
+        let tok = self.inner.next()?;
+        self.track(&tok.1);
+        self.last_end = tok.2;
+        Some(tok)
+    }
+}

@@ -1,0 +1,186 @@
+//! `--vm`: run a module inside a virtual machine booted from the target kernel with
+//! virtme-ng, for hosts whose own kernel cannot (or should not) load it.
+//!
+//! The guest sees the host's root filesystem read-only, so the module, rstaprun and any
+//! workload are used in place. The guest's standard output and exit status come back to the
+//! caller; after the run the guest checks that the module is gone and that its kernel log has
+//! no BUG/WARNING/Oops, and fails the run otherwise.
+use crate::cli::Cli;
+use crate::kernel::Target;
+use crate::session::Failed;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where setup.sh installs virtme-ng when it is not on PATH.
+const DEFAULT_VENV: &str = "/opt/rstap/venv";
+
+/// Finds `vng`: on PATH, else in the project's venv. Returns the directory to put on PATH too
+/// (vng runs `virtme-run` by name).
+pub fn find_vng() -> Option<(PathBuf, Option<PathBuf>)> {
+    if let Ok(path) = std::env::var("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let v = dir.join("vng");
+            if v.is_file() {
+                return Some((v, None));
+            }
+        }
+    }
+    let venv = std::env::var_os("RSTAP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_VENV));
+    let v = venv.join("bin/vng");
+    v.is_file().then(|| (v, Some(venv.join("bin"))))
+}
+
+/// The kernel image to boot for `target`.
+pub fn kernel_image(target: &Target) -> Result<PathBuf, String> {
+    let image = PathBuf::from(format!("/boot/vmlinuz-{}", target.release));
+    if image.is_file() {
+        Ok(image)
+    } else {
+        Err(format!(
+            "--vm needs the kernel image {} to boot (install linux-image-{})",
+            image.display(),
+            target.release
+        ))
+    }
+}
+
+/// Single-quotes a word for the guest's shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The guest's command: run the module, then check it is unloaded and the kernel log clean.
+pub fn guest_script(rstaprun: &Path, ko: &Path, module: &str, run_args: &[String]) -> String {
+    let args: Vec<String> = run_args.iter().map(|a| shell_quote(a)).collect();
+    format!(
+        "{run} {args} {ko}; rc=$?; \
+         if grep -q '^{module} ' /proc/modules; then echo 'rstapc: module {module} is still loaded after the run' >&2; rc=1; fi; \
+         if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace' >&2; then \
+         echo 'rstapc: the guest kernel logged a problem (above)' >&2; rc=1; fi; exit $rc",
+        run = shell_quote(&rstaprun.display().to_string()),
+        args = args.join(" "),
+        ko = shell_quote(&ko.display().to_string()),
+    )
+}
+
+/// Boots the target kernel and runs `rstaprun` on `ko` inside; returns the guest's status.
+pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
+    let fail = |msg: String| {
+        eprintln!("rstapc: {msg}");
+        Failed
+    };
+    let (vng, extra_path) = find_vng().ok_or_else(|| {
+        fail("--vm needs virtme-ng (`vng`): run scripts/setup.sh, or pip install virtme-ng".into())
+    })?;
+    let image = kernel_image(target).map_err(fail)?;
+    let rstaprun = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("rstaprun")))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| fail("cannot find rstaprun next to rstapc".into()))?;
+    let ko = std::fs::canonicalize(ko).map_err(|e| fail(format!("{}: {e}", ko.display())))?;
+    let module = ko
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut run_args = Vec::new();
+    if let Some(t) = cli.timeout {
+        run_args.push("-T".to_string());
+        run_args.push(t.to_string());
+    }
+    if cli.verbose > 0 {
+        run_args.push("-v".to_string());
+    }
+    let script = guest_script(&rstaprun, &ko, &module, &run_args);
+
+    let mut cmd = Command::new(&vng);
+    cmd.arg("--run")
+        .arg(&image)
+        .args([
+            "--disable-kvm",
+            "--disable-microvm",
+            "--cpus",
+            "2",
+            "--memory",
+            "2G",
+            "--exec",
+        ])
+        .arg(&script)
+        // virtme-run needs an open standard input; our output goes through pipes because
+        // qemu truncates a regular file it is given as stdout.
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(dir) = extra_path {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![dir];
+        dirs.extend(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs).unwrap_or(path));
+    }
+    if cli.verbose > 0 {
+        eprintln!(
+            "rstapc: booting {} in a virtual machine (TCG; about 30 s)",
+            image.display()
+        );
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start {}: {e}", vng.display())))?;
+    let mut out: Box<dyn Write> = match &cli.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| fail(format!("cannot create {}: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    if let Some(mut stdout) = child.stdout.take() {
+        copy_flushing(&mut stdout, &mut out);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| fail(format!("waiting for the VM: {e}")))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// Copies the guest's output as it arrives, so a long run streams.
+fn copy_flushing(from: &mut impl std::io::Read, to: &mut dyn Write) {
+    let mut buf = [0u8; 8192];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                let _ = to.flush();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_the_guest_shell() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn guest_script_checks_unload_and_log() {
+        let s = guest_script(
+            Path::new("/x/rstaprun"),
+            Path::new("/t/m.ko"),
+            "m",
+            &["-T".into(), "2".into()],
+        );
+        assert!(s.starts_with("'/x/rstaprun' '-T' '2' '/t/m.ko'"));
+        assert!(s.contains("grep -q '^m ' /proc/modules"));
+        assert!(s.contains("BUG:|WARNING:|Oops"));
+    }
+}
