@@ -5,6 +5,8 @@ pub mod embedded;
 pub mod kbuild;
 pub mod kernel;
 #[cfg(test)]
+mod rtcore_map_tests;
+#[cfg(test)]
 mod rtcore_tests;
 pub mod run;
 pub mod sema;

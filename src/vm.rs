@@ -66,6 +66,43 @@ pub fn guest_script(rstaprun: &Path, ko: &Path, module: &str, run_args: &[String
     )
 }
 
+/// The vng command that boots `image` with 2 vCPUs under TCG and runs `script` as root in the
+/// guest; `rwdirs` are host directories the guest may write (results come back there).
+pub fn vng_command(
+    vng: &Path,
+    extra_path: Option<PathBuf>,
+    image: &Path,
+    script: &str,
+    rwdirs: &[&Path],
+) -> Command {
+    let mut cmd = Command::new(vng);
+    cmd.arg("--run").arg(image).args([
+        "--disable-kvm",
+        "--disable-microvm",
+        "--cpus",
+        "2",
+        "--memory",
+        "2G",
+    ]);
+    for dir in rwdirs {
+        cmd.arg("--rwdir").arg(dir);
+    }
+    cmd.arg("--exec")
+        .arg(script)
+        // virtme-run needs an open standard input; output goes through pipes because qemu
+        // truncates a regular file it is given as stdout.
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(dir) = extra_path {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![dir];
+        dirs.extend(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs).unwrap_or(path));
+    }
+    cmd
+}
+
 /// Boots the target kernel and runs `rstaprun` on `ko` inside; returns the guest's status.
 pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
     let fail = |msg: String| {
@@ -96,30 +133,7 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
     }
     let script = guest_script(&rstaprun, &ko, &module, &run_args);
 
-    let mut cmd = Command::new(&vng);
-    cmd.arg("--run")
-        .arg(&image)
-        .args([
-            "--disable-kvm",
-            "--disable-microvm",
-            "--cpus",
-            "2",
-            "--memory",
-            "2G",
-            "--exec",
-        ])
-        .arg(&script)
-        // virtme-run needs an open standard input; our output goes through pipes because
-        // qemu truncates a regular file it is given as stdout.
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(dir) = extra_path {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![dir];
-        dirs.extend(std::env::split_paths(&path));
-        cmd.env("PATH", std::env::join_paths(dirs).unwrap_or(path));
-    }
+    let mut cmd = vng_command(&vng, extra_path, &image, &script, &[]);
     if cli.verbose > 0 {
         eprintln!(
             "rstapc: booting {} in a virtual machine (TCG; about 30 s)",

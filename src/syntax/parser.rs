@@ -102,15 +102,28 @@ impl<'s> ParseCtx<'s> {
         r: usize,
     ) -> Component {
         let mut name = String::new();
-        for (i, (start, text, _)) in parts.iter().enumerate() {
-            if i > 0 && parts[i - 1].2 != *start {
-                self.diags.push(
+        let mut reported = false;
+        for (i, (start, text, end)) in parts.iter().enumerate() {
+            let (prev_start, prev_text, prev_end) = if i > 0 { parts[i - 1] } else { parts[0] };
+            if i > 0 && prev_end != *start && !reported {
+                // One report per component: the first gap explains the others.
+                reported = true;
+                let d = if matches!(*text, "probe" | "global" | "function") {
+                    // `probe begin` NEWLINE `probe end { }`: the first probe lacks a body.
                     Diagnostic::error(
-                        self.span(parts[i - 1].2, *start),
+                        self.span(prev_start, prev_end),
+                        format!("expected `{{` after the probe point, found `{text}`"),
+                    )
+                    .with_label(format!("`{prev_text}` has no `{{ ... }}` body"))
+                    .with_note(self.span(*start, *end), "the next declaration starts here")
+                } else {
+                    Diagnostic::error(
+                        self.span(prev_end, *start),
                         "space inside a probe point component",
                     )
-                    .with_label("pieces of one component must touch, e.g. `sys_*read`"),
-                );
+                    .with_label("pieces of one component must touch, e.g. `sys_*read`")
+                };
+                self.diags.push(d);
             }
             name.push_str(text);
         }
@@ -144,10 +157,30 @@ pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Di
     for (tok, range) in Tok::lexer(text).spanned() {
         match tok {
             Ok(t) => tokens.push((range.start, t, range.end)),
-            Err(e) => diags.push(
-                Diagnostic::error(Span::new(file, range.start, range.end), e.to_string())
-                    .with_label(lex_label(&e)),
-            ),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(Span::new(file, range.start, range.end), e.to_string())
+                        .with_label(lex_label(&e)),
+                );
+                // A bad literal is still a literal: keep a stand-in so the parser does not
+                // report a second, confusing error right after it.
+                let stand_in = match e {
+                    LexError::BadNumber(_) => Some(Tok::Number(0)),
+                    LexError::BadEscape(_) => Some(Tok::Str(String::new())),
+                    _ => None,
+                };
+                if let Some(t) = stand_in {
+                    tokens.push((range.start, t, range.end));
+                }
+                // An unclosed comment or embedded block runs to the end of the file: what
+                // follows is not code.
+                if matches!(
+                    e,
+                    LexError::UnterminatedComment | LexError::UnterminatedEmbedded
+                ) {
+                    break;
+                }
+            }
         }
     }
     if let Some(d) = preprocessor_unsupported(file, &tokens) {
@@ -201,7 +234,12 @@ fn lex_label(e: &LexError) -> String {
         LexError::UnterminatedString => "the string starts here and the line ends first".into(),
         LexError::UnterminatedComment => "the comment starts here and is never closed".into(),
         LexError::UnterminatedEmbedded => "the block starts here and is never closed".into(),
-        _ => "here".into(),
+        LexError::BadNumber(_) => {
+            "numbers are decimal, 0x hexadecimal or 0-prefixed octal, within 64 bits".into()
+        }
+        LexError::BadEscape(_) => {
+            r#"known escapes: \n \t \r \a \b \f \v \\ \" \' \? \NNN (octal) \xHH"#.into()
+        }
     }
 }
 

@@ -111,7 +111,15 @@ impl Printer {
 
     fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
-            StmtKind::Block(b) => self.block_with("", b),
+            StmtKind::Block(b) => {
+                self.line("{");
+                self.depth += 1;
+                for s in &b.stmts {
+                    self.stmt(s);
+                }
+                self.depth -= 1;
+                self.line("}");
+            }
             StmtKind::Expr(e) => self.line(&expr(e)),
             StmtKind::Empty => self.line(";"),
             StmtKind::If { cond, then, els } => {
@@ -319,7 +327,9 @@ fn access(path: &[Access]) -> String {
 
 pub fn expr(e: &Expr) -> String {
     match &e.kind {
-        ExprKind::Number(n) if *n < 0 => format!("({n})"),
+        // Only a literal at or above 2^63 reads back negative: print it in hex, which
+        // re-parses to the same value (`(-1)` would read back as a negation).
+        ExprKind::Number(n) if *n < 0 => format!("{:#x}", *n as u64),
         ExprKind::Number(n) => n.to_string(),
         ExprKind::Str(s) => string(s),
         ExprKind::ArgNum(n) => format!("${n}"),

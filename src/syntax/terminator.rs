@@ -31,6 +31,10 @@ pub struct Terminator<'s, I: Iterator<Item = Spanned<'s>>> {
     after_operand: bool,
     /// The previous token was `return` (which may end a statement by itself).
     after_return: bool,
+    /// The previous token was an identifier: a `(` after it is a call, not a new statement.
+    after_ident: bool,
+    /// The previous token was a string literal: an adjacent one is glued to it.
+    after_str: bool,
     /// The previous token was a keyword whose `(` opens a header.
     header_next: bool,
     /// Between `probe`/`function` and the `{` (or `%{`) of its body.
@@ -45,6 +49,8 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
             brackets: vec![],
             after_operand: false,
             after_return: false,
+            after_ident: false,
+            after_str: false,
             header_next: false,
             in_decl_header: false,
             last_end: 0,
@@ -58,6 +64,9 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
         }
         let starts_statement = match next {
             None => true,
+            // `"foo" "bar"` is one literal; `f (x)` is a call, but `a[1] (x)` two statements.
+            Some(Tok::Str(_)) if self.after_str => false,
+            Some(Tok::LParen) => !self.after_ident,
             Some(t) => matches!(
                 t,
                 Tok::Ident(_)
@@ -111,6 +120,8 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
         let was_operand = self.after_operand;
         self.after_return = false;
         self.after_operand = false;
+        self.after_ident = matches!(tok, Tok::Ident(_));
+        self.after_str = matches!(tok, Tok::Str(_));
         let header_next = std::mem::take(&mut self.header_next);
         match tok {
             Tok::Probe | Tok::Function => self.in_decl_header = true,

@@ -78,8 +78,9 @@ pub enum Tok<'s> {
     // Names and literals.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Ident(&'s str),
-    /// `$name`, `$$vars`, `$$parms$`, ...: target variables and their pretty-printing forms.
-    #[regex(r"\$\$?[A-Za-z_][A-Za-z0-9_]*\$?")]
+    /// `$name`, `$$vars`, `$$parms$`, `$name$$`, ...: target variables and their
+    /// pretty-printing forms.
+    #[regex(r"\$\$?[A-Za-z_][A-Za-z0-9_]*(\$\$?)?")]
     TargetVar(&'s str),
     /// `$1`, `$2`: command-line arguments as numbers.
     #[regex(r"\$[0-9]+", |lex| lex.slice()[1..].parse::<u32>().ok())]

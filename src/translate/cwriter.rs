@@ -48,11 +48,12 @@ impl CWriter {
         self.depth += 1;
     }
 
-    /// A label, written one level out as C style has it.
+    /// A label (possibly unused: the attribute keeps -Wunused-label quiet), written one
+    /// level out as C style has it.
     pub fn label(&mut self, name: &str) {
         let depth = self.depth;
         self.depth = depth.saturating_sub(1);
-        self.line(format!("{name}:"));
+        self.line(format!("{name}: __attribute__((unused));"));
         self.depth = depth;
     }
 

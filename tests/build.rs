@@ -1,0 +1,113 @@
+//! Pass 4: every example compiles into a module against the installed kernel headers, and a
+//! failing compile is reported plainly and cleans up after itself.
+mod common;
+use common::{example, fake_build_dir, kernel_build_dir, repo_root, Sandbox};
+use std::path::PathBuf;
+
+/// `Keeping temporary directory "DIR"` on stderr.
+fn kept_dir(stderr: &str) -> Option<PathBuf> {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("Keeping temporary directory "))?;
+    let quoted = line.strip_prefix("Keeping temporary directory ")?;
+    Some(PathBuf::from(quoted.trim().trim_matches('"')))
+}
+
+#[test]
+fn examples_build() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+        .collect();
+    examples.sort();
+    assert!(!examples.is_empty(), "no examples/*.stp");
+    let mut failures = Vec::new();
+    for script in &examples {
+        let stem = script.file_stem().unwrap().to_string_lossy();
+        let name = format!(
+            "ex_{}",
+            stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        let s = Sandbox::new();
+        let run = s.run(&["-p4", "-k", "-m", &name, &script.display().to_string()]);
+        let problem = if run.code != Some(0) || run.stderr.contains("panicked") {
+            Some(format!("exit code {:?}\n{}", run.code, run.stderr))
+        } else if !s.cwd.path().join(format!("{name}.ko")).is_file() {
+            Some(format!("{name}.ko is not in the current directory"))
+        } else {
+            match kept_dir(&run.stderr) {
+                None => Some(format!("no `Keeping temporary directory`:\n{}", run.stderr)),
+                Some(dir) => {
+                    let src = dir.join(format!("{name}_src.c"));
+                    let found = src.is_file();
+                    std::fs::remove_dir_all(&dir).ok();
+                    (!found).then(|| format!("{} is missing", src.display()))
+                }
+            }
+        };
+        if let Some(p) = problem {
+            failures.push(format!("{}: {p}", script.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn compile_failure_is_reported_and_cleaned_up() {
+    // Needs no kernel: `-r` points at a build dir whose `make modules` fails like gcc would.
+    let kbuild =
+        fake_build_dir("@echo 'hello_src.c:1:1: error: forced failure for the test' >&2; exit 2");
+    let s = Sandbox::new();
+    let run = s.run(&[
+        "-p4",
+        "-m",
+        "hello",
+        "-r",
+        &kbuild.path().display().to_string(),
+        &example("hello.stp"),
+    ]);
+    run.expect_code(1)
+        .stderr_has("compilation failed")
+        .stderr_has("error: forced failure for the test");
+    assert!(s.work_dirs().is_empty(), "left behind: {:?}", s.work_dirs());
+    assert!(!s.cwd.path().join("hello.ko").exists());
+}
+
+#[test]
+fn compile_failure_with_k_keeps_the_sources() {
+    let kbuild = fake_build_dir("@exit 1");
+    let s = Sandbox::new();
+    let run = s.run(&[
+        "-p4",
+        "-k",
+        "-m",
+        "hello",
+        "-r",
+        &kbuild.path().display().to_string(),
+        &example("hello.stp"),
+    ]);
+    run.expect_code(1).stderr_has("compilation failed");
+    let dir = kept_dir(&run.stderr)
+        .unwrap_or_else(|| panic!("no `Keeping temporary directory`:\n{}", run.stderr));
+    assert!(dir.join("hello_src.c").is_file(), "{}", dir.display());
+}
+
+#[test]
+fn not_a_build_dir_is_rejected_before_any_work() {
+    let empty = tempfile::tempdir().unwrap();
+    let s = Sandbox::new();
+    s.run(&[
+        "-p4",
+        "-r",
+        &format!("{}/", empty.path().display()),
+        &example("hello.stp"),
+    ])
+    .expect_code(1)
+    .stderr_has("not a kernel build directory");
+    assert!(s.work_dirs().is_empty(), "left behind: {:?}", s.work_dirs());
+}

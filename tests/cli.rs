@@ -1,0 +1,275 @@
+//! rstapc's command line: flags, exit codes and messages, run on the real binary.
+//! Every run happens in a private current directory with a private `TMPDIR` (see
+//! common::Sandbox), so "no temporary directory was created" can be checked exactly.
+mod common;
+use common::{example, kernel_build_dir, Sandbox};
+
+const HELLO: &str = "hello.stp";
+
+#[test]
+fn unknown_flag_is_rejected() {
+    Sandbox::new()
+        .run(&["--bogus", &example(HELLO)])
+        .expect_code(1)
+        .stderr_has("unexpected argument '--bogus'");
+}
+
+#[test]
+fn pass_out_of_range_is_rejected() {
+    let s = Sandbox::new();
+    s.run(&["-p", "9", &example(HELLO)])
+        .expect_code(1)
+        .stderr_has("9 is not in 1..=5");
+    s.run(&["-p0", &example(HELLO)]).expect_code(1);
+}
+
+#[test]
+fn missing_script_file() {
+    Sandbox::new()
+        .run(&["-p1", "no/such/script.stp"])
+        .expect_code(1)
+        .stderr_has("cannot read script no/such/script.stp");
+}
+
+#[test]
+fn no_script_at_all() {
+    Sandbox::new()
+        .run(&["-p1"])
+        .expect_code(1)
+        .stderr_has("no script given");
+}
+
+#[test]
+fn binary_garbage_is_not_a_script() {
+    let s = Sandbox::new();
+    let garbage: Vec<u8> = (0..=255u8).rev().cycle().take(4096).collect();
+    std::fs::write(s.cwd.path().join("garbage.stp"), garbage).unwrap();
+    s.run(&["-p1", "garbage.stp"])
+        .expect_code(1)
+        .stderr_has("garbage.stp is not a text script");
+}
+
+#[test]
+fn control_characters_are_a_clean_syntax_error() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.cwd.path().join("ctl.stp"),
+        "probe begin { \u{1} \u{7f} }\0",
+    )
+    .unwrap();
+    s.run(&["-p1", "ctl.stp"])
+        .expect_code(1)
+        .stderr_has("unexpected character");
+}
+
+#[test]
+fn empty_script() {
+    let s = Sandbox::new();
+    std::fs::write(s.cwd.path().join("empty.stp"), "").unwrap();
+    // Nothing to parse is not a syntax error; a script without probes is, at pass 2.
+    s.run(&["-p1", "empty.stp"]).expect_code(0);
+    s.run(&["-p2", "empty.stp"])
+        .expect_code(1)
+        .stderr_has("no probes found");
+}
+
+#[test]
+fn syntax_error_shows_file_line_column_and_caret() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.cwd.path().join("bad.stp"),
+        "probe begin {\n  x = 1 + ;\n}\n",
+    )
+    .unwrap();
+    let run = s.run(&["-p1", "bad.stp"]);
+    run.expect_code(1)
+        .stderr_has("error: unexpected `;`")
+        .stderr_has("┌─ bad.stp:2:11")
+        .stderr_has("2 │   x = 1 + ;")
+        .stderr_has("pass 1 (parse) failed");
+    let caret = run
+        .stderr
+        .lines()
+        .find(|l| l.trim_end().ends_with('^') || l.contains("^ "))
+        .unwrap_or_else(|| panic!("no caret line:\n{}", run.stderr));
+    // The caret sits under the `;`, in the same column as in the source line.
+    let source_line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("x = 1 + ;"))
+        .unwrap();
+    assert_eq!(
+        caret.chars().position(|c| c == '^'),
+        source_line.chars().position(|c| c == ';'),
+        "caret misplaced:\n{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+}
+
+#[test]
+fn diagnostics_have_no_color_when_not_a_terminal() {
+    let run = Sandbox::new().run(&["-p1", "-e", "probe begin { ) }"]);
+    run.expect_code(1);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "escape codes in: {:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pass_1_prints_the_tree_and_leaves_nothing_behind() {
+    let s = Sandbox::new();
+    s.run(&["-p1", &example(HELLO)])
+        .expect_code(0)
+        .stdout_has("probe timer.ms(500) {");
+    assert!(s.work_dirs().is_empty(), "-p1 created {:?}", s.work_dirs());
+    assert!(std::fs::read_dir(s.cwd.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn pass_2_prints_the_program_and_leaves_nothing_behind() {
+    let s = Sandbox::new();
+    s.run(&["-p2", &example(HELLO)])
+        .expect_code(0)
+        .stdout_has("# probes")
+        .stdout_has("begin");
+    assert!(s.work_dirs().is_empty(), "-p2 created {:?}", s.work_dirs());
+    assert!(std::fs::read_dir(s.cwd.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn pass_3_prints_c_and_removes_its_work_dir() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    s.run(&["-p3", "-m", "hello", &example(HELLO)])
+        .expect_code(0)
+        .stdout_has("#include <linux/module.h>")
+        .stdout_has("hello_src.c");
+    assert!(s.work_dirs().is_empty(), "-p3 left {:?}", s.work_dirs());
+}
+
+#[test]
+fn pass_3_keeps_its_work_dir_with_k() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let run = s.run(&["-p3", "-k", "-m", "hello", &example(HELLO)]);
+    run.expect_code(0).stderr_has("Keeping temporary directory");
+    let dirs = s.work_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(dirs.iter().next().unwrap().join("hello_src.c").is_file());
+}
+
+#[test]
+fn bad_define_is_rejected() {
+    let s = Sandbox::new();
+    for bad in ["1X=2", "X=\"str\"", "X=1;exit", "=1", "X="] {
+        s.run(&["-p1", "-D", bad, &example(HELLO)])
+            .expect_code(1)
+            .stderr_has("-D <NAME=VALUE>");
+    }
+    s.run(&[
+        "-p1",
+        "-D",
+        "MAXACTION=10000",
+        "-D",
+        "DEBUG",
+        &example(HELLO),
+    ])
+    .expect_code(0);
+}
+
+#[test]
+fn bad_module_name_is_rejected() {
+    let s = Sandbox::new();
+    for bad in ["bad-name", "1abc", &"x".repeat(56)] {
+        s.run(&["-p1", "-m", bad, &example(HELLO)])
+            .expect_code(1)
+            .stderr_has("module name");
+    }
+}
+
+#[test]
+fn script_from_e() {
+    let s = Sandbox::new();
+    s.run(&["-p1", "-e", "probe begin { exit() }"])
+        .expect_code(0)
+        .stdout_has("probe begin {\n  exit();\n}");
+    s.run(&["-p1", "-e", "probe begin {"])
+        .expect_code(1)
+        .stderr_has("┌─ <input>:1:");
+}
+
+#[test]
+fn script_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let s = Sandbox::new();
+    let mut child = s
+        .command()
+        .args(["-p1", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"probe end { println(1) }")
+        .unwrap();
+    let run = common::Run::from(child.wait_with_output().unwrap());
+    run.expect_code(0).stdout_has("probe end {");
+}
+
+#[test]
+fn verbose_prints_pass_lines_with_timings() {
+    let run = Sandbox::new().run(&["-v", "-p2", &example(HELLO)]);
+    run.expect_code(0);
+    let passes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("Pass "))
+        .collect();
+    assert_eq!(passes.len(), 2, "{}", run.stderr);
+    assert!(
+        passes[0].starts_with("Pass 1: parsed user script"),
+        "{}",
+        passes[0]
+    );
+    assert!(
+        passes[1].starts_with("Pass 2: analyzed script: 3 probes"),
+        "{}",
+        passes[1]
+    );
+    for line in passes {
+        let timing = line.rsplit(" in ").next().unwrap();
+        let ok = timing
+            .strip_suffix("real ms.")
+            .and_then(|t| {
+                let (u, rest) = t.split_once("usr/")?;
+                let (s, r) = rest.split_once("sys/")?;
+                [u, s, r]
+                    .iter()
+                    .all(|n| n.parse::<u64>().is_ok())
+                    .then_some(())
+            })
+            .is_some();
+        assert!(ok, "not in stap's `in Nusr/Nsys/Nreal ms.` form: {line}");
+    }
+}
+
+#[test]
+fn quiet_without_v() {
+    let run = Sandbox::new().run(&["-p2", &example(HELLO)]);
+    run.expect_code(0);
+    assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
+}

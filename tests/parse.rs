@@ -1,0 +1,191 @@
+//! Pass 1 cases: `tests/parse/ok/*.stp` must parse, `tests/parse/ko/*.stp` must not.
+//!
+//! The first line of every case says how to run it, as stap's testsuite does:
+//! `#! rstapc -p1` (must succeed) or `#! rstapc -p1 --expect-fail` (must fail). The driver
+//! runs the real `rstapc` from the repository root with the file's relative path, so the
+//! rendered diagnostics are stable, and keeps what it printed as an insta snapshot under
+//! `tests/parse/snapshots/`:
+//! - ok cases: the `-p1` output (the fully parenthesized tree, so precedence is visible), which
+//!   must also read back through `-p1` unchanged (the printer's output is re-parseable);
+//! - ko cases: the rendered diagnostic on stderr, with exit code 1 and no panic.
+//!
+//! Each directory is one test that reports every failing file at once.
+//! Update snapshots with `cargo insta review` (or `INSTA_UPDATE=always cargo test --test parse`).
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const RSTAPC: &str = env!("CARGO_BIN_EXE_rstapc");
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cases of one directory, as paths relative to the repository root, sorted.
+fn cases(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+        .map(|p| Path::new(dir).join(p.file_name().unwrap()))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .stp cases in {dir}");
+    files
+}
+
+/// What the first line asks for: rstapc's arguments, and whether the run must fail.
+struct Header {
+    args: Vec<String>,
+    expect_fail: bool,
+}
+
+fn header(path: &Path) -> Result<Header, String> {
+    let text = std::fs::read_to_string(repo_root().join(path)).map_err(|e| e.to_string())?;
+    let first = text.lines().next().unwrap_or("");
+    let rest = first
+        .strip_prefix("#! rstapc")
+        .ok_or_else(|| format!("first line must start with `#! rstapc`, found `{first}`"))?;
+    let mut args = Vec::new();
+    let mut expect_fail = false;
+    for word in rest.split_whitespace() {
+        match word {
+            "--expect-fail" => expect_fail = true,
+            w => args.push(w.to_string()),
+        }
+    }
+    Ok(Header { args, expect_fail })
+}
+
+fn rstapc(args: &[String], file: &Path, stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(RSTAPC);
+    cmd.current_dir(repo_root())
+        .args(args)
+        .arg(file)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("cannot run rstapc");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Compares `value` with the snapshot `name`; a mismatch is returned, not raised, so that one
+/// run reports every failing case.
+fn check_snapshot(name: &str, source: &Path, value: &str) -> Result<(), String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo_root().join("tests/parse/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_input_file(source);
+    settings.set_omit_expression(true);
+    let outcome =
+        settings.bind(|| std::panic::catch_unwind(|| insta::assert_snapshot!(name, value)));
+    outcome.map_err(|_| format!("snapshot {name} differs (run `cargo insta review`)"))
+}
+
+/// Runs one case; an error says what went wrong.
+fn run_case(path: &Path, kind: &str) -> Result<(), String> {
+    let h = header(path)?;
+    if h.expect_fail != (kind == "ko") {
+        return Err(format!(
+            "a case under tests/parse/{kind} must {}say --expect-fail",
+            if kind == "ko" { "" } else { "not " }
+        ));
+    }
+    let out = rstapc(&h.args, path, None);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    if stderr.contains("panicked") {
+        return Err(format!("rstapc panicked:\n{stderr}"));
+    }
+    let stem = path.file_stem().unwrap().to_string_lossy();
+    if h.expect_fail {
+        if out.status.code() != Some(1) {
+            return Err(format!(
+                "expected exit code 1, got {:?}; stdout:\n{stdout}",
+                out.status.code()
+            ));
+        }
+        if !stderr.contains("error") {
+            return Err(format!("no error message on stderr:\n{stderr}"));
+        }
+        return check_snapshot(&format!("ko__{stem}"), path, &stderr);
+    }
+    if !out.status.success() || !stderr.is_empty() {
+        return Err(format!(
+            "expected a clean parse, got exit code {:?}:\n{stderr}",
+            out.status.code()
+        ));
+    }
+    // The printed tree must read back as the same tree.
+    let again = rstapc(&h.args, Path::new("-"), Some(&out.stdout));
+    if !again.status.success() || text(&again.stdout) != stdout {
+        return Err(format!(
+            "the -p1 output does not read back the same:\n--- first\n{stdout}--- second\n{}{}",
+            text(&again.stdout),
+            text(&again.stderr)
+        ));
+    }
+    check_snapshot(&format!("ok__{stem}"), path, &stdout)
+}
+
+fn run_dir(kind: &str) {
+    let dir = format!("tests/parse/{kind}");
+    let failures: Vec<String> = cases(&dir)
+        .iter()
+        .filter_map(|p| {
+            run_case(p, kind)
+                .err()
+                .map(|e| format!("{}: {e}", p.display()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of the cases in {dir} failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn parse_ok() {
+    run_dir("ok");
+}
+
+#[test]
+fn parse_ko() {
+    run_dir("ko");
+}
+
+/// The project's acceptance scripts live outside the repository; parse them when present.
+#[test]
+fn acceptance_scripts_parse() {
+    let dir = repo_root().join("../shared/acceptance");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/acceptance not present");
+        return;
+    }
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+        .collect();
+    scripts.sort();
+    let failures: Vec<String> = scripts
+        .iter()
+        .filter_map(|p| {
+            let out = rstapc(&["-p1".to_string()], p, None);
+            (!out.status.success()).then(|| format!("{}:\n{}", p.display(), text(&out.stderr)))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

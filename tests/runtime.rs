@@ -1,0 +1,299 @@
+//! Runtime tests: every case in tests/runtime/*.txt is compiled on the host (`rstapc -p4`),
+//! then all of them run in ONE boot of the target kernel in a VM (virtme-ng, TCG), each with
+//! `rstaprun`. Per case the guest records the output, the exit status, whether the module
+//! is still loaded afterwards, and any BUG/WARNING/Oops the kernel logged.
+//!
+//! Case format (bpftrace-style directives, one per line; a case starts at `NAME`):
+//! ```text
+//! NAME printf pads and aligns
+//! PROG probe begin { printf("%5d|%-3s|\n", 42, "a"); exit() }
+//! EXPECT    42|a  |
+//! ```
+//! Directives: `NAME`, `PROG` (the script; repeat PROG lines to continue it), `EXPECT` (a
+//! whole output line, in order), `EXPECT_REGEX`, `EXPECT_NONE` (a line that must not appear),
+//! `TIMEOUT` (seconds, passed as `-T`; default: the script must exit by itself within 20 s),
+//! `RETURN_CODE` (default 0), `RUN` (a shell command run in the guest while the session
+//! is active, started after the module's begin probes; its pid is `target()` in later
+//! versions).
+//!
+//! Without a kernel build dir or virtme-ng the test prints why and skips; with
+//! RSTAP_REQUIRE_VM=1 (set by .ci/run) a missing VM is a failure instead.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Default, Clone)]
+struct Case {
+    file: String,
+    name: String,
+    prog: String,
+    expect: Vec<String>,
+    expect_regex: Vec<String>,
+    expect_none: Vec<String>,
+    timeout: Option<String>,
+    return_code: i32,
+    run: Option<String>,
+}
+
+fn parse_cases(file: &Path) -> Vec<Case> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let fname = file.file_name().unwrap().to_string_lossy().into_owned();
+    let mut cases: Vec<Case> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+        if key == "NAME" {
+            cases.push(Case {
+                file: fname.clone(),
+                name: rest.trim().to_string(),
+                ..Case::default()
+            });
+            continue;
+        }
+        let case = cases
+            .last_mut()
+            .unwrap_or_else(|| panic!("{fname}:{}: directive before NAME", n + 1));
+        match key {
+            "PROG" => {
+                case.prog.push_str(rest);
+                case.prog.push('\n');
+            }
+            "EXPECT" => case.expect.push(rest.to_string()),
+            "EXPECT_REGEX" => case.expect_regex.push(rest.to_string()),
+            "EXPECT_NONE" => case.expect_none.push(rest.to_string()),
+            "TIMEOUT" => case.timeout = Some(rest.trim().to_string()),
+            "RETURN_CODE" => case.return_code = rest.trim().parse().unwrap(),
+            "RUN" => case.run = Some(rest.trim().to_string()),
+            other => panic!("{fname}:{}: unknown directive {other}", n + 1),
+        }
+    }
+    cases
+}
+
+fn all_cases() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runtime");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    let cases: Vec<Case> = files.iter().flat_map(|f| parse_cases(f)).collect();
+    // RSTAP_RUNTIME_FILTER=substring runs only matching cases (handy while developing).
+    match std::env::var("RSTAP_RUNTIME_FILTER") {
+        Ok(f) => cases
+            .into_iter()
+            .filter(|c| c.name.contains(&f) || c.file.contains(&f))
+            .collect(),
+        Err(_) => cases,
+    }
+}
+
+/// Why the runtime tests cannot run here, if they cannot.
+fn missing_vm() -> Option<String> {
+    let target = match rstap::kernel::find_target(None) {
+        Ok(t) => t,
+        Err(e) => return Some(e),
+    };
+    if rstap::vm::find_vng().is_none() {
+        return Some("virtme-ng (vng) is not installed (scripts/setup.sh installs it)".into());
+    }
+    rstap::vm::kernel_image(&target).err()
+}
+
+/// Builds the workload programs of tests/progs into `dir`.
+fn build_progs(dir: &Path) {
+    let progs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs");
+    for entry in std::fs::read_dir(progs).unwrap() {
+        let src = entry.unwrap().path();
+        if src.extension().is_some_and(|e| e == "c") {
+            let out = dir.join(src.file_stem().unwrap());
+            let st = Command::new("cc")
+                .args(["-O2", "-Wall", "-o"])
+                .arg(&out)
+                .arg(&src)
+                .status()
+                .unwrap();
+            assert!(st.success(), "cannot build {}", src.display());
+        }
+    }
+}
+
+/// The guest's side: one block of shell per case, results into `res/N.*`.
+fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
+    let rstaprun = env!("CARGO_BIN_EXE_rstaprun");
+    let mut s = String::from("cd / ; dmesg -c >/dev/null\n");
+    for (i, case) in cases {
+        let ko = work.join(format!("rt_{i}.ko"));
+        let t = case
+            .timeout
+            .as_deref()
+            .map(|t| format!("-T {t}"))
+            .unwrap_or_default();
+        let r = res.join(i.to_string());
+        let r = r.display();
+        s.push_str(&format!(
+            "echo 'runtime case {i}: {}' >&2\n",
+            case.name.replace('\'', "")
+        ));
+        match &case.run {
+            Some(cmd) => s.push_str(&format!(
+                "( timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc ) &\n\
+                 sleep 1; ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1; wait\n",
+                ko = ko.display(),
+                work = work.display(),
+            )),
+            None => s.push_str(&format!(
+                "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc\n",
+                ko = ko.display()
+            )),
+        }
+        s.push_str(&format!("grep '^rt_{i} ' /proc/modules > {r}.loaded\n"));
+        s.push_str(&format!(
+            "dmesg -c | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace' > {r}.klog\n"
+        ));
+    }
+    s.push_str("exit 0\n");
+    s
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Checks one case's results; returns what is wrong with it.
+fn check(case: &Case, res: &Path, i: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    let out = read(res.join(format!("{i}.out")));
+    let err = read(res.join(format!("{i}.err")));
+    let rc = read(res.join(format!("{i}.rc")));
+    let lines: Vec<&str> = out.lines().collect();
+    match rc.trim().parse::<i32>() {
+        Ok(code) if code == case.return_code => {}
+        Ok(code) => problems.push(format!("exit status {code}, expected {}", case.return_code)),
+        Err(_) => problems.push("no exit status (the guest died or hung?)".into()),
+    }
+    let mut from = 0;
+    for e in &case.expect {
+        match lines[from..].iter().position(|l| l == e) {
+            Some(p) => from += p + 1,
+            None => problems.push(format!("missing line (in order): {e:?}")),
+        }
+    }
+    for pat in &case.expect_regex {
+        let re = regex_lite::Regex::new(pat).unwrap();
+        if !lines.iter().any(|l| re.is_match(l)) {
+            problems.push(format!("no line matches /{pat}/"));
+        }
+    }
+    for e in &case.expect_none {
+        if lines.iter().any(|l| l.contains(e.as_str())) {
+            problems.push(format!("unexpected line containing {e:?}"));
+        }
+    }
+    if !read(res.join(format!("{i}.loaded"))).trim().is_empty() {
+        problems.push("the module was still loaded after the run".into());
+    }
+    let klog = read(res.join(format!("{i}.klog")));
+    if !klog.trim().is_empty() {
+        problems.push(format!("the kernel logged:\n{klog}"));
+    }
+    if !problems.is_empty() {
+        problems.push(format!("stdout:\n{out}stderr:\n{err}"));
+    }
+    problems
+}
+
+#[test]
+fn runtime_cases_in_one_vm_boot() {
+    let cases = all_cases();
+    assert!(!cases.is_empty(), "no runtime cases found");
+    if let Some(why) = missing_vm() {
+        if std::env::var("RSTAP_REQUIRE_VM").is_ok_and(|v| v == "1") {
+            panic!("runtime tests need the VM: {why}");
+        }
+        println!("skipped: {} runtime cases: {why}", cases.len());
+        return;
+    }
+    let work = tempfile::Builder::new()
+        .prefix("rstap-rt")
+        .tempdir()
+        .unwrap();
+    let res = tempfile::Builder::new()
+        .prefix("rstap-rt-res")
+        .tempdir()
+        .unwrap();
+    build_progs(work.path());
+
+    // Pass 4 for every case on the host.
+    let rstapc = env!("CARGO_BIN_EXE_rstapc");
+    let mut failures: Vec<String> = Vec::new();
+    let mut built = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let script = work.path().join(format!("rt_{i}.stp"));
+        std::fs::write(&script, &case.prog).unwrap();
+        let out = Command::new(rstapc)
+            .args(["-p4", "-m", &format!("rt_{i}")])
+            .arg(&script)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            built.push((i, case));
+        } else {
+            failures.push(format!(
+                "[{}] {}: rstapc -p4 failed:\n{}",
+                case.file,
+                case.name,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+
+    // One boot runs them all.
+    let script = guest_script(&built, work.path(), res.path());
+    let guest = work.path().join("guest.sh");
+    std::fs::write(&guest, script).unwrap();
+    let target = rstap::kernel::find_target(None).unwrap();
+    let (vng, extra) = rstap::vm::find_vng().unwrap();
+    let image = rstap::vm::kernel_image(&target).unwrap();
+    let mut cmd = rstap::vm::vng_command(
+        &vng,
+        extra,
+        &image,
+        &format!("sh {}", guest.display()),
+        &[res.path()],
+    );
+    let out = cmd.output().expect("cannot start the VM");
+    assert!(
+        out.status.success(),
+        "the VM run failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    for (i, case) in &built {
+        let problems = check(case, res.path(), *i);
+        if !problems.is_empty() {
+            failures.push(format!(
+                "[{}] {}:\n  {}",
+                case.file,
+                case.name,
+                problems.join("\n  ")
+            ));
+        }
+    }
+    println!(
+        "{} runtime cases run in one VM boot, {} failed",
+        cases.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} runtime cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
