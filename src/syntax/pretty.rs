@@ -100,7 +100,11 @@ impl Printer {
     }
 
     fn block_with(&mut self, head: &str, b: &Block) {
-        self.line(&format!("{head} {{"));
+        if head.is_empty() {
+            self.line("{");
+        } else {
+            self.line(&format!("{head} {{"));
+        }
         self.depth += 1;
         for s in &b.stmts {
             self.stmt(s);
@@ -111,15 +115,7 @@ impl Printer {
 
     fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
-            StmtKind::Block(b) => {
-                self.line("{");
-                self.depth += 1;
-                for s in &b.stmts {
-                    self.stmt(s);
-                }
-                self.depth -= 1;
-                self.line("}");
-            }
+            StmtKind::Block(b) => self.block_with("", b),
             StmtKind::Expr(e) => self.line(&expr(e)),
             StmtKind::Empty => self.line(";"),
             StmtKind::If { cond, then, els } => {
