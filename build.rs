@@ -22,9 +22,10 @@ fn main() {
     if any {
         core.compile("rstap_core");
     }
-    embed(&["runtime-c", "templates"]);
+    embed(&["runtime-c", "templates", "tapsets"]);
     println!("cargo:rerun-if-changed=runtime-c");
     println!("cargo:rerun-if-changed=templates");
+    println!("cargo:rerun-if-changed=tapsets");
     println!("cargo:rerun-if-changed=grammar");
 }
 

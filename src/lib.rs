@@ -13,5 +13,6 @@ pub mod sema;
 pub mod session;
 pub mod source;
 pub mod syntax;
+pub mod tapset;
 pub mod translate;
 pub mod vm;

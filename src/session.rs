@@ -152,16 +152,29 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     let clock = PassClock::start();
     let mut sources = SourceMap::new();
     let file = sources.add(script.name.clone(), script.text.clone());
-    let (ast, _next_id, diags) = syntax::parse_file(file, &script.text, 0);
+    let (ast, next_id, diags) = syntax::parse_file(file, &script.text, 0);
     if !diags.is_empty() {
         print_diags(&sources, &diags);
         if diags.iter().any(Diagnostic::is_error) {
             return Err(fail("pass 1 (parse) failed"));
         }
     }
+    // The library is parsed only when elaboration will need it.
+    let library = if last >= 2 {
+        match crate::tapset::load(&mut sources, &cli.include, next_id) {
+            Ok((lib, _)) => lib,
+            Err(diags) => {
+                print_diags(&sources, &diags);
+                return Err(fail("pass 1 (parse) failed in the tapset library"));
+            }
+        }
+    } else {
+        crate::tapset::Library::default()
+    };
     if cli.verbose > 0 {
         eprintln!(
-            "Pass 1: parsed user script and 0 library scripts in {}",
+            "Pass 1: parsed user script and {} library scripts in {}",
+            library.files,
             clock.report()
         );
     }
@@ -172,7 +185,12 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
 
     // Pass 2: elaborate.
     let clock = PassClock::start();
-    let (prog, warnings) = match sema::elaborate(&ast, &script.name) {
+    let opts = sema::Options {
+        script_name: &script.name,
+        library: &library.functions,
+        guru: cli.guru,
+    };
+    let (prog, warnings) = match sema::elaborate(&ast, &opts) {
         Ok(ok) => ok,
         Err(diags) => {
             print_diags(&sources, &diags);
@@ -182,9 +200,11 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     print_diags(&sources, &warnings);
     if cli.verbose > 0 {
         eprintln!(
-            "Pass 2: analyzed script: {} probe{}, 0 functions, 0 embeds, {} global{} in {}",
+            "Pass 2: analyzed script: {} probe{}, {} function{}, 0 embeds, {} global{} in {}",
             prog.probes.len(),
             plural(prog.probes.len()),
+            prog.functions.len(),
+            plural(prog.functions.len()),
             prog.globals.len(),
             plural(prog.globals.len()),
             clock.report()

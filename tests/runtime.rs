@@ -60,6 +60,7 @@ fn parse_cases(file: &Path) -> Vec<Case> {
                 case.prog.push_str(rest);
                 case.prog.push('\n');
             }
+            // The expected line is everything after "EXPECT " (leading spaces count).
             "EXPECT" => case.expect.push(rest.to_string()),
             "EXPECT_REGEX" => case.expect_regex.push(rest.to_string()),
             "EXPECT_NONE" => case.expect_none.push(rest.to_string()),

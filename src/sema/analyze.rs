@@ -1,65 +1,70 @@
-//! Name resolution and type inference over probe bodies.
+//! Name resolution and type inference over probe and function bodies.
 //!
-//! Types are inferred to a fixpoint: each walk types what it can from literals, operators and
-//! variables already typed, and gives untyped variables the type their use demands. A last
-//! walk with reporting on turns every remaining conflict into a diagnostic that shows both
-//! places.
-use super::format::{argument_types, parse_format};
+//! Types are inferred to a fixpoint: each walk types what it can from literals, operators,
+//! declarations and variables already typed, and gives untyped names the type their use
+//! demands. A last walk with reporting on turns every remaining conflict into a diagnostic
+//! that shows both places. Expressions are typed in `expr.rs`; this file holds the state,
+//! the statement walk and the fixpoint.
 use super::program::*;
+use super::scope::{declared, FnState, GlobalState, LocalState, Typed};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::ast::*;
 use std::collections::{BTreeSet, HashMap};
 
-/// A variable's inferred type and the place that decided it.
-#[derive(Clone, Copy)]
-struct Typed {
-    ty: Type,
-    at: Span,
-}
-
-/// One probe body's locals, kept between fixpoint rounds.
-#[derive(Default)]
-struct LocalState {
-    index: HashMap<String, usize>,
-    types: Vec<Option<Typed>>,
-    names: Vec<String>,
-    globals_used: BTreeSet<usize>,
+/// A body to type: a probe's (by position) or a script function's.
+pub enum BodyOwner {
+    Probe,
+    Function(usize),
 }
 
 pub struct Analyzer<'p> {
     pub prog: &'p mut Program,
     pub diags: Vec<Diagnostic>,
-    global_index: HashMap<String, usize>,
-    global_types: Vec<Option<Typed>>,
-    // The probe being analyzed.
-    local_index: HashMap<String, usize>,
-    local_types: Vec<Option<Typed>>,
-    local_names: Vec<String>,
-    globals_used: BTreeSet<usize>,
-    loop_depth: usize,
-    report: bool,
-    changed: bool,
+    pub(super) global_index: HashMap<String, usize>,
+    pub(super) globals: Vec<GlobalState>,
+    pub(super) fn_index: HashMap<String, usize>,
+    pub(super) fns: Vec<FnState>,
+    /// Library functions by name, pulled in on first call.
+    pub(super) library: &'p HashMap<String, FunctionDecl>,
+    pub(super) bodies: Vec<(BodyOwner, Block)>,
+    pub(super) states: Vec<LocalState>,
+    /// The body being walked: its index, and its locals swapped in here.
+    pub(super) current: usize,
+    pub(super) locals: LocalState,
+    pub(super) loop_depth: usize,
+    /// Arrays under a `foreach` right now: changing them in the loop is an error.
+    pub(super) iterating: Vec<usize>,
+    pub(super) report: bool,
+    pub(super) changed: bool,
 }
 
 impl<'p> Analyzer<'p> {
-    pub fn new(prog: &'p mut Program, globals: &[GlobalVar]) -> Analyzer<'p> {
+    pub fn new(
+        prog: &'p mut Program,
+        globals: &[GlobalVar],
+        library: &'p HashMap<String, FunctionDecl>,
+    ) -> Analyzer<'p> {
         let mut a = Analyzer {
             prog,
             diags: vec![],
             global_index: HashMap::new(),
-            global_types: vec![],
-            local_index: HashMap::new(),
-            local_types: vec![],
-            local_names: vec![],
-            globals_used: BTreeSet::new(),
+            globals: vec![],
+            fn_index: HashMap::new(),
+            fns: vec![],
+            library,
+            bodies: vec![],
+            states: vec![],
+            current: 0,
+            locals: LocalState::default(),
             loop_depth: 0,
+            iterating: vec![],
             report: false,
             changed: false,
         };
         for g in globals {
-            if a.global_index.contains_key(&g.name.name) {
-                let first = a.prog.globals[a.global_index[&g.name.name]].span;
+            if let Some(&first) = a.global_index.get(&g.name.name) {
+                let first = a.globals[first].span;
                 a.diags.push(
                     Diagnostic::error(
                         g.name.span,
@@ -69,106 +74,251 @@ impl<'p> Analyzer<'p> {
                 );
                 continue;
             }
-            let typed = g.init.as_ref().map(|lit| Typed {
+            let value = g.init.as_ref().map(|lit| Typed {
                 ty: match lit {
                     Literal::Number(_) => Type::Long,
                     Literal::Str(_) => Type::String,
                 },
                 at: g.span,
             });
-            a.global_index
-                .insert(g.name.name.clone(), a.prog.globals.len());
-            a.global_types.push(typed);
+            if let Some(n) = g.size {
+                if !(1..=1_000_000).contains(&n) {
+                    a.diags.push(
+                        Diagnostic::error(g.span, format!("array size {n} is out of range"))
+                            .with_label("expected 1 to 1000000 entries"),
+                    );
+                }
+            }
+            a.global_index.insert(g.name.name.clone(), a.globals.len());
+            a.globals.push(GlobalState {
+                name: g.name.name.clone(),
+                span: g.span,
+                value,
+                array_at: g.size.map(|_| g.span),
+                scalar_at: g.init.as_ref().map(|_| g.span),
+                ..GlobalState::default()
+            });
             a.prog.globals.push(Global {
                 name: g.name.name.clone(),
                 ty: Type::Long,
+                keys: None,
+                size: g.size,
                 init: g.init.clone(),
                 span: g.span,
             });
-            if g.size.is_some() {
-                a.diags.push(
-                    Diagnostic::error(g.span, "arrays are not supported yet")
-                        .with_label("a sized global declares an array"),
-                );
-            }
         }
         a
     }
 
-    /// Types all probe bodies together to a fixpoint (a global typed in one probe types its
-    /// uses in the others), then reports what is still wrong. Returns each body's locals and
-    /// the globals it uses.
-    pub fn probe_bodies(&mut self, bodies: &[&Block]) -> Vec<(Vec<Local>, BTreeSet<usize>)> {
-        let mut states: Vec<LocalState> = bodies.iter().map(|_| LocalState::default()).collect();
-        // Each round can only type more variables, so this settles in a few rounds.
+    pub fn has_function(&self, name: &str) -> bool {
+        self.fn_index.contains_key(name)
+    }
+
+    /// Registers a script function of the user's script (the library's come in on demand).
+    pub fn add_function(&mut self, decl: &FunctionDecl) -> usize {
+        if let Some(&i) = self.fn_index.get(&decl.name.name) {
+            return i;
+        }
+        let i = self.fns.len();
+        self.fn_index.insert(decl.name.name.clone(), i);
+        let ret = declared(decl.ret, decl.name.span);
+        self.fns.push(FnState {
+            decl: decl.clone(),
+            body: None,
+            ret,
+            returns_value: ret.is_some(),
+        });
+        i
+    }
+
+    /// Makes sure a called function's body is typed along with the rest.
+    pub(super) fn reach_function(&mut self, f: usize) {
+        if self.fns[f].body.is_some() {
+            return;
+        }
+        let decl = self.fns[f].decl.clone();
+        let FunctionBody::Script(block) = &decl.body else {
+            return;
+        };
+        let mut state = LocalState::default();
+        for p in &decl.params {
+            state.add(&p.name.name, declared(p.ty, p.name.span));
+        }
+        self.fns[f].body = Some(self.bodies.len());
+        self.bodies.push((BodyOwner::Function(f), block.clone()));
+        self.states.push(state);
+        self.changed = true;
+    }
+
+    /// Types every probe body (and every function they reach) to a fixpoint, then walks once
+    /// more reporting what is still wrong.
+    pub fn run(&mut self, probe_bodies: Vec<Block>) {
+        for b in probe_bodies {
+            self.bodies.push((BodyOwner::Probe, b));
+            self.states.push(LocalState::default());
+        }
+        // Each round can only type more names, so this settles in a few rounds.
         for _ in 0..64 {
             self.changed = false;
-            self.walk_all(bodies, &mut states);
+            self.walk_all();
             if !self.changed {
                 break;
             }
         }
         self.report = true;
-        self.walk_all(bodies, &mut states);
+        self.walk_all();
         self.report = false;
-        states
-            .into_iter()
-            .map(|st| {
-                let locals = st
-                    .names
-                    .iter()
-                    .zip(&st.types)
-                    // A local nothing types is only ever read: stap treats it as a long 0.
-                    .map(|(name, t)| Local {
-                        name: name.clone(),
-                        ty: t.map_or(Type::Long, |t| t.ty),
-                    })
-                    .collect();
-                (locals, st.globals_used)
-            })
-            .collect()
     }
 
-    fn walk_all(&mut self, bodies: &[&Block], states: &mut [LocalState]) {
-        for (body, state) in bodies.iter().zip(states.iter_mut()) {
-            self.swap_locals(state);
-            self.globals_used.clear();
-            self.block(body);
-            state.globals_used = std::mem::take(&mut self.globals_used);
-            self.swap_locals(state);
+    fn walk_all(&mut self) {
+        let mut i = 0;
+        // Bodies may be added while walking (newly reached functions).
+        while i < self.bodies.len() {
+            self.current = i;
+            self.locals = std::mem::take(&mut self.states[i]);
+            self.locals.globals_used.clear();
+            let body = std::mem::replace(
+                &mut self.bodies[i].1,
+                Block {
+                    stmts: vec![],
+                    span: Span::default(),
+                },
+            );
+            self.block(&body);
+            self.bodies[i].1 = body;
+            self.states[i] = std::mem::take(&mut self.locals);
+            i += 1;
         }
     }
 
-    fn swap_locals(&mut self, st: &mut LocalState) {
-        std::mem::swap(&mut self.local_index, &mut st.index);
-        std::mem::swap(&mut self.local_types, &mut st.types);
-        std::mem::swap(&mut self.local_names, &mut st.names);
+    /// The locals and globals used of each probe body, in the order given to `run`.
+    pub fn probe_facts(&self) -> Vec<(Vec<Local>, BTreeSet<usize>)> {
+        self.bodies
+            .iter()
+            .zip(&self.states)
+            .filter(|((owner, _), _)| matches!(owner, BodyOwner::Probe))
+            .map(|(_, st)| (locals_of(st, 0), self.globals_used_closure(st)))
+            .collect()
     }
 
-    /// Gives each global its final type; a global no use typed is an error.
-    pub fn finish_globals(&mut self) {
-        for (i, t) in self.global_types.iter().enumerate() {
-            match t {
-                Some(t) => self.prog.globals[i].ty = t.ty,
+    /// A body's globals plus those of every function it calls, transitively: the probe
+    /// handler takes all their locks up front.
+    fn globals_used_closure(&self, st: &LocalState) -> BTreeSet<usize> {
+        let mut all = st.globals_used.clone();
+        let mut seen = BTreeSet::new();
+        let mut work: Vec<usize> = self.calls_in(st);
+        while let Some(f) = work.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            if let Some(b) = self.fns[f].body {
+                all.extend(self.states[b].globals_used.iter().copied());
+                work.extend(self.calls_in(&self.states[b]));
+            }
+        }
+        all
+    }
+
+    fn calls_in(&self, st: &LocalState) -> Vec<usize> {
+        st.calls.iter().copied().collect()
+    }
+
+    /// Final types of globals and functions into the program; untyped globals are errors.
+    pub fn finish(&mut self) {
+        for (i, g) in self.globals.iter().enumerate() {
+            let pg = &mut self.prog.globals[i];
+            match g.value {
+                Some(t) => pg.ty = t.ty,
                 None => {
-                    let g = &self.prog.globals[i];
+                    let used = g.array_at.is_some() || g.scalar_at.is_some();
                     self.diags.push(
                         Diagnostic::error(
                             g.span,
                             format!("cannot infer the type of global `{}`", g.name),
                         )
-                        .with_label("no assignment or use gives it a type"),
+                        .with_label(if used {
+                            "no assignment or use gives its value a type"
+                        } else {
+                            "it is never used"
+                        }),
                     );
                 }
             }
+            if let Some(keys) = &g.keys {
+                pg.keys = Some(
+                    keys.iter()
+                        .map(|k| k.map_or(Type::Long, |t| t.ty))
+                        .collect(),
+                );
+                for (n, k) in keys.iter().enumerate() {
+                    if k.is_none() {
+                        self.diags.push(Diagnostic::error(
+                            g.span,
+                            format!(
+                                "cannot infer the type of key {} of array `{}`",
+                                n + 1,
+                                g.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        // Functions in the order they were reached; calls refer to them by index.
+        for f in &self.fns {
+            let st = f.body.map(|b| &self.states[b]);
+            let params: Vec<Local> = f
+                .decl
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Local {
+                    name: p.name.name.clone(),
+                    ty: st
+                        .and_then(|st| st.types[i])
+                        .or_else(|| declared(p.ty, p.name.span))
+                        .map_or(Type::Long, |t| t.ty),
+                })
+                .collect();
+            let body = match &f.decl.body {
+                FunctionBody::Script(_) => {
+                    FunctionCode::Script(self.bodies[f.body.unwrap_or(0)].1.clone())
+                }
+                FunctionBody::Embedded(e) => FunctionCode::Embedded(e.code.clone()),
+            };
+            self.prog.functions.push(Function {
+                name: f.decl.name.name.clone(),
+                ret: if f.returns_value {
+                    Some(f.ret.map_or(Type::Long, |t| t.ty))
+                } else {
+                    None
+                },
+                locals: st.map(|st| locals_of(st, params.len())).unwrap_or_default(),
+                params,
+                body,
+                globals_used: st
+                    .map(|st| self.globals_used_closure(st))
+                    .unwrap_or_default(),
+                span: f.decl.span,
+            });
         }
     }
 
-    fn error(&mut self, d: Diagnostic) {
+    pub(super) fn error(&mut self, d: Diagnostic) {
         if self.report {
             self.diags.push(d);
         }
     }
+
+    pub(super) fn unsupported(&mut self, span: Span, what: &str) {
+        self.error(
+            Diagnostic::error(span, format!("{what} is not supported yet"))
+                .with_label("rstap cannot translate this construct in this version"),
+        );
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Statements
 
     fn block(&mut self, b: &Block) {
         for s in &b.stmts {
@@ -224,12 +374,9 @@ impl<'p> Analyzer<'p> {
                     ));
                 }
             }
-            StmtKind::Return(_) => self.error(
-                Diagnostic::error(s.span, "`return` outside a function")
-                    .with_help("use `next` to leave a probe handler early"),
-            ),
-            StmtKind::Foreach(_) => self.unsupported(s.span, "`foreach`"),
-            StmtKind::Delete(_) => self.unsupported(s.span, "`delete`"),
+            StmtKind::Return(value) => self.return_stmt(s.span, value.as_ref()),
+            StmtKind::Foreach(f) => self.foreach(f),
+            StmtKind::Delete(e) => self.delete(e),
             StmtKind::Try { .. } => self.unsupported(s.span, "`try`/`catch`"),
         }
     }
@@ -240,85 +387,193 @@ impl<'p> Analyzer<'p> {
         self.loop_depth -= 1;
     }
 
-    fn condition(&mut self, e: &Expr) {
+    pub(super) fn condition(&mut self, e: &Expr) {
         self.expect(e, Type::Long);
     }
 
-    fn unsupported(&mut self, span: Span, what: &str) {
-        self.error(
-            Diagnostic::error(span, format!("{what} is not supported yet"))
-                .with_label("rstap cannot translate this construct in this version"),
-        );
-    }
-
-    /// Types `e`, which must be of type `want`.
-    fn expect(&mut self, e: &Expr, want: Type) {
-        let got = self.expr(e, Some(want));
-        if let Some(got) = got {
-            if got != want {
-                self.mismatch(e, want, got);
-            }
+    fn return_stmt(&mut self, span: Span, value: Option<&Expr>) {
+        let BodyOwner::Function(f) = self.bodies[self.current].0 else {
+            self.error(
+                Diagnostic::error(span, "`return` outside a function")
+                    .with_help("use `next` to leave a probe handler early"),
+            );
+            return;
+        };
+        let Some(value) = value else { return };
+        let want = self.fns[f].ret.map(|t| t.ty);
+        let got = self.expr(value, want);
+        if !self.fns[f].returns_value {
+            self.fns[f].returns_value = true;
+            self.changed = true;
         }
-    }
-
-    fn mismatch(&mut self, e: &Expr, want: Type, got: Type) {
-        let mut d = Diagnostic::error(
-            e.span,
-            format!(
-                "type mismatch: expected {}, found {}",
-                want.name(),
-                got.name()
-            ),
-        )
-        .with_label(format!("this is a {}", got.name()));
-        if let ExprKind::Var(v) = &e.kind {
-            if let Some(t) = self.var_typed(&v.name) {
-                d = d.with_note(
-                    t.at,
-                    format!("`{}` is a {} because of this", v.name, t.ty.name()),
+        match (self.fns[f].ret, got) {
+            (None, Some(g)) => {
+                self.fns[f].ret = Some(Typed {
+                    ty: g,
+                    at: value.span,
+                });
+                self.changed = true;
+            }
+            (Some(t), Some(g)) if t.ty != g => {
+                let name = self.fns[f].decl.name.name.clone();
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!("`{name}` returns a {}, this is a {}", t.ty.name(), g.name()),
+                    )
+                    .with_note(
+                        t.at,
+                        format!("`{name}` returns a {} because of this", t.ty.name()),
+                    ),
                 );
             }
+            _ => {}
         }
-        self.error(d);
     }
 
-    fn var_typed(&self, name: &str) -> Option<Typed> {
-        if let Some(&i) = self.local_index.get(name) {
-            return self.local_types[i];
+    fn foreach(&mut self, f: &Foreach) {
+        let arity = f.keys.len();
+        let Some(g) = self.array(&f.array, arity, f.array.span) else {
+            self.in_loop(&f.body);
+            return;
+        };
+        if f.keys.iter().filter(|(_, s)| s.is_some()).count() + f.value_sort.is_some() as usize > 1
+        {
+            self.error(Diagnostic::error(
+                f.array.span,
+                "only one key or the value may have a sort order (`+`/`-`)",
+            ));
         }
-        self.global_index
-            .get(name)
-            .and_then(|&i| self.global_types[i])
+        if f.slice.is_some() {
+            self.unsupported(f.array.span, "`foreach` over an array slice");
+        }
+        for (i, (k, _)) in f.keys.iter().enumerate() {
+            let r = self.local_var(k);
+            let want = self.globals[g]
+                .keys
+                .as_ref()
+                .and_then(|ks| ks[i])
+                .map(|t| t.ty);
+            let got = self.var_type(r, want, k.span);
+            self.unify_key(g, i, got, k.span);
+        }
+        if let Some(v) = &f.value {
+            let r = self.local_var(v);
+            let want = self.globals[g].value.map(|t| t.ty);
+            if want == Some(Type::Stats) {
+                self.error(Diagnostic::error(
+                    v.span,
+                    "the value of a statistics array cannot be copied to a variable",
+                ));
+            } else {
+                let got = self.var_type(r, want, v.span);
+                self.unify_value(g, got, v.span);
+            }
+        }
+        if let Some(l) = &f.limit {
+            self.expect(l, Type::Long);
+        }
+        if self.iterating.contains(&g) {
+            self.error(Diagnostic::error(
+                f.array.span,
+                format!(
+                    "nested `foreach` over the same array `{}` is not supported yet",
+                    f.array.name
+                ),
+            ));
+        }
+        self.iterating.push(g);
+        self.in_loop(&f.body);
+        self.iterating.pop();
     }
 
-    /// Resolves a name: a global if declared, else a local of this probe.
-    fn resolve(&mut self, id: &Ident, node: NodeId) -> VarRef {
+    fn delete(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Var(v) => match self.global_index.get(&v.name).copied() {
+                Some(g) if self.globals[g].array_at.is_some() => {
+                    self.locals.globals_used.insert(g);
+                    self.prog.vars.insert(e.id, VarRef::Global(g));
+                    self.check_not_iterating(g, e.span);
+                }
+                Some(_) => {
+                    self.expr(e, None);
+                }
+                None => {
+                    let r = self.resolve(v, e.id);
+                    self.var_type(r, None, e.span);
+                }
+            },
+            ExprKind::Index { array, keys } => {
+                self.index(e, array, keys, None);
+            }
+            _ => self.error(
+                Diagnostic::error(e.span, "cannot delete this")
+                    .with_label("expected a variable or an array element"),
+            ),
+        }
+    }
+
+    pub(super) fn check_not_iterating(&mut self, g: usize, span: Span) {
+        if self.iterating.contains(&g) {
+            let name = self.globals[g].name.clone();
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!("array `{name}` is changed inside a `foreach` over it"),
+                )
+                .with_label("the loop iterates over a snapshot that this would invalidate"),
+            );
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Names
+
+    /// A local of the current body (never a global), for `foreach` variables.
+    fn local_var(&mut self, id: &Ident) -> VarRef {
+        if self.global_index.contains_key(&id.name) {
+            self.error(Diagnostic::error(
+                id.span,
+                format!(
+                    "`{}` is a global; a `foreach` variable must be a local",
+                    id.name
+                ),
+            ));
+        }
+        let i = match self.locals.index.get(&id.name) {
+            Some(&i) => i,
+            None => self.locals.add(&id.name, None),
+        };
+        VarRef::Local(i)
+    }
+
+    /// Resolves a name: a global if declared, else a local of the current body.
+    pub(super) fn resolve(&mut self, id: &Ident, node: NodeId) -> VarRef {
         let r = if let Some(&g) = self.global_index.get(&id.name) {
-            self.globals_used.insert(g);
+            self.locals.globals_used.insert(g);
             VarRef::Global(g)
-        } else if let Some(&l) = self.local_index.get(&id.name) {
+        } else if let Some(&l) = self.locals.index.get(&id.name) {
             VarRef::Local(l)
         } else {
-            let l = self.local_names.len();
-            self.local_index.insert(id.name.clone(), l);
-            self.local_names.push(id.name.clone());
-            self.local_types.push(None);
-            VarRef::Local(l)
+            VarRef::Local(self.locals.add(&id.name, None))
         };
         self.prog.vars.insert(node, r);
         r
     }
 
-    fn slot(&mut self, r: VarRef) -> &mut Option<Typed> {
+    pub(super) fn typed_of(&self, r: VarRef) -> Option<Typed> {
         match r {
-            VarRef::Local(i) => &mut self.local_types[i],
-            VarRef::Global(i) => &mut self.global_types[i],
+            VarRef::Local(i) => self.locals.types[i],
+            VarRef::Global(i) => self.globals[i].value,
         }
     }
 
     /// A variable's type, giving it `want` if it has none yet.
-    fn var(&mut self, r: VarRef, want: Option<Type>, at: Span) -> Option<Type> {
-        let slot = self.slot(r);
+    pub(super) fn var_type(&mut self, r: VarRef, want: Option<Type>, at: Span) -> Option<Type> {
+        let slot = match r {
+            VarRef::Local(i) => &mut self.locals.types[i],
+            VarRef::Global(i) => &mut self.globals[i].value,
+        };
         match (*slot, want) {
             (Some(t), _) => Some(t.ty),
             (None, Some(w)) => {
@@ -330,270 +585,120 @@ impl<'p> Analyzer<'p> {
         }
     }
 
-    fn set_type(&mut self, e: &Expr, t: Option<Type>) -> Option<Type> {
-        if let Some(t) = t {
-            self.prog.types.insert(e.id, t);
-        }
-        t
-    }
-
-    /// Types an expression; `want` is what the context expects (a hint for untyped names).
-    fn expr(&mut self, e: &Expr, want: Option<Type>) -> Option<Type> {
-        let t = match &e.kind {
-            ExprKind::Number(_) => Some(Type::Long),
-            ExprKind::Str(_) => Some(Type::String),
-            ExprKind::Var(v) => {
-                let r = self.resolve(v, e.id);
-                self.var(r, want, e.span)
-            }
-            ExprKind::Assign { op, target, value } => self.assign(e, *op, target, value),
-            ExprKind::IncDec { target, .. } => {
-                self.lvalue(target, Some(Type::Long));
-                self.expect(target, Type::Long);
-                Some(Type::Long)
-            }
-            ExprKind::Unary { expr, .. } => {
-                self.expect(expr, Type::Long);
-                Some(Type::Long)
-            }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
-            ExprKind::Ternary { cond, then, els } => {
-                self.condition(cond);
-                let t = self.expr(then, want);
-                let f = self.expr(els, t.or(want));
-                let t = t.or_else(|| self.expr(then, f));
-                if let (Some(a), Some(b)) = (t, f) {
-                    if a != b {
-                        self.mismatch(els, a, b);
-                    }
-                }
-                t.or(f)
-            }
-            ExprKind::Call { func, args } => self.call(e, func, args),
-            ExprKind::ArgNum(_) | ExprKind::ArgStr(_) => {
-                self.unsupported(e.span, "script arguments (`$1`, `@1`)");
-                None
-            }
-            ExprKind::Index { .. } | ExprKind::In { .. } => {
-                self.unsupported(e.span, "arrays");
-                None
-            }
-            ExprKind::Aggregate { .. } => {
-                self.unsupported(e.span, "statistics (`<<<`)");
-                None
-            }
-            ExprKind::AtOp { op, .. } => {
-                self.unsupported(e.span, &format!("`@{}`", op.name));
-                None
-            }
-            ExprKind::Target { .. } | ExprKind::Member { .. } => {
-                self.unsupported(e.span, "target variables");
-                None
-            }
+    /// Checks that global `g` is an array with `arity` keys (making it one on first use).
+    pub(super) fn array(&mut self, name: &Ident, arity: usize, at: Span) -> Option<usize> {
+        let Some(&g) = self.global_index.get(&name.name) else {
+            self.error(
+                Diagnostic::error(name.span, format!("`{}` is not a global array", name.name))
+                    .with_label("arrays must be declared with `global`")
+                    .with_help(format!(
+                        "add `global {}` at the top of the script",
+                        name.name
+                    )),
+            );
+            return None;
         };
-        self.set_type(e, t)
-    }
-
-    fn lvalue(&mut self, target: &Expr, _want: Option<Type>) -> bool {
-        match &target.kind {
-            ExprKind::Var(_) => true,
-            _ => {
-                self.error(
-                    Diagnostic::error(target.span, "cannot assign to this expression")
-                        .with_label("expected a variable"),
-                );
-                false
-            }
-        }
-    }
-
-    fn assign(&mut self, e: &Expr, op: AssignOp, target: &Expr, value: &Expr) -> Option<Type> {
-        if !self.lvalue(target, None) {
-            self.expr(value, None);
+        self.locals.globals_used.insert(g);
+        if arity == 0 || arity > 9 {
+            self.error(Diagnostic::error(
+                at,
+                format!("an array takes 1 to 9 keys, not {arity}"),
+            ));
             return None;
         }
-        match op.0 {
+        let st = &mut self.globals[g];
+        if let Some(s) = st.scalar_at {
+            let name = st.name.clone();
+            self.error(
+                Diagnostic::error(at, format!("`{name}` is used as an array here"))
+                    .with_note(s, "and as a scalar here"),
+            );
+            return None;
+        }
+        if st.array_at.is_none() {
+            st.array_at = Some(at);
+        }
+        match &st.keys {
             None => {
-                let tt = self.expr(target, None);
-                let vt = self.expr(value, tt);
-                match (tt, vt) {
-                    (None, Some(v)) => {
-                        self.expr(target, Some(v));
-                        Some(v)
-                    }
-                    (Some(t), Some(v)) if t != v => {
-                        let mut d = Diagnostic::error(
-                            value.span,
-                            format!("type mismatch: assigning a {} to a {}", v.name(), t.name()),
-                        )
-                        .with_label(format!("this is a {}", v.name()));
-                        if let ExprKind::Var(var) = &target.kind {
-                            if let Some(typed) = self.var_typed(&var.name) {
-                                d = d.with_note(
-                                    typed.at,
-                                    format!(
-                                        "`{}` is a {} because of this",
-                                        var.name,
-                                        typed.ty.name()
-                                    ),
-                                );
-                            }
-                        }
-                        self.error(d);
-                        Some(t)
-                    }
-                    (t, v) => t.or(v),
-                }
+                st.keys = Some(vec![None; arity]);
+                self.changed = true;
             }
-            Some(BinOp::Concat) => {
-                self.expect(target, Type::String);
-                self.expect(value, Type::String);
-                Some(Type::String)
-            }
-            Some(_) => {
-                self.expect(target, Type::Long);
-                self.expect(value, Type::Long);
-                let _ = e;
-                Some(Type::Long)
-            }
-        }
-    }
-
-    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Option<Type> {
-        match op {
-            BinOp::Concat => {
-                self.expect(lhs, Type::String);
-                self.expect(rhs, Type::String);
-                Some(Type::String)
-            }
-            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let l = self.expr(lhs, None);
-                let r = self.expr(rhs, l);
-                let l = l.or_else(|| self.expr(lhs, r));
-                if let (Some(a), Some(b)) = (l, r) {
-                    if a != b {
-                        self.mismatch(rhs, a, b);
-                    }
-                }
-                Some(Type::Long)
-            }
-            BinOp::Match | BinOp::NotMatch => {
-                self.unsupported(lhs.span.to(rhs.span), "regular expression matching");
-                Some(Type::Long)
-            }
-            _ => {
-                self.expect(lhs, Type::Long);
-                self.expect(rhs, Type::Long);
-                Some(Type::Long)
-            }
-        }
-    }
-
-    fn call(&mut self, e: &Expr, func: &Ident, args: &[Expr]) -> Option<Type> {
-        let builtin = match func.name.as_str() {
-            "printf" => Builtin::Printf,
-            "sprintf" => Builtin::Sprintf,
-            "print" => Builtin::Print,
-            "println" => Builtin::Println,
-            "exit" => Builtin::Exit,
-            other => {
-                for a in args {
-                    self.expr(a, None);
-                }
+            Some(keys) if keys.len() != arity => {
+                let (n, first) = (keys.len(), st.array_at.unwrap_or(at));
+                let name = st.name.clone();
                 self.error(
-                    Diagnostic::error(func.span, format!("unresolved function `{other}`"))
-                        .with_label("no built-in or script function has this name")
-                        .with_help(
-                            "rstap knows printf, sprintf, print, println and exit in this version",
-                        ),
+                    Diagnostic::error(at, format!("array `{name}` used with {arity} key(s) here"))
+                        .with_note(first, format!("but with {n} here")),
                 );
                 return None;
             }
+            Some(_) => {}
+        }
+        Some(g)
+    }
+
+    /// Unifies key `i` of array `g` with a use of type `got`.
+    pub(super) fn unify_key(&mut self, g: usize, i: usize, got: Option<Type>, at: Span) {
+        let Some(got) = got else { return };
+        let name = self.globals[g].name.clone();
+        let Some(keys) = self.globals[g].keys.as_mut() else {
+            return;
         };
-        self.prog.builtins.insert(e.id, builtin);
-        match builtin {
-            Builtin::Printf | Builtin::Sprintf => {
-                self.format_call(e, func, args);
-                (builtin == Builtin::Sprintf).then_some(Type::String)
+        match keys[i] {
+            None => {
+                keys[i] = Some(Typed { ty: got, at });
+                self.changed = true;
             }
-            Builtin::Print | Builtin::Println => {
-                if builtin == Builtin::Print && args.is_empty() {
-                    self.error(Diagnostic::error(
-                        e.span,
-                        "`print` needs at least one argument",
-                    ));
-                }
-                for a in args {
-                    if self.expr(a, None).is_none() && self.report {
-                        self.error(Diagnostic::error(
-                            a.span,
-                            "cannot infer the type of this argument",
-                        ));
-                    }
-                }
-                None
+            Some(t) if t.ty != got => {
+                self.error(
+                    Diagnostic::error(
+                        at,
+                        format!("key {} of `{name}` is a {} here", i + 1, got.name()),
+                    )
+                    .with_note(t.at, format!("but a {} here", t.ty.name())),
+                );
             }
-            Builtin::Exit => {
-                if !args.is_empty() {
-                    self.error(
-                        Diagnostic::error(e.span, "`exit` takes no arguments")
-                            .with_label(format!("{} given", args.len())),
-                    );
-                }
-                None
-            }
+            Some(_) => {}
         }
     }
 
-    fn format_call(&mut self, e: &Expr, func: &Ident, args: &[Expr]) {
-        let Some(first) = args.first() else {
-            self.error(Diagnostic::error(
-                e.span,
-                format!("`{}` needs a format string", func.name),
-            ));
-            return;
-        };
-        let ExprKind::Str(fmt) = &first.kind else {
-            self.expr(first, None);
-            self.error(
-                Diagnostic::error(first.span, "the format must be a string literal")
-                    .with_label("rstap checks formats at compile time"),
-            );
-            return;
-        };
-        let pieces = match parse_format(fmt) {
-            Ok(p) => p,
-            Err(err) => {
-                self.error(Diagnostic::error(
-                    first.span,
-                    format!("invalid format: {}", err.message),
-                ));
-                return;
+    pub(super) fn unify_value(&mut self, g: usize, got: Option<Type>, at: Span) {
+        let Some(got) = got else { return };
+        let name = self.globals[g].name.clone();
+        match self.globals[g].value {
+            None => {
+                self.globals[g].value = Some(Typed { ty: got, at });
+                self.changed = true;
             }
-        };
-        let wanted = argument_types(&pieces);
-        let given = &args[1..];
-        if wanted.len() != given.len() {
-            self.error(
+            Some(t) if t.ty != got => self.error(
                 Diagnostic::error(
-                    e.span,
+                    at,
                     format!(
-                        "`{}` format wants {} argument{}, {} given",
-                        func.name,
-                        wanted.len(),
-                        if wanted.len() == 1 { "" } else { "s" },
-                        given.len()
+                        "`{name}` holds {} values, this is a {}",
+                        t.ty.name(),
+                        got.name()
                     ),
                 )
-                .with_note(first.span, "the format"),
-            );
+                .with_note(
+                    t.at,
+                    format!("`{name}` holds {}s because of this", t.ty.name()),
+                ),
+            ),
+            Some(_) => {}
         }
-        for (a, t) in given
-            .iter()
-            .zip(wanted.iter().chain(std::iter::repeat(&Type::Long)))
-        {
-            self.expect(a, *t);
-        }
-        self.prog.formats.insert(e.id, pieces);
     }
+}
+
+/// The locals of a body after its first `skip` (the parameters).
+fn locals_of(st: &LocalState, skip: usize) -> Vec<Local> {
+    st.names
+        .iter()
+        .zip(&st.types)
+        .skip(skip)
+        // A local nothing types is only ever read: stap treats it as a long 0.
+        .map(|(name, t)| Local {
+            name: name.clone(),
+            ty: t.map_or(Type::Long, |t| t.ty),
+        })
+        .collect()
 }

@@ -1,24 +1,36 @@
 //! Pass 2: elaboration. Resolves probe points, names and types, and produces the [`Program`]
 //! that pass 3 translates.
 pub mod analyze;
+mod expr;
 pub mod format;
 pub mod listing;
 pub mod probes;
 pub mod program;
+mod scope;
 
 use crate::diag::Diagnostic;
-use crate::syntax::ast::{File, FunctionBody, Item};
+use crate::syntax::ast::{File, FunctionBody, FunctionDecl, Item};
 use analyze::Analyzer;
 pub use program::*;
+use std::collections::HashMap;
+
+/// What elaboration needs besides the script.
+pub struct Options<'a> {
+    pub script_name: &'a str,
+    /// Library functions by name (from the tapsets).
+    pub library: &'a HashMap<String, FunctionDecl>,
+    /// `-g`: embedded C allowed in the script.
+    pub guru: bool,
+}
 
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
 pub fn elaborate(
     script: &File,
-    script_name: &str,
+    opts: &Options,
 ) -> Result<(Program, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut prog = Program {
-        script_name: script_name.to_string(),
+        script_name: opts.script_name.to_string(),
         ..Program::default()
     };
 
@@ -35,6 +47,7 @@ pub fn elaborate(
 
     // Probe points first: each declaration's body is shared by all its points.
     let mut decls = Vec::new();
+    let mut functions = Vec::new();
     for item in &script.items {
         match item {
             Item::Probe(p) if p.alias.is_some() => diags.push(
@@ -59,23 +72,38 @@ pub fn elaborate(
                 decls.push((p, kinds));
             }
             Item::Function(f) => {
-                let what = match f.body {
-                    FunctionBody::Script(_) => "script functions are not supported yet",
-                    FunctionBody::Embedded(_) => "embedded-C functions are not supported yet",
-                };
-                diags.push(Diagnostic::error(f.name.span, what));
+                if let FunctionBody::Embedded(e) = &f.body {
+                    if !opts.guru {
+                        diags.push(
+                            Diagnostic::error(e.span, "embedded C in a script needs guru mode")
+                                .with_label("run with -g to allow it"),
+                        );
+                    }
+                }
+                functions.push(f);
             }
-            Item::Embedded(e) => {
-                diags.push(Diagnostic::error(e.span, "embedded C is not supported yet"))
-            }
+            Item::Embedded(e) => diags.push(Diagnostic::error(
+                e.span,
+                "top-level embedded C is not supported yet",
+            )),
             Item::Global(_) => {}
         }
     }
 
-    let mut analyzer = Analyzer::new(&mut prog, &globals);
-    let bodies: Vec<_> = decls.iter().map(|(p, _)| &p.body).collect();
-    let facts = analyzer.probe_bodies(&bodies);
-    analyzer.finish_globals();
+    let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
+    for f in &functions {
+        if analyzer_has(&analyzer, &f.name.name) {
+            diags.push(Diagnostic::error(
+                f.name.span,
+                format!("function `{}` is defined twice", f.name.name),
+            ));
+            continue;
+        }
+        analyzer.add_function(f);
+    }
+    analyzer.run(decls.iter().map(|(p, _)| p.body.clone()).collect());
+    let facts = analyzer.probe_facts();
+    analyzer.finish();
     let analyzer_diags = std::mem::take(&mut analyzer.diags);
     drop(analyzer);
     diags.extend(analyzer_diags);
@@ -103,6 +131,10 @@ pub fn elaborate(
         return Err(diags);
     }
     Ok((prog, diags))
+}
+
+fn analyzer_has(a: &Analyzer, name: &str) -> bool {
+    a.has_function(name)
 }
 
 fn item_span(i: &Item) -> crate::source::Span {

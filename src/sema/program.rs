@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 pub enum Type {
     Long,
     String,
+    /// A statistics aggregate, fed with `<<<` and read with `@count`, `@sum`, ...
+    Stats,
 }
 
 impl Type {
@@ -14,6 +16,7 @@ impl Type {
         match self {
             Type::Long => "long",
             Type::String => "string",
+            Type::Stats => "stats",
         }
     }
 }
@@ -37,9 +40,35 @@ pub enum ProbeKind {
 #[derive(Debug, Clone)]
 pub struct Global {
     pub name: String,
+    /// The scalar's type, or an array's value type.
     pub ty: Type,
+    /// An associative array's key types (1 to 9); `None` for a scalar.
+    pub keys: Option<Vec<Type>>,
+    /// `global a[N]`: the array's capacity (else MAXMAPENTRIES).
+    pub size: Option<i64>,
     pub init: Option<crate::syntax::ast::Literal>,
     pub span: Span,
+}
+
+/// A function the program calls: the script's own or the tapset library's.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: String,
+    pub params: Vec<Local>,
+    /// `None` for a function that returns nothing.
+    pub ret: Option<Type>,
+    pub body: FunctionCode,
+    /// Locals other than the parameters.
+    pub locals: Vec<Local>,
+    pub globals_used: BTreeSet<usize>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum FunctionCode {
+    Script(Block),
+    /// Embedded C; parameters are `RS_ARG_name`, results go through `RS_RETURN(...)`.
+    Embedded(String),
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +105,12 @@ pub enum Builtin {
     Print,
     Println,
     Exit,
+    /// `@count(s)`, `@sum`, `@min`, `@max`, `@avg` of a statistics value.
+    StatCount,
+    StatSum,
+    StatMin,
+    StatMax,
+    StatAvg,
 }
 
 /// One piece of a parsed printf format: literal text or a conversion.
@@ -99,11 +134,14 @@ pub struct Conversion {
 pub struct Program {
     pub globals: Vec<Global>,
     pub probes: Vec<Probe>,
+    pub functions: Vec<Function>,
     /// Side tables keyed by expression node: its type, what a name means, what a call calls,
     /// and the parsed format of a printf-family call.
     pub types: HashMap<NodeId, Type>,
     pub vars: HashMap<NodeId, VarRef>,
     pub builtins: HashMap<NodeId, Builtin>,
+    /// Calls of functions in `functions`, by index.
+    pub calls: HashMap<NodeId, usize>,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

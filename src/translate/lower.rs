@@ -5,61 +5,93 @@
 //! That keeps stap's left-to-right evaluation and short-circuiting explicit, and lets a
 //! run-time error (division by zero, too many actions) leave the handler with `goto out`.
 use super::cwriter::{c_string, CWriter};
-use crate::sema::{Builtin, Conversion, FmtPiece, Probe, Program, Type, VarRef};
+use crate::sema::{Program, Type, VarRef};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::*;
 
-/// A lowered probe body: its C statements and the temporaries it needs.
+/// A lowered body: its C statements and the temporaries it needs.
 pub struct LoweredBody {
     pub code: String,
     /// How many `int64_t tN` temporaries the function declares.
     pub long_temps: usize,
-    /// How many `char tmpN[MAXSTRINGLEN]` the probe's locals struct holds.
+    /// How many `void *pN` (array slot) temporaries the function declares.
+    pub ptr_temps: usize,
+    /// How many `char tmpN[MAXSTRINGLEN]` the locals struct holds.
     pub string_temps: usize,
+    /// Key buffers the locals struct holds: `struct rsg_key_G kN` for array G of each slot.
+    pub key_temps: Vec<usize>,
+    /// Sort orders `foreach` needs: (array, column, descending).
+    pub comparators: Vec<Comparator>,
+}
+
+/// How a `foreach` sorts: by key column `Some(i)` or by value `None`, and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Comparator {
+    pub array: usize,
+    pub column: Option<usize>,
+    pub descending: bool,
 }
 
 pub struct Lowerer<'a> {
-    prog: &'a Program,
-    probe: &'a Probe,
+    pub(super) prog: &'a Program,
     sources: &'a SourceMap,
-    w: CWriter,
+    pub(super) w: CWriter,
+    /// `None` in a probe; in a function, its return type (`Some(None)`: returns nothing).
+    pub(super) ret: Option<Option<Type>>,
     long_next: usize,
     long_max: usize,
+    ptr_next: usize,
+    ptr_max: usize,
     str_next: usize,
     str_max: usize,
+    pub(super) key_temps: Vec<usize>,
+    pub(super) comparators: Vec<Comparator>,
     /// Label numbers of the enclosing loops, for `continue`.
-    loops: Vec<Option<usize>>,
+    pub(super) loops: Vec<Option<usize>>,
     labels: usize,
+    pub(super) foreach_depth: usize,
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(prog: &'a Program, probe: &'a Probe, sources: &'a SourceMap) -> Lowerer<'a> {
+    /// `ret` is `None` for a probe body, `Some(return type)` for a function body.
+    pub fn new(
+        prog: &'a Program,
+        sources: &'a SourceMap,
+        ret: Option<Option<Type>>,
+    ) -> Lowerer<'a> {
         Lowerer {
             prog,
-            probe,
             sources,
             w: CWriter::new(1),
+            ret,
             long_next: 0,
             long_max: 0,
+            ptr_next: 0,
+            ptr_max: 0,
             str_next: 0,
             str_max: 0,
+            key_temps: vec![],
+            comparators: vec![],
             loops: vec![],
             labels: 0,
+            foreach_depth: 0,
         }
     }
 
-    pub fn lower(mut self) -> LoweredBody {
-        let body = &self.probe.body;
+    pub fn lower(mut self, body: &Block) -> LoweredBody {
         self.block(body);
         LoweredBody {
             code: self.w.finish(),
             long_temps: self.long_max,
+            ptr_temps: self.ptr_max,
             string_temps: self.str_max,
+            key_temps: self.key_temps,
+            comparators: self.comparators,
         }
     }
 
     /// `near <what> at FILE:LINE:COL`, the tail of stap's run-time error messages.
-    fn near(&self, what: &str, span: Span) -> String {
+    pub(super) fn near(&self, what: &str, span: Span) -> String {
         let (line, col) = self.sources.line_col(span.file, span.start);
         format!(
             "near {what} at {}:{line}:{col}",
@@ -67,14 +99,27 @@ impl<'a> Lowerer<'a> {
         )
     }
 
-    fn long_temp(&mut self) -> String {
+    pub(super) fn long_temp(&mut self) -> String {
         let n = self.long_next;
         self.long_next += 1;
         self.long_max = self.long_max.max(self.long_next);
         format!("t{n}")
     }
 
-    fn str_temp(&mut self) -> String {
+    pub(super) fn ptr_temp(&mut self) -> String {
+        let n = self.ptr_next;
+        self.ptr_next += 1;
+        self.ptr_max = self.ptr_max.max(self.ptr_next);
+        format!("p{n}")
+    }
+
+    /// A key buffer for array `g` (one per use: keys are big, but uses are few).
+    pub(super) fn key_temp(&mut self, g: usize) -> String {
+        self.key_temps.push(g);
+        format!("l->k{}", self.key_temps.len() - 1)
+    }
+
+    pub(super) fn str_temp(&mut self) -> String {
         let n = self.str_next;
         self.str_next += 1;
         self.str_max = self.str_max.max(self.str_next);
@@ -84,7 +129,7 @@ impl<'a> Lowerer<'a> {
     // -----------------------------------------------------------------------------------
     // Statements
 
-    fn block(&mut self, b: &Block) {
+    pub(super) fn block(&mut self, b: &Block) {
         // Every statement counts against MAXACTION; one check per straight-line block.
         let counted = b
             .stmts
@@ -102,7 +147,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A statement that is not a block gets its own action check (loop bodies).
-    fn body(&mut self, s: &Stmt) {
+    pub(super) fn body(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Block(b) => self.block(b),
             _ => self.block(&Block {
@@ -114,7 +159,7 @@ impl<'a> Lowerer<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         // Temporaries live for one statement: values flow only within it.
-        let (saved_long, saved_str) = (self.long_next, self.str_next);
+        let saved = (self.long_next, self.str_next, self.ptr_next);
         match &s.kind {
             StmtKind::Block(b) => {
                 self.w.open("");
@@ -172,28 +217,23 @@ impl<'a> Lowerer<'a> {
                 self.loops.push(Some(label));
                 self.body(body);
                 self.loops.pop();
-                self.w
-                    .label(&format!("rsg_continue_{label}: __attribute__((unused))"));
-                self.w.line(";");
+                self.w.label(&format!("rsg_continue_{label}"));
                 if let Some(e) = step {
                     self.effect(e);
                 }
                 self.w.close("");
             }
             // Pass 2 rejects the rest before translation.
-            StmtKind::Return(_)
-            | StmtKind::Foreach(_)
-            | StmtKind::Delete(_)
-            | StmtKind::Try { .. } => {
-                unreachable!("pass 2 rejects {:?}", s.kind)
-            }
+            StmtKind::Return(value) => self.return_stmt(value.as_ref()),
+            StmtKind::Foreach(f) => self.foreach(f),
+            StmtKind::Delete(e) => self.delete(e),
+            StmtKind::Try { .. } => unreachable!("pass 2 rejects try/catch"),
         }
-        self.long_next = saved_long;
-        self.str_next = saved_str;
+        (self.long_next, self.str_next, self.ptr_next) = saved;
     }
 
     /// Evaluates an expression for its side effects only.
-    fn effect(&mut self, e: &Expr) {
+    pub(super) fn effect(&mut self, e: &Expr) {
         let atom = self.expr(e);
         // An atom is side-effect free; a statement of just a value does nothing.
         let _ = atom;
@@ -202,11 +242,12 @@ impl<'a> Lowerer<'a> {
     // -----------------------------------------------------------------------------------
     // Expressions
 
-    fn ty(&self, e: &Expr) -> Type {
+    pub(super) fn ty(&self, e: &Expr) -> Type {
         self.prog.type_of(e.id)
     }
 
-    fn var(&self, e: &Expr) -> String {
+    /// The C lvalue of a scalar variable.
+    pub(super) fn var(&self, e: &Expr) -> String {
         let ExprKind::Var(v) = &e.kind else {
             unreachable!("pass 2 allows only variables here")
         };
@@ -218,14 +259,23 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers `e` and returns its atom (empty for calls without a value).
-    fn expr(&mut self, e: &Expr) -> String {
+    pub(super) fn expr(&mut self, e: &Expr) -> String {
         match &e.kind {
             ExprKind::Number(n) => long_literal(*n),
             ExprKind::Str(s) => c_string(s),
             ExprKind::Var(_) => self.var(e),
+            ExprKind::Index { array, keys } => self.index_read(e, array, keys),
+            ExprKind::In { keys, array } => self.exists(e, keys, array),
+            ExprKind::Aggregate { target, value } => {
+                let v = self.expr(value);
+                let place = self.place(target);
+                self.w.line(format!("rs_stat_add(&{place}, {v});"));
+                String::new()
+            }
+            ExprKind::AtOp { args, .. } => self.stat_op(e, &args[0]),
             ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
             ExprKind::IncDec { op, target } => {
-                let v = self.var(target);
+                let v = self.place(target);
                 match op {
                     IncDec::PreInc => self.w.line(format!("++{v};")),
                     IncDec::PreDec => self.w.line(format!("--{v};")),
@@ -251,8 +301,8 @@ impl<'a> Lowerer<'a> {
             ExprKind::Ternary { cond, then, els } => {
                 let c = self.expr(cond);
                 let result = match self.ty(e) {
-                    Type::Long => self.long_temp(),
                     Type::String => self.str_temp(),
+                    _ => self.long_temp(),
                 };
                 self.w.open(format!("if ({c})"));
                 let t = self.expr(then);
@@ -269,17 +319,18 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `dst = src` for a value of type `ty`.
-    fn store(&mut self, dst: &str, src: &str, ty: Type) {
+    pub(super) fn store(&mut self, dst: &str, src: &str, ty: Type) {
         match ty {
-            Type::Long => self.w.line(format!("{dst} = {src};")),
             Type::String => self.w.line(format!("rs_str_copy({dst}, {src});")),
+            _ => self.w.line(format!("{dst} = {src};")),
         }
     }
 
     fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr, span: Span) -> String {
-        let dst = self.var(target);
-        let ty = self.ty(target);
+        // stap evaluates the value first, then the target's keys.
         let v = self.expr(value);
+        let ty = self.ty(target);
+        let dst = self.place(target);
         match op.0 {
             None => self.store(&dst, &v, ty),
             Some(BinOp::Concat) => self.w.line(format!("rs_str_cat({dst}, {v});")),
@@ -336,25 +387,25 @@ impl<'a> Lowerer<'a> {
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 let c = cmp_op(op);
                 match self.ty(lhs) {
-                    Type::Long => format!("({a} {c} {b})"),
                     Type::String => format!("(strcmp({a}, {b}) {c} 0)"),
+                    _ => format!("({a} {c} {b})"),
                 }
             }
             _ => self.long_op(op, &a, &b, span),
         }
     }
 
-    fn spill(&mut self, atom: &str, ty: Type) -> String {
+    pub(super) fn spill(&mut self, atom: &str, ty: Type) -> String {
         let t = match ty {
-            Type::Long => self.long_temp(),
             Type::String => self.str_temp(),
+            _ => self.long_temp(),
         };
         self.store(&t, atom, ty);
         t
     }
 
     /// An arithmetic or bitwise operation on two long atoms.
-    fn long_op(&mut self, op: BinOp, a: &str, b: &str, span: Span) -> String {
+    pub(super) fn long_op(&mut self, op: BinOp, a: &str, b: &str, span: Span) -> String {
         match op {
             BinOp::Add => format!("({a} + {b})"),
             BinOp::Sub => format!("({a} - {b})"),
@@ -382,128 +433,6 @@ impl<'a> Lowerer<'a> {
             other => unreachable!("not a long operator: {other:?}"),
         }
     }
-
-    // -----------------------------------------------------------------------------------
-    // Built-in calls
-
-    fn call(&mut self, e: &Expr, args: &[Expr]) -> String {
-        let builtin = self.prog.builtins[&e.id];
-        match builtin {
-            Builtin::Exit => {
-                self.w.line("rsg_exit();");
-                String::new()
-            }
-            Builtin::Printf => {
-                self.format_into("&c->out", e, &args[1..]);
-                self.w.line("rsg_print_done(c);");
-                String::new()
-            }
-            Builtin::Sprintf => {
-                let t = self.str_temp();
-                self.w.open("");
-                self.w.line("struct rs_buf sb;");
-                self.w.line(format!("rs_buf_init(&sb, {t}, MAXSTRINGLEN);"));
-                self.format_into("&sb", e, &args[1..]);
-                self.w.close("");
-                t
-            }
-            Builtin::Print | Builtin::Println => {
-                for a in args {
-                    let v = self.expr(a);
-                    match self.ty(a) {
-                        Type::Long => self
-                            .w
-                            .line(format!("rs_fmt_long(&c->out, &rsg_fmt_d, {v});")),
-                        Type::String => self.w.line(format!("rs_buf_puts(&c->out, {v});")),
-                    }
-                }
-                if builtin == Builtin::Println {
-                    self.w.line("rs_buf_putc(&c->out, '\\n');");
-                }
-                self.w.line("rsg_print_done(c);");
-                String::new()
-            }
-        }
-    }
-
-    /// Formats `args` by the call's parsed format into the `struct rs_buf *` `buf`.
-    fn format_into(&mut self, buf: &str, call: &Expr, args: &[Expr]) {
-        let pieces = self.prog.formats[&call.id].clone();
-        // Evaluate every argument first, left to right, as stap does.
-        let atoms: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
-        let mut next = atoms.iter();
-        for p in &pieces {
-            match p {
-                FmtPiece::Text(t) => {
-                    self.w
-                        .line(format!("rs_buf_put({buf}, {}, {});", c_string(t), t.len()))
-                }
-                FmtPiece::Conv(c) => {
-                    let width = self.count(c.width, &mut next);
-                    let prec = self.count(c.precision, &mut next);
-                    let value = next.next().cloned().unwrap_or_else(|| "0".into());
-                    self.conversion(buf, c, width, prec, &value);
-                }
-            }
-        }
-    }
-
-    /// A width or precision: a literal (0 means absent, as in stap) or a `*` argument.
-    fn count<'b>(
-        &self,
-        c: Option<Option<u32>>,
-        next: &mut impl Iterator<Item = &'b String>,
-    ) -> Count {
-        match c {
-            None | Some(Some(0)) => Count::Fixed(-1),
-            Some(Some(n)) => Count::Fixed(n.min(i32::MAX as u32) as i32),
-            Some(None) => Count::Dynamic(next.next().cloned().unwrap_or_else(|| "0".into())),
-        }
-    }
-
-    fn conversion(&mut self, buf: &str, c: &Conversion, width: Count, prec: Count, value: &str) {
-        let func = if c.conv == 's' {
-            "rs_fmt_str"
-        } else {
-            "rs_fmt_long"
-        };
-        let conv = c_char(c.conv);
-        match (&width, &prec) {
-            (Count::Fixed(w), Count::Fixed(p)) => {
-                self.w.line(format!(
-                    "{func}({buf}, &(const struct rs_fmt){{ {}, {conv}, {w}, {p} }}, {value});",
-                    c.flags
-                ));
-            }
-            _ => {
-                let w = match &width {
-                    Count::Fixed(w) => w.to_string(),
-                    Count::Dynamic(a) => a.clone(),
-                };
-                let p = match &prec {
-                    Count::Fixed(p) => p.to_string(),
-                    Count::Dynamic(a) => a.clone(),
-                };
-                self.w.open("");
-                self.w.line(format!(
-                    "struct rs_fmt f = {{ {}, {conv}, -1, -1 }};",
-                    c.flags
-                ));
-                self.w.line(format!(
-                    "rs_fmt_dynamic(&f, {w}, {p}, {}, {});",
-                    matches!(width, Count::Dynamic(_)) as u8,
-                    matches!(prec, Count::Dynamic(_)) as u8
-                ));
-                self.w.line(format!("{func}({buf}, &f, {value});"));
-                self.w.close("");
-            }
-        }
-    }
-}
-
-enum Count {
-    Fixed(i32),
-    Dynamic(String),
 }
 
 fn cmp_op(op: BinOp) -> &'static str {
@@ -527,7 +456,7 @@ pub fn long_literal(n: i64) -> String {
     }
 }
 
-fn c_char(c: char) -> String {
+pub(super) fn c_char(c: char) -> String {
     format!("'{c}'")
 }
 
@@ -538,7 +467,7 @@ pub fn c_ident(name: &str) -> String {
 }
 
 /// Whether evaluating `e` can change any variable (assignments, `++`, calls).
-fn is_pure(e: &Expr) -> bool {
+pub(super) fn is_pure(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Number(_)
         | ExprKind::Str(_)

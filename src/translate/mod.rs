@@ -2,12 +2,15 @@
 //! file. Tera renders the module's shape and each provider; the C writer renders bodies.
 pub mod cwriter;
 pub mod lower;
+mod lower_call;
+mod lower_data;
+mod module_data;
 mod providers;
 
 use crate::embedded;
-use crate::sema::{ProbeKind, Program, Type};
+use crate::sema::{FunctionCode, ProbeKind, Program, Type};
 use crate::source::SourceMap;
-use lower::{c_ident, long_literal, Lowerer};
+use lower::{c_ident, Comparator, Lowerer};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -18,6 +21,8 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
     ("MAXACTION_INTERRUPTIBLE", "(MAXACTION * 10)"),
     ("MAXTRYLOCK", "1000"),
     ("TRYLOCKDELAY", "10"),
+    ("MAXMAPENTRIES", "2048"),
+    ("MAXNESTING", "10"),
     ("RS_PRINT_BUF", "8192"),
 ];
 
@@ -37,27 +42,20 @@ pub fn translate(
     module_name: &str,
     defines: &[(String, String)],
 ) -> Result<Translated, String> {
-    let mut probes = Vec::new();
-    for (index, probe) in prog.probes.iter().enumerate() {
-        let lowered = Lowerer::new(prog, probe, sources).lower();
-        let mut fields = Vec::new();
-        let mut inits = Vec::new();
-        for local in &probe.locals {
-            let name = c_ident(&local.name);
-            match local.ty {
-                Type::Long => {
-                    fields.push(format!("int64_t {name}"));
-                    inits.push(format!("l->{name} = 0"));
-                }
-                Type::String => {
-                    fields.push(format!("char {name}[MAXSTRINGLEN]"));
-                    inits.push(format!("l->{name}[0] = '\\0'"));
-                }
+    let mut comparators: Vec<Comparator> = Vec::new();
+    let mut add_comparators = |cs: &[Comparator]| {
+        for c in cs {
+            if !comparators.contains(c) {
+                comparators.push(*c);
             }
         }
-        for t in 0..lowered.string_temps {
-            fields.push(format!("char tmp{t}[MAXSTRINGLEN]"));
-        }
+    };
+
+    let mut probes = Vec::new();
+    for (index, probe) in prog.probes.iter().enumerate() {
+        let lowered = Lowerer::new(prog, sources, None).lower(&probe.body);
+        add_comparators(&lowered.comparators);
+        let (fields, inits) = module_data::frame(prog, &[], &probe.locals, &lowered);
         let interruptible = matches!(probe.kind, ProbeKind::Begin { .. } | ProbeKind::End { .. });
         probes.push(json!({
             "index": index,
@@ -65,9 +63,60 @@ pub fn translate(
             "fields": fields,
             "inits": inits,
             "long_temps": lowered.long_temps,
+            "ptr_temps": lowered.ptr_temps,
             "body": lowered.code,
             "locks": probe.globals_used.iter().collect::<Vec<_>>(),
             "max_actions": if interruptible { "MAXACTION_INTERRUPTIBLE" } else { "MAXACTION" },
+        }));
+    }
+
+    let mut functions = Vec::new();
+    for f in &prog.functions {
+        let name = c_ident(&f.name);
+        let mut params: Vec<String> = vec!["struct rsg_context *c".into()];
+        if f.ret == Some(Type::String) {
+            params.push("char *rs_ret".into());
+        }
+        let (body, frame) = match &f.body {
+            FunctionCode::Script(block) => {
+                let lowered = Lowerer::new(prog, sources, Some(f.ret)).lower(block);
+                add_comparators(&lowered.comparators);
+                for p in &f.params {
+                    params.push(match p.ty {
+                        Type::String => format!("const char *a_{}", c_ident(&p.name)),
+                        _ => format!("int64_t a_{}", c_ident(&p.name)),
+                    });
+                }
+                let (fields, inits) = module_data::frame(prog, &f.params, &f.locals, &lowered);
+                (
+                    lowered.code,
+                    Some(json!({
+                        "fields": fields,
+                        "inits": inits,
+                        "long_temps": lowered.long_temps,
+                        "ptr_temps": lowered.ptr_temps,
+                    })),
+                )
+            }
+            FunctionCode::Embedded(code) => {
+                for p in &f.params {
+                    params.push(match p.ty {
+                        Type::String => format!("const char *RS_ARG_{}", p.name),
+                        _ => format!("int64_t RS_ARG_{}", p.name),
+                    });
+                }
+                (code.clone(), None)
+            }
+        };
+        let near = format!("near function '{}'", f.name);
+        functions.push(json!({
+            "name": name,
+            "script_name": f.name,
+            "ret": f.ret.map(|t| t.name()),
+            "params": params.join(", "),
+            "body": body,
+            "frame": frame,
+            "near": cwriter::c_string(&near),
         }));
     }
 
@@ -86,60 +135,34 @@ pub fn translate(
         v.into_iter().map(|(_, i)| i).collect()
     };
 
-    let globals: Vec<_> = prog
-        .globals
+    let data = module_data::globals(prog);
+    let comparator_code: Vec<String> = comparators
         .iter()
-        .map(|g| {
-            let name = c_ident(&g.name);
-            let decl = match g.ty {
-                Type::Long => format!("int64_t {name}"),
-                Type::String => format!("char {name}[MAXSTRINGLEN]"),
-            };
-            json!({ "decl": decl })
-        })
+        .map(|c| lower_data::comparator_c(prog, c))
         .collect();
-    let global_inits: Vec<String> = prog
-        .globals
-        .iter()
-        .filter_map(|g| {
-            let name = c_ident(&g.name);
-            match &g.init {
-                Some(crate::syntax::ast::Literal::Number(n)) => {
-                    Some(format!("rsg_g.{name} = {}", long_literal(*n)))
-                }
-                Some(crate::syntax::ast::Literal::Str(s)) => Some(format!(
-                    "rs_str_copy(rsg_g.{name}, {})",
-                    cwriter::c_string(s)
-                )),
-                None => None,
-            }
-        })
-        .collect();
+    let uses_maps = !data.arrays.is_empty();
+    let uses_stats = prog.globals.iter().any(|g| g.ty == Type::Stats);
 
-    let mut limits: BTreeMap<String, String> = BTreeMap::new();
-    let mut define_list: Vec<(String, String)> = DEFAULT_LIMITS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    for (k, v) in defines {
-        limits.insert(k.clone(), v.clone());
-    }
-    for d in define_list.iter_mut() {
-        if let Some(v) = limits.remove(&d.0) {
-            d.1 = v;
-        }
-    }
-    define_list.extend(limits);
-
+    let define_list = limits(defines);
     let providers = providers::render_all(prog)?;
 
     let mut ctx = tera::Context::new();
     ctx.insert("name", module_name);
     ctx.insert("script_name", &prog.script_name);
     ctx.insert("defines", &define_list);
-    ctx.insert("globals", &globals);
-    ctx.insert("global_inits", &global_inits);
+    ctx.insert("scalars", &data.scalars);
+    ctx.insert("arrays", &data.arrays);
+    ctx.insert("global_count", &prog.globals.len());
+    ctx.insert("global_inits", &data.inits);
+    ctx.insert("uses_maps", &uses_maps);
+    ctx.insert("uses_stats", &(uses_stats || uses_maps));
     ctx.insert("probes", &probes);
+    ctx.insert("functions", &functions);
+    ctx.insert(
+        "has_frames",
+        &functions.iter().any(|f| !f["frame"].is_null()),
+    );
+    ctx.insert("comparators", &comparator_code);
     ctx.insert("begin_order", &ordered(true));
     ctx.insert("end_order", &ordered(false));
     ctx.insert("provider_decls", &providers.decls);
@@ -158,6 +181,22 @@ pub fn translate(
         makefile,
         probe_count: prog.probes.len(),
     })
+}
+
+/// stap's limits with the user's `-D` settings in their place, then the user's others.
+fn limits(defines: &[(String, String)]) -> Vec<(String, String)> {
+    let mut user: BTreeMap<String, String> = defines.iter().cloned().collect();
+    let mut list: Vec<(String, String)> = DEFAULT_LIMITS
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                user.remove(*k).unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect();
+    list.extend(user);
+    list
 }
 
 /// Renders one embedded template. Templates are ours and tested, so a failure here is a bug;

@@ -1,0 +1,524 @@
+//! Typing expressions: operators, variables, array elements, statistics and calls.
+use super::analyze::Analyzer;
+use super::format::{argument_types, parse_format};
+use super::program::*;
+use crate::diag::Diagnostic;
+use crate::syntax::ast::*;
+
+impl Analyzer<'_> {
+    /// Types `e`, which must be of type `want`.
+    pub(super) fn expect(&mut self, e: &Expr, want: Type) {
+        if let Some(got) = self.expr(e, Some(want)) {
+            if got != want {
+                self.mismatch(e, want, got);
+            }
+        }
+    }
+
+    pub(super) fn mismatch(&mut self, e: &Expr, want: Type, got: Type) {
+        let mut d = Diagnostic::error(
+            e.span,
+            format!(
+                "type mismatch: expected {}, found {}",
+                want.name(),
+                got.name()
+            ),
+        )
+        .with_label(format!("this is a {}", got.name()));
+        if let Some(r) = self.prog.vars.get(&e.id).copied() {
+            if let (ExprKind::Var(v), Some(t)) = (&e.kind, self.typed_of(r)) {
+                d = d.with_note(
+                    t.at,
+                    format!("`{}` is a {} because of this", v.name, t.ty.name()),
+                );
+            }
+        }
+        self.error(d);
+    }
+
+    fn record(&mut self, e: &Expr, t: Option<Type>) -> Option<Type> {
+        if let Some(t) = t {
+            self.prog.types.insert(e.id, t);
+        }
+        t
+    }
+
+    /// Types an expression; `want` is what the context expects (a hint for untyped names).
+    pub(super) fn expr(&mut self, e: &Expr, want: Option<Type>) -> Option<Type> {
+        let t = match &e.kind {
+            ExprKind::Number(_) => Some(Type::Long),
+            ExprKind::Str(_) => Some(Type::String),
+            ExprKind::Var(v) => self.scalar(e, v, want),
+            ExprKind::Index { array, keys } => self.index(e, array, keys, want),
+            ExprKind::In { keys, array } => {
+                if let Some(g) = self.array(array, keys.len(), e.span) {
+                    self.prog.vars.insert(e.id, VarRef::Global(g));
+                    self.keys(g, keys);
+                }
+                Some(Type::Long)
+            }
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value),
+            ExprKind::Aggregate { target, value } => {
+                self.lvalue(target);
+                self.expect(target, Type::Stats);
+                self.expect(value, Type::Long);
+                None
+            }
+            ExprKind::IncDec { target, .. } => {
+                self.lvalue(target);
+                self.expect(target, Type::Long);
+                Some(Type::Long)
+            }
+            ExprKind::Unary { expr, .. } => {
+                self.expect(expr, Type::Long);
+                Some(Type::Long)
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Ternary { cond, then, els } => {
+                self.condition(cond);
+                let t = self.expr(then, want);
+                let f = self.expr(els, t.or(want));
+                let t = t.or_else(|| self.expr(then, f));
+                if let (Some(a), Some(b)) = (t, f) {
+                    if a != b {
+                        self.mismatch(els, a, b);
+                    }
+                }
+                t.or(f)
+            }
+            ExprKind::Call { func, args } => self.call(e, func, args, want),
+            ExprKind::AtOp { op, args } => self.at_op(e, op, args),
+            ExprKind::ArgNum(_) | ExprKind::ArgStr(_) => {
+                self.unsupported(e.span, "script arguments (`$1`, `@1`)");
+                None
+            }
+            ExprKind::Target { .. } | ExprKind::Member { .. } => {
+                self.unsupported(e.span, "target variables");
+                None
+            }
+        };
+        if t == Some(Type::Stats) && !matches!(e.kind, ExprKind::Var(_) | ExprKind::Index { .. }) {
+            self.error(Diagnostic::error(
+                e.span,
+                "a statistics value can only be read with @count, @sum, ...",
+            ));
+        }
+        self.record(e, t)
+    }
+
+    fn scalar(&mut self, e: &Expr, v: &Ident, want: Option<Type>) -> Option<Type> {
+        let r = self.resolve(v, e.id);
+        if let VarRef::Global(g) = r {
+            let st = &mut self.globals[g];
+            if let Some(a) = st.array_at {
+                let name = st.name.clone();
+                self.error(
+                    Diagnostic::error(e.span, format!("`{name}` is an array; use it with `[...]`"))
+                        .with_note(a, "it is an array because of this"),
+                );
+                return None;
+            }
+            if st.scalar_at.is_none() {
+                st.scalar_at = Some(e.span);
+            }
+        }
+        self.var_type(r, want, e.span)
+    }
+
+    pub(super) fn keys(&mut self, g: usize, keys: &[Expr]) {
+        for (i, k) in keys.iter().enumerate() {
+            let want = self.globals[g]
+                .keys
+                .as_ref()
+                .and_then(|ks| ks[i])
+                .map(|t| t.ty);
+            let got = self.expr(k, want);
+            if got == Some(Type::Stats) {
+                continue;
+            }
+            self.unify_key(g, i, got, k.span);
+        }
+    }
+
+    pub(super) fn index(
+        &mut self,
+        e: &Expr,
+        array: &Ident,
+        keys: &[Expr],
+        want: Option<Type>,
+    ) -> Option<Type> {
+        let g = self.array(array, keys.len(), e.span)?;
+        self.prog.vars.insert(e.id, VarRef::Global(g));
+        self.keys(g, keys);
+        if let Some(w) = want {
+            self.unify_value(g, Some(w), e.span);
+        }
+        self.globals[g].value.map(|t| t.ty)
+    }
+
+    /// Checks an assignment target; arrays under `foreach` may not change.
+    fn lvalue(&mut self, target: &Expr) -> bool {
+        match &target.kind {
+            ExprKind::Var(v) => {
+                if let Some(&g) = self.global_index.get(&v.name) {
+                    self.check_not_iterating(g, target.span);
+                }
+                true
+            }
+            ExprKind::Index { array, .. } => {
+                if let Some(&g) = self.global_index.get(&array.name) {
+                    self.check_not_iterating(g, target.span);
+                }
+                true
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(target.span, "cannot assign to this expression")
+                        .with_label("expected a variable or an array element"),
+                );
+                false
+            }
+        }
+    }
+
+    fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr) -> Option<Type> {
+        if !self.lvalue(target) {
+            self.expr(value, None);
+            return None;
+        }
+        match op.0 {
+            None => {
+                let tt = self.expr(target, None);
+                let vt = self.expr(value, tt);
+                match (tt, vt) {
+                    (None, Some(v)) => {
+                        self.expr(target, Some(v));
+                        Some(v)
+                    }
+                    (Some(Type::Stats), _) => {
+                        self.error(
+                            Diagnostic::error(target.span, "cannot assign to a statistics value")
+                                .with_help("feed it with `<<<`"),
+                        );
+                        None
+                    }
+                    (Some(t), Some(v)) if t != v => {
+                        self.error(
+                            Diagnostic::error(
+                                value.span,
+                                format!(
+                                    "type mismatch: assigning a {} to a {}",
+                                    v.name(),
+                                    t.name()
+                                ),
+                            )
+                            .with_label(format!("this is a {}", v.name())),
+                        );
+                        Some(t)
+                    }
+                    (t, v) => t.or(v),
+                }
+            }
+            Some(BinOp::Concat) => {
+                self.expect(target, Type::String);
+                self.expect(value, Type::String);
+                Some(Type::String)
+            }
+            Some(_) => {
+                self.expect(target, Type::Long);
+                self.expect(value, Type::Long);
+                Some(Type::Long)
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Option<Type> {
+        match op {
+            BinOp::Concat => {
+                self.expect(lhs, Type::String);
+                self.expect(rhs, Type::String);
+                Some(Type::String)
+            }
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let l = self.expr(lhs, None);
+                let r = self.expr(rhs, l);
+                let l = l.or_else(|| self.expr(lhs, r));
+                if let (Some(a), Some(b)) = (l, r) {
+                    if a != b {
+                        self.mismatch(rhs, a, b);
+                    }
+                }
+                Some(Type::Long)
+            }
+            BinOp::Match | BinOp::NotMatch => {
+                self.unsupported(lhs.span.to(rhs.span), "regular expression matching");
+                Some(Type::Long)
+            }
+            _ => {
+                self.expect(lhs, Type::Long);
+                self.expect(rhs, Type::Long);
+                Some(Type::Long)
+            }
+        }
+    }
+
+    fn at_op(&mut self, e: &Expr, op: &Ident, args: &[Expr]) -> Option<Type> {
+        let builtin = match op.name.as_str() {
+            "count" => Builtin::StatCount,
+            "sum" => Builtin::StatSum,
+            "min" => Builtin::StatMin,
+            "max" => Builtin::StatMax,
+            "avg" => Builtin::StatAvg,
+            other => {
+                for a in args {
+                    self.expr(a, None);
+                }
+                self.unsupported(e.span, &format!("`@{other}`"));
+                return None;
+            }
+        };
+        self.prog.builtins.insert(e.id, builtin);
+        match args {
+            [a] if matches!(a.kind, ExprKind::Var(_) | ExprKind::Index { .. }) => {
+                self.expect(a, Type::Stats)
+            }
+            _ => self.error(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`@{}` takes one statistics variable or array element",
+                        op.name
+                    ),
+                )
+                .with_label("e.g. `@count(s)` or `@count(a[k])`"),
+            ),
+        }
+        Some(Type::Long)
+    }
+
+    fn call(&mut self, e: &Expr, func: &Ident, args: &[Expr], want: Option<Type>) -> Option<Type> {
+        let builtin = match func.name.as_str() {
+            "printf" => Some(Builtin::Printf),
+            "sprintf" => Some(Builtin::Sprintf),
+            "print" => Some(Builtin::Print),
+            "println" => Some(Builtin::Println),
+            "exit" => Some(Builtin::Exit),
+            _ => None,
+        };
+        if let Some(b) = builtin {
+            self.prog.builtins.insert(e.id, b);
+            return self.builtin_call(e, b, func, args);
+        }
+        let f = match self.fn_index.get(&func.name).copied() {
+            Some(f) => f,
+            None => match self.library.get(&func.name) {
+                Some(decl) => {
+                    let decl = decl.clone();
+                    self.add_function(&decl)
+                }
+                None => {
+                    for a in args {
+                        self.expr(a, None);
+                    }
+                    let mut d = Diagnostic::error(
+                        func.span,
+                        format!("unresolved function `{}`", func.name),
+                    )
+                    .with_label("no built-in, script or tapset function has this name");
+                    if let Some(near) = self.nearest_function(&func.name) {
+                        d = d.with_help(format!("did you mean `{near}`?"));
+                    }
+                    self.error(d);
+                    return None;
+                }
+            },
+        };
+        self.reach_function(f);
+        self.locals.calls.insert(f);
+        self.prog.calls.insert(e.id, f);
+        let params = self.fns[f].decl.params.clone();
+        if params.len() != args.len() {
+            self.error(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`{}` takes {} argument(s), {} given",
+                        func.name,
+                        params.len(),
+                        args.len()
+                    ),
+                )
+                .with_note(self.fns[f].decl.name.span, "defined here"),
+            );
+        }
+        for (i, a) in args.iter().enumerate().take(params.len()) {
+            let want = self.param_type(f, i);
+            let got = self.expr(a, want);
+            match (want, got) {
+                (None, Some(g)) => self.set_param_type(f, i, g, a.span),
+                (Some(w), Some(g)) if w != g => self.mismatch(a, w, g),
+                _ => {}
+            }
+        }
+        let ret = self.fns[f].ret.map(|t| t.ty);
+        if ret.is_none() {
+            if let (Some(w), FunctionBody::Script(_)) = (want, &self.fns[f].decl.body) {
+                if self.fns[f].returns_value {
+                    self.fns[f].ret = Some(crate::sema::scope::Typed { ty: w, at: e.span });
+                    self.changed = true;
+                    return Some(w);
+                }
+            }
+        }
+        ret.filter(|_| self.fns[f].returns_value)
+    }
+
+    fn param_type(&self, f: usize, i: usize) -> Option<Type> {
+        match self.fns[f].body {
+            Some(b) if b == self.current => self.locals.types[i].map(|t| t.ty),
+            Some(b) => self.states[b].types[i].map(|t| t.ty),
+            None => {
+                crate::sema::scope::declared(self.fns[f].decl.params[i].ty, self.fns[f].decl.span)
+                    .map(|t| t.ty)
+            }
+        }
+    }
+
+    fn set_param_type(&mut self, f: usize, i: usize, ty: Type, at: crate::source::Span) {
+        let typed = Some(crate::sema::scope::Typed { ty, at });
+        match self.fns[f].body {
+            Some(b) if b == self.current => self.locals.types[i] = typed,
+            Some(b) => self.states[b].types[i] = typed,
+            None => return,
+        }
+        self.changed = true;
+    }
+
+    fn nearest_function(&self, name: &str) -> Option<String> {
+        let candidates = ["printf", "sprintf", "print", "println", "exit"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.fn_index.keys().cloned())
+            .chain(self.library.keys().cloned());
+        candidates
+            .map(|c| (edit_distance(name, &c), c))
+            .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len())
+            .min()
+            .map(|(_, c)| c)
+    }
+
+    fn builtin_call(
+        &mut self,
+        e: &Expr,
+        builtin: Builtin,
+        func: &Ident,
+        args: &[Expr],
+    ) -> Option<Type> {
+        match builtin {
+            Builtin::Printf | Builtin::Sprintf => {
+                self.format_call(e, func, args);
+                (builtin == Builtin::Sprintf).then_some(Type::String)
+            }
+            Builtin::Print | Builtin::Println => {
+                if builtin == Builtin::Print && args.is_empty() {
+                    self.error(Diagnostic::error(
+                        e.span,
+                        "`print` needs at least one argument",
+                    ));
+                }
+                for a in args {
+                    let t = self.expr(a, None);
+                    if t.is_none() || t == Some(Type::Stats) {
+                        self.error(
+                            Diagnostic::error(a.span, "cannot print this value").with_label(
+                                if t.is_none() {
+                                    "its type is unknown"
+                                } else {
+                                    "a statistics value"
+                                },
+                            ),
+                        );
+                    }
+                }
+                None
+            }
+            Builtin::Exit => {
+                if !args.is_empty() {
+                    self.error(
+                        Diagnostic::error(e.span, "`exit` takes no arguments")
+                            .with_label(format!("{} given", args.len())),
+                    );
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn format_call(&mut self, e: &Expr, func: &Ident, args: &[Expr]) {
+        let Some(first) = args.first() else {
+            self.error(Diagnostic::error(
+                e.span,
+                format!("`{}` needs a format string", func.name),
+            ));
+            return;
+        };
+        let ExprKind::Str(fmt) = &first.kind else {
+            self.expr(first, None);
+            self.error(
+                Diagnostic::error(first.span, "the format must be a string literal")
+                    .with_label("rstap checks formats at compile time"),
+            );
+            return;
+        };
+        let pieces = match parse_format(fmt) {
+            Ok(p) => p,
+            Err(err) => {
+                self.error(Diagnostic::error(
+                    first.span,
+                    format!("invalid format: {}", err.message),
+                ));
+                return;
+            }
+        };
+        let wanted = argument_types(&pieces);
+        let given = &args[1..];
+        if wanted.len() != given.len() {
+            self.error(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`{}` format wants {} argument{}, {} given",
+                        func.name,
+                        wanted.len(),
+                        if wanted.len() == 1 { "" } else { "s" },
+                        given.len()
+                    ),
+                )
+                .with_note(first.span, "the format"),
+            );
+        }
+        for (a, t) in given
+            .iter()
+            .zip(wanted.iter().chain(std::iter::repeat(&Type::Long)))
+        {
+            self.expect(a, *t);
+        }
+        self.prog.formats.insert(e.id, pieces);
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,121 @@
+//! The data side of the module: globals (scalars and arrays with their key structs, hash
+//! functions and storage) and the frames (locals structs) of probes and functions.
+use super::cwriter::c_string;
+use super::lower::{c_ident, long_literal, LoweredBody};
+use crate::sema::{Local, Program, Type};
+use crate::syntax::ast::Literal;
+use serde_json::{json, Value};
+
+fn field(ty: Type, name: &str) -> String {
+    match ty {
+        Type::Long => format!("int64_t {name}"),
+        Type::String => format!("char {name}[MAXSTRINGLEN]"),
+        Type::Stats => format!("struct rs_stat {name}"),
+    }
+}
+
+fn zero(ty: Type, lvalue: &str) -> String {
+    match ty {
+        Type::Long => format!("{lvalue} = 0"),
+        Type::String => format!("{lvalue}[0] = '\\0'"),
+        Type::Stats => format!("memset(&{lvalue}, 0, sizeof({lvalue}))"),
+    }
+}
+
+/// The fields of a body's locals struct and the statements that reset its locals on entry
+/// (parameters are set by the caller's arguments instead).
+pub fn frame(
+    _prog: &Program,
+    params: &[Local],
+    locals: &[Local],
+    lowered: &LoweredBody,
+) -> (Vec<String>, Vec<String>) {
+    let mut fields = Vec::new();
+    let mut inits = Vec::new();
+    for p in params {
+        let name = c_ident(&p.name);
+        fields.push(field(p.ty, &name));
+        inits.push(match p.ty {
+            Type::String => format!("rs_str_copy(l->{name}, a_{name})"),
+            _ => format!("l->{name} = a_{name}"),
+        });
+    }
+    for local in locals {
+        let name = c_ident(&local.name);
+        fields.push(field(local.ty, &name));
+        inits.push(zero(local.ty, &format!("l->{name}")));
+    }
+    for t in 0..lowered.string_temps {
+        fields.push(format!("char tmp{t}[MAXSTRINGLEN]"));
+    }
+    for (i, g) in lowered.key_temps.iter().enumerate() {
+        fields.push(format!(
+            "struct rsg_key_{} k{i}",
+            c_ident(&_prog.globals[*g].name)
+        ));
+    }
+    (fields, inits)
+}
+
+pub struct Globals {
+    pub scalars: Vec<Value>,
+    pub arrays: Vec<Value>,
+    pub inits: Vec<String>,
+}
+
+pub fn globals(prog: &Program) -> Globals {
+    let mut out = Globals {
+        scalars: vec![],
+        arrays: vec![],
+        inits: vec![],
+    };
+    for g in &prog.globals {
+        let name = c_ident(&g.name);
+        match &g.keys {
+            None => {
+                out.scalars.push(json!({ "decl": field(g.ty, &name) }));
+                match &g.init {
+                    Some(Literal::Number(n)) => out
+                        .inits
+                        .push(format!("rsg_g.{name} = {}", long_literal(*n))),
+                    Some(Literal::Str(s)) => out
+                        .inits
+                        .push(format!("rs_str_copy(rsg_g.{name}, {})", c_string(s))),
+                    None => {}
+                }
+            }
+            Some(keys) => {
+                let fields: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| field(*t, &format!("k{i}")))
+                    .collect();
+                let hash: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| match t {
+                        Type::String => format!("h = rs_hash_str(h, k->k{i})"),
+                        _ => format!("h = rs_hash_long(h, k->k{i})"),
+                    })
+                    .collect();
+                let value_size = match g.ty {
+                    Type::Long => "sizeof(int64_t)",
+                    Type::String => "MAXSTRINGLEN",
+                    Type::Stats => "sizeof(struct rs_stat)",
+                };
+                let capacity = g
+                    .size
+                    .map_or("MAXMAPENTRIES".to_string(), |n| n.to_string());
+                out.arrays.push(json!({
+                    "name": name,
+                    "script_name": g.name,
+                    "fields": fields,
+                    "hash": hash,
+                    "value_size": value_size,
+                    "capacity": capacity,
+                }));
+            }
+        }
+    }
+    out
+}
