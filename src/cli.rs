@@ -47,6 +47,14 @@ pub struct Cli {
     #[arg(short = 'T', value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<f64>,
 
+    /// Start the probes, run CMD, and exit when it finishes.
+    #[arg(short = 'c', value_name = "CMD", conflicts_with = "target_pid")]
+    pub command: Option<String>,
+
+    /// Sets target() to PID.
+    #[arg(short = 'x', value_name = "PID", value_parser = parse_pid)]
+    pub target_pid: Option<i32>,
+
     /// Write the script's output to FILE.
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -72,6 +80,14 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(v),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// A process id for `-x`: a positive number.
+pub fn parse_pid(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!("`{s}` is not a process id (a positive number)")),
     }
 }
 
@@ -147,5 +163,31 @@ mod tests {
         assert_eq!(c.verbose, 2);
         assert!(Cli::try_parse_from(["rstapc", "-p9", "x.stp"]).is_err());
         assert!(Cli::try_parse_from(["rstapc", "--bogus"]).is_err());
+    }
+
+    #[test]
+    fn target_flags() {
+        let c = Cli::try_parse_from(["rstapc", "-c", "ls -l /", "x.stp"]).unwrap();
+        assert_eq!(c.command.as_deref(), Some("ls -l /"));
+        assert_eq!(c.target_pid, None);
+        assert_eq!(c.script, Some(PathBuf::from("x.stp")));
+        let c = Cli::try_parse_from(["rstapc", "-x", "1234", "-e", "probe begin {}"]).unwrap();
+        assert_eq!(c.target_pid, Some(1234));
+        assert_eq!(c.command, None);
+        let c = Cli::try_parse_from(["rstapc", "-x1", "x.stp"]).unwrap();
+        assert_eq!(c.target_pid, Some(1));
+        // stap: "You can't specify -c and -x options together."
+        assert!(Cli::try_parse_from(["rstapc", "-c", "true", "-x", "1", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "-x", "0", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "-x", "-5", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "-x", "abc", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "-c"]).is_err());
+    }
+
+    #[test]
+    fn pids() {
+        assert_eq!(parse_pid("42"), Ok(42));
+        assert!(parse_pid("0").is_err());
+        assert!(parse_pid("99999999999").is_err());
     }
 }

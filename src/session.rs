@@ -2,7 +2,7 @@
 use crate::cli::{check_module_name, Cli};
 use crate::diag::{self, Diagnostic};
 use crate::kbuild::{self, WorkDir};
-use crate::kernel::{self, Target};
+use crate::kernel;
 use crate::sema;
 use crate::source::SourceMap;
 use crate::syntax;
@@ -159,9 +159,33 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             return Err(fail("pass 1 (parse) failed"));
         }
     }
+    // The target kernel matters from pass 2 on (its syscall table, tracepoints); a missing
+    // one is an error only where it is needed.
+    let target = if last >= 2 {
+        kernel::find_target(cli.release.as_deref())
+    } else {
+        Err(String::new())
+    };
+    if let Ok(t) = &target {
+        if let Some(note) = &t.note {
+            eprintln!("rstapc: note: {note}");
+        }
+    }
+    let syscalls = if last >= 2 && mentions_syscalls(&ast) {
+        match &target {
+            Ok(t) => Some(kernel::syscalls::syscall_table(&t.build_dir).map_err(fail)?),
+            Err(e) => {
+                return Err(fail(format!(
+                    "syscall probes need the target kernel's headers: {e}"
+                )))
+            }
+        }
+    } else {
+        None
+    };
     // The library is parsed only when elaboration will need it.
     let library = if last >= 2 {
-        match crate::tapset::load(&mut sources, &cli.include, next_id) {
+        match crate::tapset::load(&mut sources, &cli.include, next_id, syscalls.as_deref()) {
             Ok((lib, _)) => lib,
             Err(diags) => {
                 print_diags(&sources, &diags);
@@ -188,6 +212,8 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     let opts = sema::Options {
         script_name: &script.name,
         library: &library.functions,
+        aliases: &library.aliases,
+        build_dir: target.as_ref().ok().map(|t| t.build_dir.as_path()),
         guru: cli.guru,
     };
     let (prog, warnings) = match sema::elaborate(&ast, &opts) {
@@ -216,9 +242,11 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     }
 
     // Pass 3: translate. The target kernel is needed from here on.
-    let target = find_target(cli)?;
+    let target = target.map_err(fail)?;
     let clock = PassClock::start();
-    let translated = translate::translate(&prog, &sources, &module, &cli.define).map_err(fail)?;
+    let tables = translate::Tables::for_program(&prog, &target.build_dir).map_err(fail)?;
+    let translated =
+        translate::translate(&prog, &sources, &module, &cli.define, &tables).map_err(fail)?;
     let mut work = WorkDir::new().map_err(fail)?;
     let src_path = kbuild::write_sources(
         work.path(),
@@ -304,12 +332,16 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn find_target(cli: &Cli) -> Result<Target, Failed> {
-    let target = kernel::find_target(cli.release.as_deref()).map_err(fail)?;
-    if let Some(note) = &target.note {
-        eprintln!("rstapc: note: {note}");
-    }
-    Ok(target)
+/// Whether any probe point could name a `syscall.*` probe (whose aliases are written per
+/// system call of the target, so only then is the table read).
+fn mentions_syscalls(ast: &crate::syntax::ast::File) -> bool {
+    ast.items.iter().any(|i| match i {
+        crate::syntax::ast::Item::Probe(p) => p
+            .points
+            .iter()
+            .any(|pt| crate::sema::probes::glob_match(&pt.components[0].name, "syscall")),
+        _ => false,
+    })
 }
 
 fn run_here(ko: &std::path::Path, cli: &Cli) -> Result<i32, Failed> {
@@ -319,6 +351,8 @@ fn run_here(ko: &std::path::Path, cli: &Cli) -> Result<i32, Failed> {
         output: cli.output.clone(),
         timeout: cli.timeout.map(Duration::from_secs_f64),
         verbose: cli.verbose > 0,
+        command: cli.command.clone(),
+        target_pid: cli.target_pid,
     };
     match crate::run::run_module(&opts) {
         Ok(code) => Ok(code),

@@ -3,16 +3,40 @@
 //! does not define; only the functions actually called end up in the module.
 use crate::diag::Diagnostic;
 use crate::embedded;
+use crate::kernel::syscalls::Syscall;
+use crate::sema::aliases::Aliases;
 use crate::source::SourceMap;
 use crate::syntax::ast::{FunctionDecl, Item};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// The library's functions by name, and how many files were read.
+/// The library's functions by name, its probe aliases, and how many files were read.
 #[derive(Default)]
 pub struct Library {
     pub functions: HashMap<String, FunctionDecl>,
+    pub aliases: Aliases,
     pub files: usize,
+}
+
+/// The first-line marker of a tapset written once for every system call (see
+/// tapsets/syscalls.stp): rstap writes one copy per system call of the target's table.
+const PER_SYSCALL: &str = "rstap:per-syscall";
+
+/// One copy of a per-syscall template for each system call that has an entry point.
+fn instantiate(template: &str, syscalls: &[Syscall]) -> String {
+    let body: String = template.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let mut out = String::with_capacity(body.len() * syscalls.len());
+    for sc in syscalls {
+        let Some(entry) = &sc.entry else { continue };
+        out.push_str(
+            &body
+                .replace("@SYSCALL@", &sc.name)
+                .replace("@NR@", &sc.nr.to_string())
+                .replace("@ENTRY@", entry),
+        );
+        out.push('\n');
+    }
+    out
 }
 
 /// Parses the library: the built-in tapsets first, then each `-I` directory, whose
@@ -21,6 +45,7 @@ pub fn load(
     sources: &mut SourceMap,
     include: &[PathBuf],
     first_id: u32,
+    syscalls: Option<&[Syscall]>,
 ) -> Result<(Library, u32), Vec<Diagnostic>> {
     let mut texts: Vec<(String, String)> = embedded::TAPSETS
         .iter()
@@ -49,14 +74,26 @@ pub fn load(
     let mut next_id = first_id;
     let mut errors = Vec::new();
     for (name, text) in texts {
+        let text = if text.lines().next().is_some_and(|l| l.contains(PER_SYSCALL)) {
+            match syscalls {
+                Some(table) => instantiate(&text, table),
+                None => continue,
+            }
+        } else {
+            text
+        };
         let file = sources.add(name, text.clone());
         let (ast, id, diags) = crate::syntax::parse_file(file, &text, next_id);
         next_id = id;
         errors.extend(diags.into_iter().filter(Diagnostic::is_error));
         lib.files += 1;
         for item in ast.items {
-            if let Item::Function(f) = item {
-                lib.functions.insert(f.name.name.clone(), f);
+            match item {
+                Item::Function(f) => {
+                    lib.functions.insert(f.name.name.clone(), f);
+                }
+                Item::Probe(p) if p.alias.is_some() => lib.aliases.add(&p),
+                _ => {}
             }
         }
     }

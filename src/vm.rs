@@ -131,6 +131,7 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
     if cli.verbose > 0 {
         run_args.push("-v".to_string());
     }
+    run_args.extend(target_args(cli));
     let script = guest_script(&rstaprun, &ko, &module, &run_args);
 
     let mut cmd = vng_command(&vng, extra_path, &image, &script, &[]);
@@ -157,6 +158,21 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
         .wait()
         .map_err(|e| fail(format!("waiting for the VM: {e}")))?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// `-c CMD` / `-x PID` for the guest's rstaprun: CMD runs in the guest (as root, on the
+/// host's filesystem seen read-only, in the host's current directory).
+pub fn target_args(cli: &Cli) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(c) = &cli.command {
+        args.push("-c".to_string());
+        args.push(c.clone());
+    }
+    if let Some(p) = cli.target_pid {
+        args.push("-x".to_string());
+        args.push(p.to_string());
+    }
+    args
 }
 
 /// Copies the guest's output as it arrives, so a long run streams.
@@ -196,5 +212,18 @@ mod tests {
         assert!(s.starts_with("'/x/rstaprun' '-T' '2' '/t/m.ko'"));
         assert!(s.contains("grep -q '^m ' /proc/modules"));
         assert!(s.contains("BUG:|WARNING:|Oops"));
+    }
+
+    #[test]
+    fn target_flags_reach_the_guest() {
+        use clap::Parser;
+        let cli =
+            Cli::try_parse_from(["rstapc", "--vm", "-c", "echo 'hi' there", "x.stp"]).unwrap();
+        let args = target_args(&cli);
+        assert_eq!(args, ["-c", "echo 'hi' there"]);
+        let s = guest_script(Path::new("/x/rstaprun"), Path::new("/t/m.ko"), "m", &args);
+        assert!(s.starts_with("'/x/rstaprun' '-c' 'echo '\\''hi'\\'' there' '/t/m.ko'"));
+        let cli = Cli::try_parse_from(["rstapc", "--vm", "-x", "7", "x.stp"]).unwrap();
+        assert_eq!(target_args(&cli), ["-x", "7"]);
     }
 }

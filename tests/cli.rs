@@ -273,3 +273,25 @@ fn quiet_without_v() {
     run.expect_code(0);
     assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
 }
+
+#[test]
+fn c_and_x_are_exclusive_as_in_stap() {
+    Sandbox::new()
+        .run(&["-p1", "-c", "true", "-x", "1", &example(HELLO)])
+        .expect_code(1)
+        .stderr_has("cannot be used with");
+}
+
+#[test]
+fn x_needs_a_pid() {
+    Sandbox::new()
+        .run(&["-p1", "-x", "abc", &example(HELLO)])
+        .expect_code(1)
+        .stderr_has("`abc` is not a process id");
+}
+
+#[test]
+fn target_compiles_to_the_runtime_accessor() {
+    let run = Sandbox::new().run(&["-p3", "-e", "probe begin { printf(\"%d\\n\", target()) }"]);
+    run.expect_code(0).stdout_has("RS_RETURN(rs_target());");
+}

@@ -13,8 +13,10 @@
 //! whole output line, in order), `EXPECT_REGEX`, `EXPECT_NONE` (a line that must not appear),
 //! `TIMEOUT` (seconds, passed as `-T`; default: the script must exit by itself within 20 s),
 //! `RETURN_CODE` (default 0), `RUN` (a shell command run in the guest while the session
-//! is active, started after the module's begin probes; its pid is `target()` in later
-//! versions).
+//! is active, started about 1 s after rstaprun; not the script's `target()`), `ARGS` (extra
+//! rstaprun arguments, inserted before the module as written, so shell quoting applies:
+//! `ARGS -c '{work}/workload 10 0'`; `{work}` becomes the directory holding the built
+//! tests/progs binaries; a `-c` command runs with `/` as its current directory).
 //!
 //! Without a kernel build dir or virtme-ng the test prints why and skips; with
 //! RSTAP_REQUIRE_VM=1 (set by .ci/run) a missing VM is a failure instead.
@@ -32,6 +34,7 @@ struct Case {
     timeout: Option<String>,
     return_code: i32,
     run: Option<String>,
+    args: Option<String>,
 }
 
 fn parse_cases(file: &Path) -> Vec<Case> {
@@ -67,6 +70,7 @@ fn parse_cases(file: &Path) -> Vec<Case> {
             "TIMEOUT" => case.timeout = Some(rest.trim().to_string()),
             "RETURN_CODE" => case.return_code = rest.trim().parse().unwrap(),
             "RUN" => case.run = Some(rest.trim().to_string()),
+            "ARGS" => case.args = Some(rest.trim().to_string()),
             other => panic!("{fname}:{}: unknown directive {other}", n + 1),
         }
     }
@@ -133,6 +137,10 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
             .as_deref()
             .map(|t| format!("-T {t}"))
             .unwrap_or_default();
+        let t = match &case.args {
+            Some(a) => format!("{t} {}", a.replace("{work}", &work.display().to_string())),
+            None => t,
+        };
         let r = res.join(i.to_string());
         let r = r.display();
         s.push_str(&format!(
@@ -142,7 +150,8 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
         match &case.run {
             Some(cmd) => s.push_str(&format!(
                 "( timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc ) &\n\
-                 sleep 1; ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1; wait\n",
+                 n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
+                 ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1; wait\n",
                 ko = ko.display(),
                 work = work.display(),
             )),

@@ -46,6 +46,7 @@ static struct proc_dir_entry *rs_proc_dir;
 static atomic_t rs_state = ATOMIC_INIT(RS_STATE_STARTING);
 static atomic_t rs_exit_requested = ATOMIC_INIT(0);
 static atomic_long_t rs_dropped = ATOMIC_LONG_INIT(0);
+static atomic_long_t rs_target_pid = ATOMIC_LONG_INIT(0);	/* "target PID"; 0: none */
 static int rs_start_rc;			/* rsg_start()'s return value when it failed */
 static bool rs_started;			/* rsg_start() succeeded and rsg_stop() has not run */
 static DEFINE_MUTEX(rs_ctl_mutex);	/* serializes start/stop (and unload) */
@@ -67,6 +68,11 @@ static const char *const rs_state_names[] = {
 static __maybe_unused int rs_session_state(void)
 {
 	return atomic_read(&rs_state);
+}
+
+static __maybe_unused long rs_target(void)
+{
+	return atomic_long_read(&rs_target_pid);
 }
 
 static __maybe_unused unsigned long rs_dropped_count(void)
@@ -230,6 +236,19 @@ static int rs_ctl_start(void)
 	return 0;
 }
 
+/* "target PID": only before "start", so every probe (begin included) sees one value. */
+static int rs_ctl_target(const char *arg)
+{
+	int pid;
+
+	if (atomic_read(&rs_state) != RS_STATE_STARTING || rs_started)
+		return -EINVAL;
+	if (kstrtoint(skip_spaces(arg), 10, &pid) || pid <= 0)
+		return -EINVAL;
+	atomic_long_set(&rs_target_pid, pid);
+	return 0;
+}
+
 static int rs_ctl_stop(void)
 {
 	int st = atomic_read(&rs_state);
@@ -247,20 +266,24 @@ static int rs_ctl_stop(void)
 static ssize_t rs_ctl_write(struct file *file, const char __user *ubuf, size_t count,
 			    loff_t *ppos)
 {
-	char cmd[16];
-	size_t n = min(count, sizeof(cmd) - 1);
+	char buf[32];
+	char *cmd;
 	int rc;
 
-	if (copy_from_user(cmd, ubuf, n))
+	if (count >= sizeof(buf))
+		return -EINVAL;	/* no command is this long */
+	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
-	cmd[n] = '\0';
-	strim(cmd);
+	buf[count] = '\0';
+	cmd = strim(buf);
 	if (mutex_lock_interruptible(&rs_ctl_mutex))
 		return -ERESTARTSYS;
 	if (!strcmp(cmd, "start"))
 		rc = rs_ctl_start();
 	else if (!strcmp(cmd, "stop"))
 		rc = rs_ctl_stop();
+	else if (!strncmp(cmd, "target ", 7))
+		rc = rs_ctl_target(cmd + 7);
 	else
 		rc = -EINVAL;
 	mutex_unlock(&rs_ctl_mutex);

@@ -6,7 +6,8 @@
  * transport.c. See runtime-c/README.md, section "linux/transport", for the protocol.
  *
  * Per module NAME:
- *   /proc/rstap_NAME/ctl  (0600)  write "start" / "stop"; read "<state> dropped=<n>[ rc=<errno>]\n"
+ *   /proc/rstap_NAME/ctl  (0600)  write "target PID" / "start" / "stop";
+ *                                 read "<state> dropped=<n>[ rc=<errno>]\n"
  *   /proc/rstap_NAME/out  (0400)  read the printed output (timestamp order across CPUs)
  */
 #ifndef RS_LINUX_TRANSPORT_H
@@ -63,6 +64,12 @@ static void rs_request_exit(void);
  * then reset b->len to 0. Records the ring buffer refuses are counted as dropped.
  */
 static void rs_print_commit(struct rs_buf *b);
+
+/*
+ * Any context, never sleeps: the script's target() (stap -c CMD / -x PID), set by the
+ * runner's "target PID" ctl command before "start"; 0 when none was given.
+ */
+static long rs_target(void);
 
 /* Current state (enum rs_state) and drop count, for the generated code if it wants them. */
 static int rs_session_state(void);

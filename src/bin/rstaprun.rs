@@ -22,6 +22,12 @@ struct Args {
     /// Report progress on standard error
     #[arg(short = 'v')]
     verbose: bool,
+    /// Start the probes, run CMD, and exit when it finishes
+    #[arg(short = 'c', value_name = "CMD", conflicts_with = "target_pid")]
+    command: Option<String>,
+    /// Sets target() to PID
+    #[arg(short = 'x', value_name = "PID", value_parser = rstap::cli::parse_pid)]
+    target_pid: Option<i32>,
     /// The module to run (NAME.ko)
     module: PathBuf,
     /// Module parameters (name=value)
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         output: args.output,
         timeout,
         verbose: args.verbose,
+        command: args.command,
+        target_pid: args.target_pid,
     };
     match run_module(&opts) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -51,5 +59,23 @@ fn main() -> ExitCode {
             eprintln!("rstaprun: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_flags() {
+        let a = Args::try_parse_from(["rstaprun", "-c", "echo hi", "-T", "2", "m.ko"]).unwrap();
+        assert_eq!(a.command.as_deref(), Some("echo hi"));
+        assert_eq!(a.module, PathBuf::from("m.ko"));
+        assert!(a.params.is_empty());
+        let a = Args::try_parse_from(["rstaprun", "-x", "1", "m.ko", "p=1"]).unwrap();
+        assert_eq!(a.target_pid, Some(1));
+        assert_eq!(a.params, ["p=1"]);
+        assert!(Args::try_parse_from(["rstaprun", "-c", "true", "-x", "1", "m.ko"]).is_err());
+        assert!(Args::try_parse_from(["rstaprun", "-x", "0", "m.ko"]).is_err());
     }
 }

@@ -69,7 +69,7 @@ fn parse_errno(text: &str, out: &mut Vec<(i32, String)>) {
 }
 
 /// The directory that holds the target's `include/uapi` headers.
-fn source_tree(build_dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn source_tree(build_dir: &Path) -> Result<PathBuf, String> {
     let mut candidates = vec![build_dir.to_path_buf()];
     if let Some(dir) = makefile_include(build_dir) {
         candidates.push(dir);

@@ -1,6 +1,7 @@
 //! The target kernel: which one we build for, and where its build directory is.
 pub mod errno;
 pub mod syscalls;
+pub mod tracepoints;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@
 //! Every failure is a [`RunError`] value; once the module is loaded it is unloaded on every
 //! way out.
 
+mod command;
 mod load;
 mod signals;
 mod transport;
@@ -16,6 +17,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use command::CmdExit;
 pub use load::{check_modules_allowed, module_name_of};
 pub use transport::SessionState;
 
@@ -32,6 +34,11 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Progress lines on standard error (`-v`).
     pub verbose: bool,
+    /// `-c CMD`: run `/bin/sh -c CMD` once the begin probes have run; target() is its pid and
+    /// the session ends when it exits.
+    pub command: Option<String>,
+    /// `-x PID`: target() is PID; the session does not depend on that process.
+    pub target_pid: Option<i32>,
 }
 
 /// Why a run could not be done (or could not be finished cleanly).
@@ -51,6 +58,8 @@ pub enum RunError {
     NoControlFiles { name: String, source: io::Error },
     /// The output file cannot be created.
     OutputFile { path: PathBuf, source: io::Error },
+    /// The `-c` command could not be forked.
+    Command { cmd: String, source: io::Error },
     /// Talking to the module failed mid-session.
     Transport { what: String, source: io::Error },
     /// delete_module failed: the module is still loaded.
@@ -83,6 +92,9 @@ impl fmt::Display for RunError {
             RunError::OutputFile { path, source } => {
                 write!(f, "cannot create output file {}: {source}", path.display())
             }
+            RunError::Command { cmd, source } => {
+                write!(f, "cannot start the command `{cmd}`: {source}")
+            }
             RunError::Transport { what, source } => write!(f, "{what}: {source}"),
             RunError::UnloadFailed { name, source } => {
                 write!(f, "cannot unload module {name}: {source} (try `rmmod {name}`)")
@@ -98,6 +110,7 @@ impl std::error::Error for RunError {
             | RunError::LoadFailed { source, .. }
             | RunError::NoControlFiles { source, .. }
             | RunError::OutputFile { source, .. }
+            | RunError::Command { source, .. }
             | RunError::Transport { source, .. }
             | RunError::UnloadFailed { source, .. } => Some(source),
             _ => None,
@@ -106,7 +119,11 @@ impl std::error::Error for RunError {
 }
 
 /// Runs a compiled module to completion. Returns the exit status the runner should use:
-/// 0 after a normal session, 1 if the module reported `error` (its start failed).
+/// 0 after a normal session, 1 if the module reported `error` (its start failed) or the
+/// `-c` command could not be run or failed (exited non-zero or by a signal), as stapio does.
+///
+/// With `-c`, a command still running when the session ends for another reason (`-T`, a
+/// signal, the script's exit()) is left running, as stapio leaves it.
 pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     let name = module_name_of(&opts.module)?;
     let verbose = opts.verbose;
@@ -143,7 +160,33 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
             opts.module.display()
         );
     }
-    let session = transport::run_session(&name, &mut *out, &stop, opts.timeout, verbose);
+    let mut cmd = match &opts.command {
+        Some(c) => match command::TargetCmd::spawn(c) {
+            Ok(t) => Some(t),
+            Err(source) => {
+                drop(loaded);
+                return Err(RunError::Command {
+                    cmd: c.clone(),
+                    source,
+                });
+            }
+        },
+        None => None,
+    };
+    let target = cmd.as_ref().map(|c| c.pid()).or(opts.target_pid);
+    let session = transport::run_session(
+        &name,
+        &mut *out,
+        transport::SessionOpts {
+            stop: &stop,
+            timeout: opts.timeout,
+            verbose,
+            target,
+            cmd: cmd.as_mut(),
+        },
+    );
+    // An unreleased command (the session never started) is told to exit and reaped here.
+    drop(cmd);
     let _ = out.flush();
     let unloaded = loaded.unload();
     if verbose && unloaded.is_ok() {
@@ -160,9 +203,19 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     if let Some(why) = &summary.error {
         eprintln!("rstaprun: module {name} failed to start: {why}");
     }
-    Ok(if summary.final_state == SessionState::Error {
+    let mut code = if summary.final_state == SessionState::Error {
         1
     } else {
         0
-    })
+    };
+    if let Some(e) = &summary.cmd_error {
+        let cmd = opts.command.as_deref().unwrap_or_default();
+        eprintln!("ERROR: cannot run the command `{cmd}` (/bin/sh -c): {e}");
+        code = 1;
+    }
+    if let Some(w) = summary.cmd_exit.and_then(|e| e.warning()) {
+        eprintln!("WARNING: {w}");
+        code = 1;
+    }
+    Ok(code)
 }

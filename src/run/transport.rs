@@ -1,5 +1,6 @@
 //! The runner's half of the module protocol (runtime-c/README.md, "linux/transport"):
-//! `/proc/rstap_NAME/ctl` takes `start` / `stop` and reports `<state> dropped=<n>[ rc=<e>]`;
+//! `/proc/rstap_NAME/ctl` takes `target PID` / `start` / `stop` and reports
+//! `<state> dropped=<n>[ rc=<e>]`;
 //! `/proc/rstap_NAME/out` yields output bytes, or 0 after ~200 ms without any.
 //!
 //! `start` and `stop` run the module's begin and end probes inside the write(2), so they
@@ -12,6 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::command::{CmdExit, TargetCmd};
 use super::signals::StopFlag;
 use super::RunError;
 
@@ -69,6 +71,10 @@ pub struct Summary {
     pub dropped: u64,
     /// Why the module failed to start, when it did.
     pub error: Option<String>,
+    /// How the `-c` command ended, if it ended during the session.
+    pub cmd_exit: Option<CmdExit>,
+    /// The `-c` command could not be run (its exec failed).
+    pub cmd_error: Option<String>,
 }
 
 struct Ctl {
@@ -85,6 +91,16 @@ impl Ctl {
             }
         };
         Ok(parse_ctl(&String::from_utf8_lossy(&buf[..n])))
+    }
+
+    /// Writes `cmd` and waits for the write to complete (for quick commands).
+    fn command(&self, cmd: &str) -> io::Result<()> {
+        loop {
+            match (&self.file).write(cmd.as_bytes()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r.map(|_| ()),
+            }
+        }
     }
 
     /// Writes `cmd` from a helper thread (the write runs begin/end probes and may take a while).
@@ -141,14 +157,32 @@ fn join(h: &mut Option<JoinHandle<io::Result<()>>>) -> Option<io::Result<()>> {
     })
 }
 
+/// What a session is given besides the module.
+pub struct SessionOpts<'a> {
+    pub stop: &'a StopFlag,
+    /// `-T`.
+    pub timeout: Option<Duration>,
+    pub verbose: bool,
+    /// target() for the script (`-x PID`, or the pid of `cmd`).
+    pub target: Option<i32>,
+    /// `-c CMD`, forked and held before its exec: released once `start` succeeded; its
+    /// exit ends the session.
+    pub cmd: Option<&'a mut TargetCmd>,
+}
+
 /// Runs one session of the loaded module `name`: start, stream, stop, drain.
 pub fn run_session(
     name: &str,
     out: &mut dyn Write,
-    stop: &StopFlag,
-    timeout: Option<Duration>,
-    verbose: bool,
+    opts: SessionOpts<'_>,
 ) -> Result<Summary, RunError> {
+    let SessionOpts {
+        stop,
+        timeout,
+        verbose,
+        target,
+        mut cmd,
+    } = opts;
     let dir = format!("/proc/rstap_{name}");
     let no_files = |source| RunError::NoControlFiles {
         name: name.to_string(),
@@ -169,6 +203,14 @@ pub fn run_session(
     let t0 = Instant::now();
     let mut start = None;
     let mut start_err = None;
+    let mut cmd_exit = None;
+    let mut release_pending = false;
+    let mut cmd_error = None;
+    if let Some(pid) = target {
+        // Before start, so that begin probes already see it.
+        ctl.command(&format!("target {pid}\n"))
+            .map_err(transport_err(format!("writing target {pid} to {dir}/ctl")))?;
+    }
     if !stop.is_set() {
         start = Some(
             ctl.command_async("start\n")
@@ -180,12 +222,39 @@ pub fn run_session(
         let n =
             read_out(&mut outf, &mut buf).map_err(transport_err(format!("reading {dir}/out")))?;
         sink.put(&buf[..n]);
+        if release_pending {
+            // This read began after `start` completed, so the begin probes' output is out
+            // before the command's.
+            release_pending = false;
+            if let Some(c) = cmd.as_deref_mut() {
+                match c.release() {
+                    Ok(()) if verbose => {
+                        eprintln!("rstaprun: running the command (pid {})", c.pid())
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        cmd_error = Some(e.to_string());
+                        break "the command could not be run";
+                    }
+                }
+            }
+        }
         if start.is_some() && finished(&start) {
             if let Some(Err(e)) = join(&mut start) {
                 start_err = Some(e);
             }
             if verbose && start_err.is_none() {
                 eprintln!("rstaprun: started");
+            }
+            release_pending = start_err.is_none() && cmd.is_some();
+            if release_pending {
+                continue;
+            }
+        }
+        if let Some(c) = cmd.as_deref_mut().filter(|c| c.released()) {
+            if let Some(e) = c.try_wait() {
+                cmd_exit = Some(e);
+                break "the command exited";
             }
         }
         if sink.failed.is_some() {
@@ -297,6 +366,8 @@ pub fn run_session(
         final_state: final_status.state,
         dropped: final_status.dropped,
         error,
+        cmd_exit,
+        cmd_error,
     })
 }
 

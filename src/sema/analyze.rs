@@ -28,6 +28,8 @@ pub struct Analyzer<'p> {
     /// Library functions by name, pulled in on first call.
     pub(super) library: &'p HashMap<String, FunctionDecl>,
     pub(super) bodies: Vec<(BodyOwner, Block)>,
+    /// Per body: the `$name` target variables its probe point provides.
+    pub(super) target_names: Vec<Vec<String>>,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -54,6 +56,7 @@ impl<'p> Analyzer<'p> {
             fns: vec![],
             library,
             bodies: vec![],
+            target_names: vec![],
             states: vec![],
             current: 0,
             locals: LocalState::default(),
@@ -146,15 +149,17 @@ impl<'p> Analyzer<'p> {
         }
         self.fns[f].body = Some(self.bodies.len());
         self.bodies.push((BodyOwner::Function(f), block.clone()));
+        self.target_names.push(vec![]);
         self.states.push(state);
         self.changed = true;
     }
 
     /// Types every probe body (and every function they reach) to a fixpoint, then walks once
     /// more reporting what is still wrong.
-    pub fn run(&mut self, probe_bodies: Vec<Block>) {
-        for b in probe_bodies {
+    pub fn run(&mut self, probe_bodies: Vec<(Block, Vec<String>)>) {
+        for (b, targets) in probe_bodies {
             self.bodies.push((BodyOwner::Probe, b));
+            self.target_names.push(targets);
             self.states.push(LocalState::default());
         }
         // Each round can only type more names, so this settles in a few rounds.

@@ -92,8 +92,13 @@ impl Analyzer<'_> {
                 self.unsupported(e.span, "script arguments (`$1`, `@1`)");
                 None
             }
-            ExprKind::Target { .. } | ExprKind::Member { .. } => {
-                self.unsupported(e.span, "target variables");
+            ExprKind::Target {
+                name,
+                path,
+                addr_of,
+            } => self.target(e, name, path, *addr_of),
+            ExprKind::Member { .. } => {
+                self.unsupported(e.span, "`@cast` and member access");
                 None
             }
         };
@@ -104,6 +109,41 @@ impl Analyzer<'_> {
             ));
         }
         self.record(e, t)
+    }
+
+    /// `$name`: an argument of the probe's tracepoint, as a long.
+    fn target(&mut self, e: &Expr, name: &str, path: &[Access], addr_of: bool) -> Option<Type> {
+        if !path.is_empty() || addr_of {
+            self.unsupported(e.span, "member access and `&` on target variables");
+            return None;
+        }
+        let bare = name.trim_start_matches('$');
+        let names = &self.target_names[self.current];
+        match names.iter().position(|n| n == bare) {
+            Some(i) => {
+                self.prog.targets.insert(e.id, i);
+                Some(Type::Long)
+            }
+            None => {
+                let have = if names.is_empty() {
+                    "this probe point provides no target variables".to_string()
+                } else {
+                    format!(
+                        "this probe point provides {}",
+                        names
+                            .iter()
+                            .map(|n| format!("${n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                self.error(
+                    Diagnostic::error(e.span, format!("unknown target variable `{name}`"))
+                        .with_label(have),
+                );
+                None
+            }
+        }
     }
 
     fn scalar(&mut self, e: &Expr, v: &Ident, want: Option<Type>) -> Option<Type> {

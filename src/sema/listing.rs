@@ -14,6 +14,13 @@ pub fn print_program(prog: &Program) -> String {
     out.push_str("# probes\n");
     for p in &prog.probes {
         let kind = match &p.kind {
+            ProbeKind::Tracepoint(tp) => format!("kernel.trace(\"{}:{}\")", tp.system, tp.name),
+            ProbeKind::Kprobe { symbol, ret } => {
+                format!(
+                    "kprobe.function(\"{symbol}\"){}",
+                    if *ret { ".return" } else { "" }
+                )
+            }
             ProbeKind::Begin { seq } => format!("begin({seq})"),
             ProbeKind::End { seq } => format!("end({seq})"),
             ProbeKind::Timer {

@@ -1,5 +1,6 @@
 //! Pass 2: elaboration. Resolves probe points, names and types, and produces the [`Program`]
 //! that pass 3 translates.
+pub mod aliases;
 pub mod analyze;
 mod expr;
 pub mod format;
@@ -19,6 +20,10 @@ pub struct Options<'a> {
     pub script_name: &'a str,
     /// Library functions by name (from the tapsets).
     pub library: &'a HashMap<String, FunctionDecl>,
+    /// Probe aliases of the library.
+    pub aliases: &'a aliases::Aliases,
+    /// The target kernel's build directory (tracepoint prototypes), if there is one.
+    pub build_dir: Option<&'a std::path::Path>,
     /// `-g`: embedded C allowed in the script.
     pub guru: bool,
 }
@@ -45,17 +50,25 @@ pub fn elaborate(
         .cloned()
         .collect();
 
-    // Probe points first: each declaration's body is shared by all its points.
-    let mut decls = Vec::new();
+    // The script's own aliases join the library's.
+    let mut script_aliases = aliases::Aliases::default();
+    for item in &script.items {
+        if let Item::Probe(p) = item {
+            script_aliases.add(p);
+        }
+    }
+    let alias_sets = [&script_aliases, opts.aliases];
+    let ctx = probes::ProviderCtx {
+        build_dir: opts.build_dir,
+    };
+
+    // Probe points first: each expands (through aliases) to concrete probes with bodies.
+    let mut expansions: Vec<aliases::Expansion> = Vec::new();
     let mut functions = Vec::new();
     for item in &script.items {
         match item {
-            Item::Probe(p) if p.alias.is_some() => diags.push(
-                Diagnostic::error(p.span, "probe aliases are not supported yet")
-                    .with_label("`probe NAME = ...` defines an alias"),
-            ),
+            Item::Probe(p) if p.alias.is_some() => {}
             Item::Probe(p) => {
-                let mut kinds = Vec::new();
                 for point in &p.points {
                     if let Some(c) = &point.condition {
                         diags.push(Diagnostic::error(
@@ -63,13 +76,17 @@ pub fn elaborate(
                             "probe conditions (`if (...)`) are not supported yet",
                         ));
                     }
-                    match probes::resolve_point(point) {
-                        Ok(kind) => kinds.push((probes::point_text(point), kind, point.span)),
-                        Err(_) if point.optional => {}
+                    match aliases::expand(point, &p.body, &alias_sets, &ctx) {
+                        Ok(list) if list.is_empty() && !point.optional => diags.push(
+                            Diagnostic::error(point.span, "probe point matches nothing")
+                                .with_label(
+                                    "every alias it matched has only optional points that failed",
+                                ),
+                        ),
+                        Ok(list) => expansions.extend(list),
                         Err(d) => diags.push(d),
                     }
                 }
-                decls.push((p, kinds));
             }
             Item::Function(f) => {
                 if let FunctionBody::Embedded(e) = &f.body {
@@ -101,23 +118,38 @@ pub fn elaborate(
         }
         analyzer.add_function(f);
     }
-    analyzer.run(decls.iter().map(|(p, _)| p.body.clone()).collect());
+    analyzer.run(
+        expansions
+            .iter()
+            .map(|x| {
+                let targets = match &x.kind {
+                    ProbeKind::Tracepoint(tp) => tp.args.iter().map(|a| a.name.clone()).collect(),
+                    _ => vec![],
+                };
+                (x.body.clone(), targets)
+            })
+            .collect(),
+    );
     let facts = analyzer.probe_facts();
     analyzer.finish();
     let analyzer_diags = std::mem::take(&mut analyzer.diags);
     drop(analyzer);
     diags.extend(analyzer_diags);
 
-    for ((decl, kinds), (locals, globals_used)) in decls.iter().zip(facts) {
-        for (point, kind, span) in kinds {
-            prog.probes.push(Probe {
-                point: point.clone(),
-                kind: kind.clone(),
-                body: decl.body.clone(),
-                locals: locals.clone(),
-                globals_used: globals_used.clone(),
-                span: *span,
-            });
+    for (x, (locals, globals_used)) in expansions.into_iter().zip(facts) {
+        prog.probes.push(Probe {
+            point: x.point,
+            kind: x.kind,
+            body: x.body,
+            locals,
+            globals_used,
+            span: x.span,
+        });
+    }
+    for f in &prog.functions {
+        if let FunctionCode::Embedded(code) = &f.body {
+            prog.needs_syscall_names |= code.contains("rstap:syscall_names");
+            prog.needs_errno_names |= code.contains("rstap:errno_names");
         }
     }
     if prog.probes.is_empty() && !diags.iter().any(Diagnostic::is_error) {

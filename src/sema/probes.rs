@@ -27,11 +27,19 @@ pub fn point_text(p: &ProbePoint) -> String {
     s
 }
 
+/// What providers need to know about the target kernel.
+pub struct ProviderCtx<'a> {
+    /// The target's build directory, when one was found.
+    pub build_dir: Option<&'a std::path::Path>,
+}
+
 /// Resolves one probe point to where it attaches, or says which component did not match.
-pub fn resolve_point(p: &ProbePoint) -> Result<ProbeKind, Diagnostic> {
+pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
     let comps = &p.components;
     let first = &comps[0];
     match first.name.as_str() {
+        "kernel" if comps.get(1).is_some_and(|c| c.name == "trace") => resolve_trace(comps, ctx),
+        "kprobe" => resolve_kprobe(comps),
         "begin" | "end" => {
             no_more(comps, 1)?;
             let seq = match &first.arg {
@@ -121,6 +129,94 @@ fn resolve_timer(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     })
 }
 
+/// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
+fn resolve_trace(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
+    let c = &comps[1];
+    let Some(Literal::Str(spec)) = &c.arg else {
+        return Err(bad_arg(
+            c,
+            "a tracepoint name string, e.g. kernel.trace(\"raw_syscalls:sys_exit\")",
+        ));
+    };
+    no_more(comps, 2)?;
+    if spec.contains('*') {
+        return Err(no_match(
+            c,
+            "wildcard tracepoint names are not supported yet",
+        ));
+    }
+    let (system, name) = match spec.split_once(':') {
+        Some((s, n)) => (Some(s), n),
+        None => (None, spec.as_str()),
+    };
+    let Some(dir) = ctx.build_dir else {
+        return Err(no_match(
+            c,
+            "tracepoints are looked up in the target kernel's headers, and none were found",
+        ));
+    };
+    let tp = crate::kernel::tracepoints::find_tracepoint(dir, system, name)
+        .map_err(|e| no_match(c, &e))?;
+    Ok(ProbeKind::Tracepoint(tp))
+}
+
+/// `kprobe.function("SYMBOL")` and `kprobe.function("SYMBOL").return`.
+fn resolve_kprobe(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
+    let f = comps
+        .get(1)
+        .filter(|c| c.name == "function")
+        .ok_or_else(|| {
+            no_match(
+                comps.get(1).unwrap_or(&comps[0]),
+                "expected kprobe.function(\"SYMBOL\")",
+            )
+        })?;
+    let Some(Literal::Str(symbol)) = &f.arg else {
+        return Err(bad_arg(f, "a kernel symbol name string"));
+    };
+    if symbol.contains('*') || symbol.is_empty() {
+        return Err(bad_arg(
+            f,
+            "one symbol name (wildcards need the symbol table, not supported yet)",
+        ));
+    }
+    let ret = match comps.get(2) {
+        Some(c) if c.name == "return" => {
+            no_more(comps, 3)?;
+            true
+        }
+        Some(c) => return Err(no_match(c, "expected `.return` or nothing")),
+        None => false,
+    };
+    Ok(ProbeKind::Kprobe {
+        symbol: symbol.clone(),
+        ret,
+    })
+}
+
+/// Shell-style matching of one component name: `*` matches any run of characters.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ni;
+        } else if pi < p.len() && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn no_more(comps: &[Component], n: usize) -> Result<(), Diagnostic> {
     match comps.get(n) {
         Some(c) => Err(no_match(c, "nothing can follow here")),
@@ -128,7 +224,7 @@ fn no_more(comps: &[Component], n: usize) -> Result<(), Diagnostic> {
     }
 }
 
-fn no_match(c: &Component, why: &str) -> Diagnostic {
+pub fn no_match(c: &Component, why: &str) -> Diagnostic {
     Diagnostic::error(
         c.span,
         format!("probe point component `{}` matches nothing", c.name),
@@ -139,4 +235,20 @@ fn no_match(c: &Component, why: &str) -> Diagnostic {
 fn bad_arg(c: &Component, what: &str) -> Diagnostic {
     Diagnostic::error(c.span, format!("invalid parameter for `{}`", c.name))
         .with_label(format!("expected {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "openat"));
+        assert!(glob_match("open*", "openat"));
+        assert!(glob_match("*at", "openat"));
+        assert!(glob_match("o*n*t", "openat"));
+        assert!(!glob_match("open*", "close"));
+        assert!(glob_match("close", "close"));
+        assert!(!glob_match("clos", "close"));
+    }
 }

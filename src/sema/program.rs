@@ -35,6 +35,11 @@ pub enum ProbeKind {
         randomize: u64,
         jiffies: bool,
     },
+    /// `kernel.trace("SYSTEM:NAME")`: a kernel tracepoint; its arguments are `$name`s.
+    Tracepoint(crate::kernel::tracepoints::Tracepoint),
+    /// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel
+    /// lacks is counted and reported at start, not fatal.
+    Kprobe { symbol: String, ret: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +147,11 @@ pub struct Program {
     pub builtins: HashMap<NodeId, Builtin>,
     /// Calls of functions in `functions`, by index.
     pub calls: HashMap<NodeId, usize>,
+    /// `$name` target variables: the argument's position in the probe's tracepoint.
+    pub targets: HashMap<NodeId, usize>,
+    /// Kernel tables the module must carry (the tapset functions that read them are used).
+    pub needs_syscall_names: bool,
+    pub needs_errno_names: bool,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

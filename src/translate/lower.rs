@@ -314,6 +314,7 @@ impl<'a> Lowerer<'a> {
                 result
             }
             ExprKind::Call { args, .. } => self.call(e, args),
+            ExprKind::Target { .. } => format!("((int64_t)c->args[{}])", self.prog.targets[&e.id]),
             other => unreachable!("pass 2 rejects {other:?}"),
         }
     }

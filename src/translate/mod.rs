@@ -29,6 +29,40 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
 /// Kernel API checks the module needs (runtime/autoconf/NAME.c).
 const AUTOCONF_CHECKS: &[&str] = &["timer_delete_sync"];
 
+/// Kernel tables a module carries when the script uses the tapset functions that read them:
+/// names indexed by number (`None` for a gap).
+#[derive(Default)]
+pub struct Tables {
+    pub syscalls: Vec<Option<String>>,
+    pub errnos: Vec<Option<String>>,
+}
+
+impl Tables {
+    /// Reads what `prog` needs from the target's headers.
+    pub fn for_program(prog: &Program, build_dir: &std::path::Path) -> Result<Tables, String> {
+        let mut t = Tables::default();
+        if prog.needs_syscall_names {
+            for sc in crate::kernel::syscalls::syscall_table(build_dir)? {
+                let nr = sc.nr as usize;
+                if t.syscalls.len() <= nr {
+                    t.syscalls.resize(nr + 1, None);
+                }
+                t.syscalls[nr] = Some(sc.name);
+            }
+        }
+        if prog.needs_errno_names {
+            for (nr, name) in crate::kernel::errno::errno_names(build_dir)? {
+                let nr = nr as usize;
+                if t.errnos.len() <= nr {
+                    t.errnos.resize(nr + 1, None);
+                }
+                t.errnos[nr] = Some(name);
+            }
+        }
+        Ok(t)
+    }
+}
+
 pub struct Translated {
     pub source: String,
     pub makefile: String,
@@ -41,6 +75,7 @@ pub fn translate(
     sources: &SourceMap,
     module_name: &str,
     defines: &[(String, String)],
+    tables: &Tables,
 ) -> Result<Translated, String> {
     let mut comparators: Vec<Comparator> = Vec::new();
     let mut add_comparators = |cs: &[Comparator]| {
@@ -163,6 +198,10 @@ pub fn translate(
         &functions.iter().any(|f| !f["frame"].is_null()),
     );
     ctx.insert("comparators", &comparator_code);
+    ctx.insert(
+        "tables",
+        &json!({ "syscalls": tables.syscalls, "errnos": tables.errnos }),
+    );
     ctx.insert("begin_order", &ordered(true));
     ctx.insert("end_order", &ordered(false));
     ctx.insert("provider_decls", &providers.decls);

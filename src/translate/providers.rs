@@ -1,8 +1,9 @@
 //! Probe providers: each family of probe points writes its declarations, its start
-//! (registration) and its stop (teardown) from its own templates.
+//! (registration) and its stop (teardown) from its own templates. Stops run in reverse
+//! order of starts, and each stop undoes only what its start did.
 use super::render as render_template;
 use crate::sema::{ProbeKind, Program};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Default)]
 pub struct Rendered {
@@ -11,11 +12,32 @@ pub struct Rendered {
     pub stops: Vec<String>,
 }
 
+impl Rendered {
+    fn add(&mut self, family: &str, key: &str, value: &Value) -> Result<(), String> {
+        let mut ctx = tera::Context::new();
+        ctx.insert(key, value);
+        self.decls.push(render_template(
+            &format!("providers/{family}.c.tera"),
+            &ctx,
+        )?);
+        self.starts.push(render_template(
+            &format!("providers/{family}_start.c.tera"),
+            &ctx,
+        )?);
+        self.stops.insert(
+            0,
+            render_template(&format!("providers/{family}_stop.c.tera"), &ctx)?,
+        );
+        Ok(())
+    }
+}
+
 pub fn render_all(prog: &Program) -> Result<Rendered, String> {
     let mut out = Rendered::default();
-    let mut timers = 0;
+    let (mut timers, mut tracepoints) = (0, 0);
+    let (mut entries, mut returns) = (Vec::new(), Vec::new());
     for (i, probe) in prog.probes.iter().enumerate() {
-        match probe.kind {
+        match &probe.kind {
             // begin and end probes run from rsg_start/rsg_stop directly.
             ProbeKind::Begin { .. } | ProbeKind::End { .. } => {}
             ProbeKind::Timer {
@@ -33,16 +55,48 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                     "randomize_ms": randomize / 1_000_000,
                 });
                 timers += 1;
-                let mut ctx = tera::Context::new();
-                ctx.insert("t", &t);
-                out.decls
-                    .push(render_template("providers/timer.c.tera", &ctx)?);
-                out.starts
-                    .push(render_template("providers/timer_start.c.tera", &ctx)?);
-                out.stops
-                    .push(render_template("providers/timer_stop.c.tera", &ctx)?);
+                out.add("timer", "t", &t)?;
+            }
+            ProbeKind::Tracepoint(tp) => {
+                // A `struct pt_regs *` argument is also the probe's register context.
+                let regs = tp
+                    .args
+                    .iter()
+                    .find(|a| a.decl.starts_with("struct pt_regs *"))
+                    .map_or("NULL".to_string(), |a| a.name.clone());
+                let args: Vec<Value> = tp
+                    .args
+                    .iter()
+                    .map(|a| json!({ "decl": a.decl, "name": a.name }))
+                    .collect();
+                let t = json!({
+                    "index": tracepoints,
+                    "probe": i,
+                    "system": tp.system,
+                    "name": tp.name,
+                    "args": args,
+                    "nargs": tp.args.len().max(1),
+                    "regs": regs,
+                });
+                tracepoints += 1;
+                out.add("tracepoint", "t", &t)?;
+            }
+            ProbeKind::Kprobe { symbol, ret } => {
+                let e = json!({ "symbol": symbol, "probe": i });
+                if *ret {
+                    returns.push(e);
+                } else {
+                    entries.push(e);
+                }
             }
         }
+    }
+    if !entries.is_empty() || !returns.is_empty() {
+        out.add(
+            "kprobes",
+            "k",
+            &json!({ "entries": entries, "returns": returns }),
+        )?;
     }
     Ok(out)
 }

@@ -1,0 +1,175 @@
+//! Tracepoint prototypes from the target's headers (`include/trace/events/*.h`), so a
+//! `kernel.trace("SYSTEM:NAME")` probe's handler has the kernel's exact signature and its
+//! arguments become `$name` target variables.
+use super::errno::source_tree;
+use std::path::Path;
+
+/// One tracepoint argument: its C declaration (`struct pt_regs *regs`) and name (`regs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TpArg {
+    pub decl: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracepoint {
+    pub system: String,
+    pub name: String,
+    pub args: Vec<TpArg>,
+}
+
+/// Finds tracepoint `name` (optionally in `system`) in the target's event headers.
+pub fn find_tracepoint(
+    build_dir: &Path,
+    system: Option<&str>,
+    name: &str,
+) -> Result<Tracepoint, String> {
+    let tree = source_tree(build_dir)?;
+    let dir = tree.join("include/trace/events");
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "h"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(sys) = trace_system(&text) else {
+            continue;
+        };
+        if system.is_some_and(|s| s != sys) {
+            continue;
+        }
+        if let Some(args) = prototype(&text, name) {
+            return Ok(Tracepoint {
+                system: sys.to_string(),
+                name: name.to_string(),
+                args,
+            });
+        }
+    }
+    Err(match system {
+        Some(s) => format!("no tracepoint {s}:{name} in {}", dir.display()),
+        None => format!("no tracepoint {name} in {}", dir.display()),
+    })
+}
+
+fn trace_system(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("#define TRACE_SYSTEM ")
+            .map(str::trim)
+    })
+}
+
+/// The TP_PROTO of `TRACE_EVENT*(name, ...)` or `DEFINE_EVENT(class, name, ...)`.
+fn prototype(text: &str, name: &str) -> Option<Vec<TpArg>> {
+    let mut search = 0;
+    while let Some(rel) = text[search..].find(name) {
+        let at = search + rel;
+        search = at + name.len();
+        // The name must be a whole word right after `TRACE_EVENT...(` or `DEFINE_EVENT(class,`.
+        let before = text[..at].trim_end();
+        let after = &text[at + name.len()..];
+        if !after.trim_start().starts_with(',') {
+            continue;
+        }
+        let opener = before.ends_with('(')
+            && before[..before.len() - 1]
+                .trim_end()
+                .ends_with(|c: char| c.is_ascii_uppercase() || c == '_');
+        let define_event = before.ends_with(',')
+            && before
+                .rfind("DEFINE_EVENT(")
+                .is_some_and(|d| !before[d..].contains(')'));
+        if !(opener || define_event) {
+            continue;
+        }
+        let proto_at = after.find("TP_PROTO(")? + "TP_PROTO(".len();
+        let body = &after[proto_at..];
+        let end = matching_paren(body)?;
+        return Some(parse_args(&body[..end]));
+    }
+    None
+}
+
+fn matching_paren(s: &str) -> Option<usize> {
+    let mut depth = 1;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn parse_args(proto: &str) -> Vec<TpArg> {
+    proto
+        .split(',')
+        .map(|a| a.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|a| !a.is_empty() && a != "void")
+        .map(|decl| {
+            let name: String = decl
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            TpArg { decl, name }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYSCALLS_H: &str = "#undef TRACE_SYSTEM\n#define TRACE_SYSTEM raw_syscalls\n\
+        TRACE_EVENT_FN(sys_enter,\n\n\tTP_PROTO(struct pt_regs *regs, long id),\n\n\tTP_ARGS(regs, id),\n\
+        TRACE_EVENT_FN(sys_exit,\n\tTP_PROTO(struct pt_regs *regs, long ret),\n";
+
+    #[test]
+    fn reads_prototypes() {
+        assert_eq!(trace_system(SYSCALLS_H), Some("raw_syscalls"));
+        let args = prototype(SYSCALLS_H, "sys_exit").unwrap();
+        assert_eq!(args.len(), 2);
+        assert_eq!(
+            args[0],
+            TpArg {
+                decl: "struct pt_regs *regs".into(),
+                name: "regs".into()
+            }
+        );
+        assert_eq!(args[1].name, "ret");
+        assert!(prototype(SYSCALLS_H, "sys_foo").is_none());
+    }
+
+    #[test]
+    fn installed_headers_have_sys_exit() {
+        let Some(dir) = std::fs::read_dir("/lib/modules").ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("build"))
+                .find(|b| b.join("Makefile").is_file())
+        }) else {
+            println!("skipped: no kernel headers");
+            return;
+        };
+        let tp = find_tracepoint(&dir, Some("raw_syscalls"), "sys_exit").unwrap();
+        assert_eq!(
+            tp.args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            ["regs", "ret"]
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! Probe aliases: `probe NAME = POINT, ... { prologue }` (or `+=` with an epilogue), from the
+//! tapset library or the script. A probe point the user writes is matched against alias
+//! names (components may hold `*` wildcards); each match expands to the alias's own points,
+//! recursively, and the alias bodies wrap the user's body. Points no alias matches go to the
+//! providers (begin, end, timer, kernel.trace, kprobe).
+use super::probes::{glob_match, no_match, resolve_point, ProviderCtx};
+use super::program::ProbeKind;
+use crate::diag::Diagnostic;
+use crate::source::Span;
+use crate::syntax::ast::{Block, Component, Literal, ProbeDecl, ProbePoint, Stmt, StmtKind};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct AliasDef {
+    pub name: ProbePoint,
+    pub points: Vec<ProbePoint>,
+    pub body: Block,
+    pub epilogue: bool,
+}
+
+/// Aliases by the name of their first component, for quick matching.
+#[derive(Default, Debug)]
+pub struct Aliases {
+    by_first: HashMap<String, Vec<AliasDef>>,
+}
+
+impl Aliases {
+    pub fn add(&mut self, decl: &ProbeDecl) {
+        let Some(head) = &decl.alias else { return };
+        for name in &head.names {
+            let def = AliasDef {
+                name: name.clone(),
+                points: decl.points.clone(),
+                body: decl.body.clone(),
+                epilogue: head.epilogue,
+            };
+            self.by_first
+                .entry(name.components[0].name.clone())
+                .or_default()
+                .push(def);
+        }
+    }
+
+    /// Aliases whose name matches `point`.
+    pub fn matching<'a>(
+        &'a self,
+        point: &'a ProbePoint,
+    ) -> impl Iterator<Item = &'a AliasDef> + 'a {
+        let first = &point.components[0].name;
+        let groups: Vec<&Vec<AliasDef>> = if first.contains('*') {
+            self.by_first
+                .iter()
+                .filter(|(k, _)| glob_match(first, k))
+                .map(|(_, v)| v)
+                .collect()
+        } else {
+            self.by_first.get(first).into_iter().collect()
+        };
+        groups
+            .into_iter()
+            .flatten()
+            .filter(move |a| name_matches(&point.components, &a.name.components))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &AliasDef> {
+        self.by_first.values().flatten()
+    }
+}
+
+fn name_matches(pattern: &[Component], name: &[Component]) -> bool {
+    pattern.len() == name.len()
+        && pattern.iter().zip(name).all(|(p, n)| {
+            glob_match(&p.name, &n.name)
+                && match (&p.arg, &n.arg) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                }
+        })
+}
+
+/// One concrete probe a user's point expands to.
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    /// The name it matched, as written (`syscall.openat.return`).
+    pub point: String,
+    pub kind: ProbeKind,
+    /// The body: alias prologues, the user's body, alias epilogues.
+    pub body: Block,
+    pub span: Span,
+}
+
+/// Expands a user's probe point. A point that matches nothing is an error naming the
+/// component that failed, unless it is optional (`?`).
+pub fn expand(
+    point: &ProbePoint,
+    body: &Block,
+    aliases: &[&Aliases],
+    ctx: &ProviderCtx,
+) -> Result<Vec<Expansion>, Diagnostic> {
+    let mut out = Vec::new();
+    expand_into(point, body, aliases, ctx, 0, &mut out)?;
+    Ok(out)
+}
+
+fn expand_into(
+    point: &ProbePoint,
+    body: &Block,
+    aliases: &[&Aliases],
+    ctx: &ProviderCtx,
+    depth: usize,
+    out: &mut Vec<Expansion>,
+) -> Result<(), Diagnostic> {
+    if depth > 16 {
+        return Err(Diagnostic::error(
+            point.span,
+            "probe aliases nest too deeply (a cycle?)",
+        ));
+    }
+    let matched: Vec<&AliasDef> = aliases.iter().flat_map(|a| a.matching(point)).collect();
+    if matched.is_empty() {
+        if let Some(d) = near_miss(point, aliases) {
+            return if point.optional { Ok(()) } else { Err(d) };
+        }
+        return match resolve_point(point, ctx) {
+            Ok(kind) => {
+                out.push(Expansion {
+                    point: super::probes::point_text(point),
+                    kind,
+                    body: body.clone(),
+                    span: point.span,
+                });
+                Ok(())
+            }
+            Err(_) if point.optional => Ok(()),
+            Err(d) => Err(explain_wildcard(point, d)),
+        };
+    }
+    for alias in matched {
+        let wrapped = wrap(body, &alias.body, alias.epilogue, point.span);
+        let before = out.len();
+        for target in &alias.points {
+            match expand_into(target, &wrapped, aliases, ctx, depth + 1, out) {
+                Ok(()) => {}
+                Err(_) if target.optional || point.optional => {}
+                Err(d) => return Err(d.with_note(point.span, "while expanding this probe point")),
+            }
+        }
+        // The expansions are named after the alias the user's point matched.
+        let name = super::probes::point_text(&alias.name);
+        for e in &mut out[before..] {
+            e.point = name.clone();
+        }
+    }
+    Ok(())
+}
+
+/// When aliases share the point's first component but none matches all of it, the error
+/// names the first component where every candidate fails (`syscall.nosuchcall.return`
+/// fails at `nosuchcall`).
+fn near_miss(point: &ProbePoint, aliases: &[&Aliases]) -> Option<Diagnostic> {
+    let first = &point.components[0];
+    let candidates: Vec<&AliasDef> = aliases
+        .iter()
+        .flat_map(|a| a.by_first.get(&first.name))
+        .flatten()
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let depth = candidates
+        .iter()
+        .map(|a| {
+            point
+                .components
+                .iter()
+                .zip(&a.name.components)
+                .take_while(|(p, n)| {
+                    glob_match(&p.name, &n.name) && (p.arg.is_none() || p.arg == n.arg)
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let failing = point
+        .components
+        .get(depth)
+        .unwrap_or(&point.components[point.components.len() - 1]);
+    let example = candidates
+        .iter()
+        .find(|a| a.name.components.len() > depth)
+        .map(|a| super::probes::point_text(&a.name));
+    let mut d = no_match(failing, "no probe alias has this component here");
+    if let Some(e) = example {
+        d = d.with_help(format!("aliases here look like `{e}`"));
+    }
+    Some(d)
+}
+
+/// The user's body with an alias body before it (or after, for `+=`).
+fn wrap(user: &Block, alias: &Block, epilogue: bool, span: Span) -> Block {
+    let a = Stmt {
+        kind: StmtKind::Block(alias.clone()),
+        span: alias.span,
+    };
+    let u = Stmt {
+        kind: StmtKind::Block(user.clone()),
+        span: user.span,
+    };
+    let stmts = if epilogue { vec![u, a] } else { vec![a, u] };
+    Block { stmts, span }
+}
+
+/// A wildcard point that matched nothing: say so in those words.
+fn explain_wildcard(point: &ProbePoint, d: Diagnostic) -> Diagnostic {
+    let wild = point.components.iter().find(|c| c.name.contains('*'));
+    match wild {
+        Some(c) => no_match(c, "no probe alias or provider matches this wildcard"),
+        None => d,
+    }
+}
+
+/// The literal of a component parameter, for listing.
+pub fn literal_text(l: &Literal) -> String {
+    match l {
+        Literal::Number(n) => n.to_string(),
+        Literal::Str(s) => format!("{s:?}"),
+    }
+}
