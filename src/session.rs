@@ -152,7 +152,14 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     let clock = PassClock::start();
     let mut sources = SourceMap::new();
     let file = sources.add(script.name.clone(), script.text.clone());
-    let (ast, next_id, diags) = syntax::parse_file(file, &script.text, 0);
+    let macros = match crate::tapset::load_macros(&mut sources, &cli.include) {
+        Ok(m) => m,
+        Err(diags) => {
+            print_diags(&sources, &diags);
+            return Err(fail("pass 1 (parse) failed in the tapset library's macros"));
+        }
+    };
+    let (ast, next_id, diags) = syntax::parse_file_with(file, &script.text, 0, &macros);
     if !diags.is_empty() {
         print_diags(&sources, &diags);
         if diags.iter().any(Diagnostic::is_error) {
@@ -185,7 +192,13 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     };
     // The library is parsed only when elaboration will need it.
     let library = if last >= 2 {
-        match crate::tapset::load(&mut sources, &cli.include, next_id, syscalls.as_deref()) {
+        match crate::tapset::load(
+            &mut sources,
+            &cli.include,
+            next_id,
+            syscalls.as_deref(),
+            &macros,
+        ) {
             Ok((lib, _)) => lib,
             Err(diags) => {
                 print_diags(&sources, &diags);

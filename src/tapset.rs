@@ -7,6 +7,8 @@ use crate::kernel::syscalls::Syscall;
 use crate::sema::aliases::Aliases;
 use crate::source::SourceMap;
 use crate::syntax::ast::{FunctionDecl, Item};
+use crate::syntax::preproc::{collect_definitions, Macros};
+use logos::Logos;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -16,6 +18,61 @@ pub struct Library {
     pub functions: HashMap<String, FunctionDecl>,
     pub aliases: Aliases,
     pub files: usize,
+}
+
+/// The library's macros: every `@define` of its `.stpm` files (built-in first, then `-I`
+/// directories, whose definitions win). Needed before the script itself is parsed.
+pub fn load_macros(
+    sources: &mut SourceMap,
+    include: &[PathBuf],
+) -> Result<Macros, Vec<Diagnostic>> {
+    let mut texts: Vec<(String, String)> = embedded::TAPSETS
+        .iter()
+        .filter(|(path, _)| path.ends_with(".stpm"))
+        .map(|(path, text)| (format!("<tapset>/{path}"), text.to_string()))
+        .collect();
+    for dir in include {
+        for entry in walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if entry.path().extension().is_some_and(|e| e == "stpm") {
+                let text = std::fs::read_to_string(entry.path()).map_err(|e| {
+                    let f = sources.add(entry.path().display().to_string(), "");
+                    vec![Diagnostic::error(
+                        crate::source::Span::new(f, 0, 0),
+                        format!("cannot read {}: {e}", entry.path().display()),
+                    )]
+                })?;
+                texts.push((entry.path().display().to_string(), text));
+            }
+        }
+    }
+    let mut macros = Macros::new();
+    let mut diags = Vec::new();
+    for (name, text) in texts {
+        let file = sources.add(name, text.clone());
+        let tokens: Vec<_> = crate::syntax::token::Tok::lexer(&text)
+            .spanned()
+            .filter_map(|(t, r)| t.ok().map(|t| (r.start, t, r.end)))
+            .collect();
+        let rest = collect_definitions(file, &text, tokens, &mut macros, &mut diags);
+        if let Some((l, _, r)) = rest.first() {
+            diags.push(
+                Diagnostic::error(
+                    crate::source::Span::new(file, *l, *r),
+                    "a macro file may hold only @define",
+                )
+                .with_label("this is outside any @define"),
+            );
+        }
+    }
+    if diags.is_empty() {
+        Ok(macros)
+    } else {
+        Err(diags)
+    }
 }
 
 /// The first-line marker of a tapset written once for every system call (see
@@ -46,6 +103,7 @@ pub fn load(
     include: &[PathBuf],
     first_id: u32,
     syscalls: Option<&[Syscall]>,
+    macros: &Macros,
 ) -> Result<(Library, u32), Vec<Diagnostic>> {
     let mut texts: Vec<(String, String)> = embedded::TAPSETS
         .iter()
@@ -83,7 +141,7 @@ pub fn load(
             text
         };
         let file = sources.add(name, text.clone());
-        let (ast, id, diags) = crate::syntax::parse_file(file, &text, next_id);
+        let (ast, id, diags) = crate::syntax::parse_file_with(file, &text, next_id, macros);
         next_id = id;
         errors.extend(diags.into_iter().filter(Diagnostic::is_error));
         lib.files += 1;

@@ -12,8 +12,9 @@
 //! Directives: `NAME`, `PROG` (the script; repeat PROG lines to continue it), `EXPECT` (a
 //! whole output line, in order), `EXPECT_REGEX`, `EXPECT_NONE` (a line that must not appear),
 //! `TIMEOUT` (seconds, passed as `-T`; default: the script must exit by itself within 20 s),
-//! `RETURN_CODE` (default 0), `RUN` (a shell command run in the guest while the session
-//! is active, started about 1 s after rstaprun; not the script's `target()`), `ARGS` (extra
+//! `RETURN_CODE` (default 0), `RUN` (a shell command run in the guest once the module says
+//! `running` (its probes attached); when it ends, rstaprun gets SIGINT, so the session ends
+//! there; not the script's `target()`), `EXPECT_RUN` (a line RUN must print), `ARGS` (extra
 //! rstaprun arguments, inserted before the module as written, so shell quoting applies:
 //! `ARGS -c '{work}/workload 10 0'`; `{work}` becomes the directory holding the built
 //! tests/progs binaries; a `-c` command runs with `/` as its current directory).
@@ -31,6 +32,8 @@ struct Case {
     expect: Vec<String>,
     expect_regex: Vec<String>,
     expect_none: Vec<String>,
+    /// Lines the RUN command must print (e.g. what it read from the module's procfs file).
+    expect_run: Vec<String>,
     timeout: Option<String>,
     return_code: i32,
     run: Option<String>,
@@ -67,6 +70,7 @@ fn parse_cases(file: &Path) -> Vec<Case> {
             "EXPECT" => case.expect.push(rest.to_string()),
             "EXPECT_REGEX" => case.expect_regex.push(rest.to_string()),
             "EXPECT_NONE" => case.expect_none.push(rest.to_string()),
+            "EXPECT_RUN" => case.expect_run.push(rest.to_string()),
             "TIMEOUT" => case.timeout = Some(rest.trim().to_string()),
             "RETURN_CODE" => case.return_code = rest.trim().parse().unwrap(),
             "RUN" => case.run = Some(rest.trim().to_string()),
@@ -149,9 +153,10 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
         ));
         match &case.run {
             Some(cmd) => s.push_str(&format!(
-                "( timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc ) &\n\
+                "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
                  n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
-                 ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1; wait\n",
+                 ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1\n\
+                 kill -INT $rpid 2>/dev/null; wait $rpid; echo $? > {r}.rc\n",
                 ko = ko.display(),
                 work = work.display(),
             )),
@@ -201,6 +206,14 @@ fn check(case: &Case, res: &Path, i: usize) -> Vec<String> {
     for e in &case.expect_none {
         if lines.iter().any(|l| l.contains(e.as_str())) {
             problems.push(format!("unexpected line containing {e:?}"));
+        }
+    }
+    let run = read(res.join(format!("{i}.run")));
+    for e in &case.expect_run {
+        if !run.lines().any(|l| l == e) {
+            problems.push(format!(
+                "the RUN command did not print {e:?}; it printed:\n{run}"
+            ));
         }
     }
     if !read(res.join(format!("{i}.loaded"))).trim().is_empty() {

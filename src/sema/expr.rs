@@ -120,6 +120,10 @@ impl Analyzer<'_> {
         let bare = name.trim_start_matches('$');
         let names = &self.target_names[self.current];
         match names.iter().position(|n| n == bare) {
+            Some(_) if names[0] == super::PROCFS_VALUE => {
+                self.prog.targets.insert(e.id, super::PROCFS_VALUE_SLOT);
+                Some(Type::String)
+            }
             Some(i) => {
                 self.prog.targets.insert(e.id, i);
                 Some(Type::Long)
@@ -211,6 +215,7 @@ impl Analyzer<'_> {
                 }
                 true
             }
+            ExprKind::Target { name, .. } if name == "$value" => true,
             _ => {
                 self.error(
                     Diagnostic::error(target.span, "cannot assign to this expression")
@@ -342,6 +347,7 @@ impl Analyzer<'_> {
             "sprintf" => Some(Builtin::Sprintf),
             "print" => Some(Builtin::Print),
             "println" => Some(Builtin::Println),
+            "sprint" => Some(Builtin::Sprint),
             "exit" => Some(Builtin::Exit),
             _ => None,
         };
@@ -435,7 +441,7 @@ impl Analyzer<'_> {
     }
 
     fn nearest_function(&self, name: &str) -> Option<String> {
-        let candidates = ["printf", "sprintf", "print", "println", "exit"]
+        let candidates = ["printf", "sprintf", "print", "println", "sprint", "exit"]
             .iter()
             .map(|s| s.to_string())
             .chain(self.fn_index.keys().cloned())
@@ -481,6 +487,19 @@ impl Analyzer<'_> {
                     }
                 }
                 None
+            }
+            Builtin::Sprint => {
+                match args {
+                    [a] => match self.expr(a, None) {
+                        Some(Type::Long | Type::String) => {}
+                        _ => self.error(Diagnostic::error(
+                            a.span,
+                            "`sprint` takes a long or a string",
+                        )),
+                    },
+                    _ => self.error(Diagnostic::error(e.span, "`sprint` takes one argument")),
+                }
+                Some(Type::String)
             }
             Builtin::Exit => {
                 if !args.is_empty() {

@@ -21,6 +21,9 @@ pub fn print_program(prog: &Program) -> String {
                     if *ret { ".return" } else { "" }
                 )
             }
+            ProbeKind::Procfs { name, maxsize } => {
+                format!("procfs(\"{name}\").read.maxsize({maxsize})")
+            }
             ProbeKind::Begin { seq } => format!("begin({seq})"),
             ProbeKind::End { seq } => format!("end({seq})"),
             ProbeKind::Timer {

@@ -15,6 +15,11 @@ use analyze::Analyzer;
 pub use program::*;
 use std::collections::HashMap;
 
+/// The target-variable slot that stands for a procfs probe's `$value`.
+pub const PROCFS_VALUE: &str = "value";
+/// `Program::targets` marks `$value` with this index (it is no tracepoint argument).
+pub const PROCFS_VALUE_SLOT: usize = usize::MAX;
+
 /// What elaboration needs besides the script.
 pub struct Options<'a> {
     pub script_name: &'a str,
@@ -124,6 +129,8 @@ pub fn elaborate(
             .map(|x| {
                 let targets = match &x.kind {
                     ProbeKind::Tracepoint(tp) => tp.args.iter().map(|a| a.name.clone()).collect(),
+                    // `$value`: the procfs file's content, written by the body.
+                    ProbeKind::Procfs { .. } => vec![PROCFS_VALUE.to_string()],
                     _ => vec![],
                 };
                 (x.body.clone(), targets)

@@ -40,6 +40,7 @@ pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Dia
     match first.name.as_str() {
         "kernel" if comps.get(1).is_some_and(|c| c.name == "trace") => resolve_trace(comps, ctx),
         "kprobe" => resolve_kprobe(comps),
+        "procfs" => resolve_procfs(comps),
         "begin" | "end" => {
             no_more(comps, 1)?;
             let seq = match &first.arg {
@@ -192,6 +193,48 @@ fn resolve_kprobe(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         symbol: symbol.clone(),
         ret,
     })
+}
+
+/// `procfs("NAME").read` and `procfs("NAME").read.maxsize(N)` (`procfs.read`: "command").
+fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
+    let name = match &comps[0].arg {
+        None => "command".to_string(),
+        Some(Literal::Str(s)) => s.clone(),
+        Some(_) => return Err(bad_arg(&comps[0], "a file name string")),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        && !matches!(name.as_str(), "ctl" | "out" | "." | "..");
+    if !valid {
+        return Err(bad_arg(
+            &comps[0],
+            "a plain file name (letters, digits, `_-.`; not ctl or out)",
+        ));
+    }
+    match comps.get(1) {
+        Some(c) if c.name == "read" => {}
+        Some(c) if c.name == "write" => {
+            return Err(no_match(c, "procfs write probes are not supported yet"))
+        }
+        Some(c) => return Err(no_match(c, "expected `.read`")),
+        None => return Err(no_match(&comps[0], "expected `.read` after procfs(...)")),
+    }
+    let mut maxsize = 128 * 1024 / 8; // stap's default is MAXSTRINGLEN; the prometheus alias sets it
+    maxsize = maxsize.max(4096);
+    if let Some(c) = comps.get(2) {
+        if c.name != "maxsize" {
+            return Err(no_match(c, "expected `.maxsize(N)` or nothing"));
+        }
+        match c.arg {
+            Some(Literal::Number(n)) if (1..=16 * 1024 * 1024).contains(&n) => maxsize = n as u32,
+            _ => return Err(bad_arg(c, "a size from 1 to 16 MiB")),
+        }
+        no_more(comps, 3)?;
+    }
+    Ok(ProbeKind::Procfs { name, maxsize })
 }
 
 /// Shell-style matching of one component name: `*` matches any run of characters.

@@ -40,6 +40,9 @@ pub enum ProbeKind {
     /// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel
     /// lacks is counted and reported at start, not fatal.
     Kprobe { symbol: String, ret: bool },
+    /// `procfs("NAME").read`: runs when /proc/rstap_MODULE/NAME is read; what the body
+    /// writes to `$value` (up to `maxsize` bytes) is the file's content.
+    Procfs { name: String, maxsize: u32 },
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +112,8 @@ pub enum Builtin {
     Sprintf,
     Print,
     Println,
+    /// `sprint(x)`: a long or string as a string.
+    Sprint,
     Exit,
     /// `@count(s)`, `@sum`, `@min`, `@max`, `@avg` of a statistics value.
     StatCount,

@@ -1,8 +1,9 @@
 //! Pass 1: turning source text into a parse tree.
 pub mod ast;
 pub mod parser;
+pub mod preproc;
 pub mod pretty;
 pub mod terminator;
 pub mod token;
 
-pub use parser::parse_file;
+pub use parser::{parse_file, parse_file_with};

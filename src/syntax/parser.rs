@@ -1,6 +1,7 @@
 //! Pass 1's driver: lex, insert implied terminators, run the LALRPOP parser, and turn every
 //! problem into a [`Diagnostic`].
 use super::ast::*;
+use super::preproc::{self, Macros};
 use super::terminator::Terminator;
 use super::token::{LexError, Tok};
 use crate::diag::Diagnostic;
@@ -152,6 +153,17 @@ impl<'s> ParseCtx<'s> {
 /// Parses one file. Node ids start at `first_id` so that ids stay unique across all files of
 /// a session; the returned counter is the next free id.
 pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Diagnostic>) {
+    parse_file_with(file, text, first_id, &Macros::new())
+}
+
+/// Parses one file with the library's macros available (the file's own `@define`s are
+/// added for it alone).
+pub fn parse_file_with(
+    file: FileId,
+    text: &str,
+    first_id: u32,
+    library_macros: &Macros,
+) -> (File, u32, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut tokens = Vec::new();
     for (tok, range) in Tok::lexer(text).spanned() {
@@ -183,6 +195,9 @@ pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Di
             }
         }
     }
+    let mut macros = library_macros.clone();
+    let tokens = preproc::collect_definitions(file, text, tokens, &mut macros, &mut diags);
+    let tokens = preproc::expand_all(file, &tokens, &macros, &mut diags);
     if let Some(d) = preprocessor_unsupported(file, &tokens) {
         diags.push(d);
         return (File::default(), first_id, diags);

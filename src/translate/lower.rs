@@ -314,7 +314,10 @@ impl<'a> Lowerer<'a> {
                 result
             }
             ExprKind::Call { args, .. } => self.call(e, args),
-            ExprKind::Target { .. } => format!("((int64_t)c->args[{}])", self.prog.targets[&e.id]),
+            ExprKind::Target { .. } => match self.prog.targets[&e.id] {
+                crate::sema::PROCFS_VALUE_SLOT => "((const char *)rsg_procfs_value->data)".into(),
+                i => format!("((int64_t)c->args[{i}])"),
+            },
             other => unreachable!("pass 2 rejects {other:?}"),
         }
     }
@@ -330,6 +333,14 @@ impl<'a> Lowerer<'a> {
     fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr, span: Span) -> String {
         // stap evaluates the value first, then the target's keys.
         let v = self.expr(value);
+        if matches!(target.kind, ExprKind::Target { .. }) {
+            // A procfs probe's `$value`: the file's content, longer than any string.
+            if op.0.is_none() {
+                self.w.line("rsg_procfs_value->len = 0;");
+            }
+            self.w.line(format!("rs_buf_puts(rsg_procfs_value, {v});"));
+            return "rsg_procfs_value->data".into();
+        }
         let ty = self.ty(target);
         let dst = self.place(target);
         match op.0 {

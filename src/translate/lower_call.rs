@@ -29,6 +29,19 @@ impl Lowerer<'_> {
                 self.w.close("");
                 t
             }
+            Builtin::Sprint => {
+                let v = self.expr(&args[0]);
+                if self.ty(&args[0]) == Type::String {
+                    return v;
+                }
+                let t = self.str_temp();
+                self.w.open("");
+                self.w.line("struct rs_buf sb;");
+                self.w.line(format!("rs_buf_init(&sb, {t}, MAXSTRINGLEN);"));
+                self.w.line(format!("rs_fmt_long(&sb, &rsg_fmt_d, {v});"));
+                self.w.close("");
+                t
+            }
             Builtin::Print | Builtin::Println => {
                 for a in args {
                     let v = self.expr(a);

@@ -94,7 +94,8 @@ pub fn translate(
         let interruptible = matches!(probe.kind, ProbeKind::Begin { .. } | ProbeKind::End { .. });
         probes.push(json!({
             "index": index,
-            "point": probe.point,
+            "point_c": cwriter::c_string(&probe.point),
+            "point_comment": probe.point.replace("*/", "* /"),
             "fields": fields,
             "inits": inits,
             "long_temps": lowered.long_temps,

@@ -34,7 +34,7 @@ impl Rendered {
 
 pub fn render_all(prog: &Program) -> Result<Rendered, String> {
     let mut out = Rendered::default();
-    let (mut timers, mut tracepoints) = (0, 0);
+    let (mut timers, mut tracepoints, mut procfs) = (0, 0, 0);
     let (mut entries, mut returns) = (Vec::new(), Vec::new());
     for (i, probe) in prog.probes.iter().enumerate() {
         match &probe.kind {
@@ -80,6 +80,11 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                 });
                 tracepoints += 1;
                 out.add("tracepoint", "t", &t)?;
+            }
+            ProbeKind::Procfs { name, maxsize } => {
+                let p = json!({ "index": procfs, "probe": i, "name": name, "maxsize": maxsize });
+                procfs += 1;
+                out.add("procfs", "p", &p)?;
             }
             ProbeKind::Kprobe { symbol, ret } => {
                 let e = json!({ "symbol": symbol, "probe": i });
