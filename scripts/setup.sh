@@ -20,8 +20,9 @@ export DEBIAN_FRONTEND=noninteractive
 # python3-venv              venv + ensurepip for virtme-ng
 # busybox-static, kmod      virtme-ng's initramfs (busybox, modprobe/insmod/depmod); insmod/rmmod in the guest
 # util-linux, coreutils     dmesg, timeout (normally present already)
+# prometheus                promtool, which checks the text the prometheus probe serves
 packages=(build-essential linux-headers-amd64 linux-image-amd64 qemu-system-x86
-          python3-venv busybox-static kmod util-linux coreutils ca-certificates)
+          python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus)
 
 [[ $(id -u) == 0 ]] || { echo "setup: must run as root" >&2; exit 1; }
 

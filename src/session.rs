@@ -173,14 +173,20 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     } else {
         Err(String::new())
     };
-    if let Ok(t) = &target {
-        if let Some(note) = &t.note {
+    // Which kernel was chosen is said once, when something depends on it.
+    let mut noted = false;
+    let mut note_target = |t: &kernel::Target| {
+        if let (Some(note), false) = (&t.note, noted) {
             eprintln!("rstapc: note: {note}");
+            noted = true;
         }
-    }
+    };
     let syscalls = if last >= 2 && mentions_syscalls(&ast) {
         match &target {
-            Ok(t) => Some(kernel::syscalls::syscall_table(&t.build_dir).map_err(fail)?),
+            Ok(t) => {
+                note_target(t);
+                Some(kernel::syscalls::syscall_table(&t.build_dir).map_err(fail)?)
+            }
             Err(e) => {
                 return Err(fail(format!(
                     "syscall probes need the target kernel's headers: {e}"
@@ -256,6 +262,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
 
     // Pass 3: translate. The target kernel is needed from here on.
     let target = target.map_err(fail)?;
+    note_target(&target);
     let clock = PassClock::start();
     let tables = translate::Tables::for_program(&prog, &target.build_dir).map_err(fail)?;
     let translated =

@@ -111,3 +111,46 @@ fn not_a_build_dir_is_rejected_before_any_work() {
     .stderr_has("not a kernel build directory");
     assert!(s.work_dirs().is_empty(), "left behind: {:?}", s.work_dirs());
 }
+
+/// Pass 2 against the target's syscall table: wildcards in `syscall.*` resolve to one
+/// kretprobe per matching call, `!` stops at the first point that resolves, `?` skips what
+/// does not, and a name that is no system call is an error naming that component.
+#[test]
+fn syscall_probe_points_resolve_against_the_target_table() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let run = s.run(&["-p2", "-e", "probe syscall.open*.return { }"]);
+    run.expect_code(0);
+    for call in ["open", "openat", "openat2", "open_by_handle_at"] {
+        run.stdout_has(&format!("kprobe.function(\"__x64_sys_{call}\").return"));
+    }
+    assert!(!run.stdout.contains("__x64_sys_close"), "{}", run.stdout);
+
+    let run = s.run(&[
+        "-p2",
+        "-e",
+        "probe nosuch.thing ?, syscall.close !, begin { }",
+    ]);
+    run.expect_code(0);
+    run.stdout_has("kprobe.function(\"__x64_sys_close\")");
+    assert!(
+        !run.stdout.contains("begin("),
+        "`!` must stop after syscall.close:\n{}",
+        run.stdout
+    );
+
+    let run = s.run(&["-p2", "-e", "probe syscall.nosuchcall.return { }"]);
+    run.expect_code(1)
+        .stderr_has("probe point component `nosuchcall` matches nothing");
+
+    let run = s.run(&[
+        "-p2",
+        "-e",
+        "probe syscall_any.return { printf(\"%s %d %d\\n\", name, retval, syscall_nr) }",
+    ]);
+    run.expect_code(0)
+        .stdout_has("kernel.trace(\"raw_syscalls:sys_exit\")");
+}

@@ -89,7 +89,8 @@ fn all_cases() -> Vec<Case> {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
-    let cases: Vec<Case> = files.iter().flat_map(|f| parse_cases(f)).collect();
+    let mut cases: Vec<Case> = files.iter().flat_map(|f| parse_cases(f)).collect();
+    cases.extend(errno_script_cases());
     // RSTAP_RUNTIME_FILTER=substring runs only matching cases (handy while developing).
     match std::env::var("RSTAP_RUNTIME_FILTER") {
         Ok(f) => cases
@@ -98,6 +99,38 @@ fn all_cases() -> Vec<Case> {
             .collect(),
         Err(_) => cases,
     }
+}
+
+/// The errno scripts themselves, run against the workload: ours in examples/, and the
+/// acceptance inputs in ../shared/acceptance when that directory is present.
+fn errno_script_cases() -> Vec<Case> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut scripts = vec![
+        root.join("examples/errno.stp"),
+        root.join("examples/old_errno.stp"),
+    ];
+    let shared = root.join("../shared/acceptance");
+    if shared.is_dir() {
+        scripts.push(shared.join("errno.stp"));
+        scripts.push(shared.join("old_errno.stp"));
+    } else {
+        println!("skipped: ../shared/acceptance not present (examples/ cover the same scripts)");
+    }
+    scripts
+        .into_iter()
+        .map(|path| Case {
+            file: path.display().to_string(),
+            name: format!("{} counts the workload's failures exactly", path.display()),
+            prog: std::fs::read_to_string(&path).unwrap(),
+            expect_regex: vec![
+                r"^ +[0-9]+ openat +workload +ENOENT +1000$".into(),
+                r"^ +[0-9]+ close +workload +EBADF +777$".into(),
+            ],
+            timeout: Some("60".into()),
+            run: Some("workload 1000 777".into()),
+            ..Case::default()
+        })
+        .collect()
 }
 
 /// Why the runtime tests cannot run here, if they cannot.

@@ -9,6 +9,17 @@
 //!
 //! The command inherits the runner's standard input, output and error, so its output and
 //! the script's may interleave (as with stap).
+//!
+//! Choices, against stap's stapio (staprun/mainloop.c, start_cmd.c) and `man stap`:
+//! - its exit ends the session; a non-zero status or a fatal signal is reported as stapio
+//!   does (`WARNING: Child process exited with status N`) and the exit status becomes 1;
+//! - a command still running when the session ends for another reason (-T, exit(), a
+//!   signal) is left running: stapio no longer waits for it nor kills it;
+//! - SIGINT/SIGTERM/SIGHUP stop the session as without -c (stapio ignores SIGINT itself
+//!   with -c and lets the command, which shares the terminal, take the ^C: a terminal ^C
+//!   reaches both processes here too);
+//! - the command is run as `/bin/sh -c CMD` (stapio word-splits CMD itself and falls back
+//!   to `sh -c` only for shell metacharacters), as root (stapio drops to the invoking user).
 
 use std::ffi::CString;
 use std::io;

@@ -140,7 +140,10 @@ fn expand_into(
         let wrapped = wrap(body, &alias.body, alias.epilogue, point.span);
         let before = out.len();
         for target in &alias.points {
+            let before_target = out.len();
             match expand_into(target, &wrapped, aliases, ctx, depth + 1, out) {
+                // `!`: a point that resolved is sufficient; the alias's other points are skipped.
+                Ok(()) if target.sufficient && out.len() > before_target => break,
                 Ok(()) => {}
                 Err(_) if target.optional || point.optional => {}
                 Err(d) => return Err(d.with_note(point.span, "while expanding this probe point")),

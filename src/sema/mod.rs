@@ -88,7 +88,14 @@ pub fn elaborate(
                                     "every alias it matched has only optional points that failed",
                                 ),
                         ),
-                        Ok(list) => expansions.extend(list),
+                        Ok(list) => {
+                            // `!`: a point that resolved is sufficient; the rest are skipped.
+                            let done = point.sufficient && !list.is_empty();
+                            expansions.extend(list);
+                            if done {
+                                break;
+                            }
+                        }
                         Err(d) => diags.push(d),
                     }
                 }
