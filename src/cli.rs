@@ -74,6 +74,14 @@ pub struct Cli {
     /// Run the module in a virtual machine booted from the target kernel (virtme-ng).
     #[arg(long = "vm")]
     pub vm: bool,
+
+    /// List the probe points matching PROBE (wildcards allowed), then exit.
+    #[arg(short = 'l', value_name = "PROBE", conflicts_with = "list_vars")]
+    pub list: Option<String>,
+
+    /// Like -l, with each probe point's variables and their types.
+    #[arg(short = 'L', value_name = "PROBE")]
+    pub list_vars: Option<String>,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {

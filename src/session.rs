@@ -144,8 +144,24 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn run_passes(cli: &Cli) -> Result<i32, Failed> {
-    let last = cli.pass.unwrap_or(5);
-    let script = read_script(cli)?;
+    // -l/-L PROBE: elaborate `probe PROBE {}` and list what it expands to.
+    let listing = cli
+        .list
+        .as_ref()
+        .map(|p| (p, false))
+        .or(cli.list_vars.as_ref().map(|p| (p, true)));
+    let last = if listing.is_some() {
+        2
+    } else {
+        cli.pass.unwrap_or(5)
+    };
+    let script = match listing {
+        Some((pattern, _)) => Script {
+            name: "<probe point>".into(),
+            text: format!("probe {pattern} {{}}"),
+        },
+        None => read_script(cli)?,
+    };
     let module = module_name(cli)?;
 
     // Pass 1: parse.
@@ -254,6 +270,10 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             plural(prog.globals.len()),
             clock.report()
         );
+    }
+    if let Some((_, with_vars)) = listing {
+        print!("{}", sema::listing::list_points(&prog, with_vars));
+        return Ok(0);
     }
     if last == 2 {
         print!("{}", sema::listing::print_program(&prog));

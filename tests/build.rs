@@ -154,3 +154,28 @@ fn syscall_probe_points_resolve_against_the_target_table() {
     run.expect_code(0)
         .stdout_has("kernel.trace(\"raw_syscalls:sys_exit\")");
 }
+
+/// `-l` and `-L` list probe points (and their variables) as stap does.
+#[test]
+fn listing_probe_points_and_their_variables() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let run = s.run(&["-l", "syscall.*"]);
+    run.expect_code(0);
+    let n = run.stdout.lines().count();
+    assert!((250..1000).contains(&n), "syscall.* listed {n} points");
+    assert!(run.stdout.lines().any(|l| l == "syscall.openat"));
+    let run = s.run(&["-L", "syscall_any.return"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "syscall_any.return name:string retval:long syscall_nr:long\n"
+    );
+    let run = s.run(&["-L", "syscall.close.return"]);
+    run.expect_code(0)
+        .stdout_has("retstr:string")
+        .stdout_has("retval:long");
+}

@@ -216,7 +216,8 @@ fn wrap(user: &Block, alias: &Block, epilogue: bool, span: Span) -> Block {
 
 /// A wildcard point that matched nothing: say so in those words.
 fn explain_wildcard(point: &ProbePoint, d: Diagnostic) -> Diagnostic {
-    let wild = point.components.iter().find(|c| c.name.contains('*'));
+    // A provider's own diagnostic is more precise unless the very first name is a wildcard.
+    let wild = point.components.first().filter(|c| c.name.contains('*'));
     match wild {
         Some(c) => no_match(c, "no probe alias or provider matches this wildcard"),
         None => d,

@@ -65,3 +65,36 @@ pub fn print_program(prog: &Program) -> String {
     }
     out
 }
+
+/// `-l`/`-L` output: each probe point once, sorted; with `with_vars`, its variables as
+/// `name:type` (the alias prologue's locals), sorted by name, as stap prints them.
+pub fn list_points(prog: &Program, with_vars: bool) -> String {
+    let mut lines: Vec<String> = prog
+        .probes
+        .iter()
+        .map(|p| {
+            if !with_vars {
+                return p.point.clone();
+            }
+            let mut vars: Vec<String> = p
+                .locals
+                .iter()
+                .map(|l| format!("{}:{}", l.name, l.ty.name()))
+                .collect();
+            vars.sort();
+            vars.dedup();
+            if vars.is_empty() {
+                p.point.clone()
+            } else {
+                format!("{} {}", p.point, vars.join(" "))
+            }
+        })
+        .collect();
+    lines.sort();
+    lines.dedup();
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
