@@ -175,7 +175,16 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             return Err(fail("pass 1 (parse) failed in the tapset library's macros"));
         }
     };
-    let (ast, next_id, diags) = syntax::parse_file_with(file, &script.text, 0, &macros);
+    // Conditionals (`%( kernel_v >= "5.0" %? ... %)`) ask about the target kernel.
+    let target = kernel::find_target(cli.release.as_deref());
+    let pp = match &target {
+        Ok(t) => syntax::conditional::PpContext::for_target(&t.release, &t.build_dir, cli.guru),
+        Err(_) => syntax::conditional::PpContext {
+            guru: cli.guru,
+            ..Default::default()
+        },
+    };
+    let (ast, next_id, diags) = syntax::parse_file_with(file, &script.text, 0, &macros, &pp);
     if !diags.is_empty() {
         print_diags(&sources, &diags);
         if diags.iter().any(Diagnostic::is_error) {
@@ -184,11 +193,6 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     }
     // The target kernel matters from pass 2 on (its syscall table, tracepoints); a missing
     // one is an error only where it is needed.
-    let target = if last >= 2 {
-        kernel::find_target(cli.release.as_deref())
-    } else {
-        Err(String::new())
-    };
     // Which kernel was chosen is said once, when something depends on it.
     let mut noted = false;
     let mut note_target = |t: &kernel::Target| {
@@ -220,6 +224,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             next_id,
             syscalls.as_deref(),
             &macros,
+            &pp,
         ) {
             Ok((lib, _)) => lib,
             Err(diags) => {

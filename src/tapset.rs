@@ -104,6 +104,7 @@ pub fn load(
     first_id: u32,
     syscalls: Option<&[Syscall]>,
     macros: &Macros,
+    pp: &crate::syntax::conditional::PpContext,
 ) -> Result<(Library, u32), Vec<Diagnostic>> {
     let mut texts: Vec<(String, String)> = embedded::TAPSETS
         .iter()
@@ -141,7 +142,7 @@ pub fn load(
             text
         };
         let file = sources.add(name, text.clone());
-        let (ast, id, diags) = crate::syntax::parse_file_with(file, &text, next_id, macros);
+        let (ast, id, diags) = crate::syntax::parse_file_with(file, &text, next_id, macros, pp);
         next_id = id;
         errors.extend(diags.into_iter().filter(Diagnostic::is_error));
         lib.files += 1;

@@ -1,5 +1,6 @@
 //! Pass 1: turning source text into a parse tree.
 pub mod ast;
+pub mod conditional;
 pub mod parser;
 pub mod preproc;
 pub mod pretty;

@@ -1,6 +1,7 @@
 //! Pass 1's driver: lex, insert implied terminators, run the LALRPOP parser, and turn every
 //! problem into a [`Diagnostic`].
 use super::ast::*;
+use super::conditional::{self, PpContext};
 use super::preproc::{self, Macros};
 use super::terminator::Terminator;
 use super::token::{LexError, Tok};
@@ -153,7 +154,7 @@ impl<'s> ParseCtx<'s> {
 /// Parses one file. Node ids start at `first_id` so that ids stay unique across all files of
 /// a session; the returned counter is the next free id.
 pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Diagnostic>) {
-    parse_file_with(file, text, first_id, &Macros::new())
+    parse_file_with(file, text, first_id, &Macros::new(), &PpContext::default())
 }
 
 /// Parses one file with the library's macros available (the file's own `@define`s are
@@ -163,6 +164,7 @@ pub fn parse_file_with(
     text: &str,
     first_id: u32,
     library_macros: &Macros,
+    pp: &PpContext,
 ) -> (File, u32, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut tokens = Vec::new();
@@ -195,9 +197,13 @@ pub fn parse_file_with(
             }
         }
     }
+    // Conditionals first (a branch may hold a @define), then macros, then the conditionals
+    // that macro bodies brought in.
+    let tokens = conditional::resolve(file, tokens, pp, &mut diags);
     let mut macros = library_macros.clone();
     let tokens = preproc::collect_definitions(file, text, tokens, &mut macros, &mut diags);
     let tokens = preproc::expand_all(file, &tokens, &macros, &mut diags);
+    let tokens = conditional::resolve(file, tokens, pp, &mut diags);
     if let Some(d) = preprocessor_unsupported(file, &tokens) {
         diags.push(d);
         return (File::default(), first_id, diags);
@@ -230,16 +236,17 @@ pub fn parse_file_with(
     (ast, next_id, diags)
 }
 
-/// The `%( ... %)` preprocessor comes with the full pass 1 (issue 4). Until then, say so
-/// plainly rather than report a confusing syntax error.
+/// A `%?`, `%:` or `%)` left over after the conditionals were resolved has no `%(`.
 fn preprocessor_unsupported(file: FileId, tokens: &[(usize, Tok, usize)]) -> Option<Diagnostic> {
-    let (l, _, r) = tokens.iter().find(|(_, t, _)| matches!(t, Tok::PpOpen))?;
+    let (l, t, r) = tokens
+        .iter()
+        .find(|(_, t, _)| matches!(t, Tok::PpOpen | Tok::PpThen | Tok::PpElse | Tok::PpClose))?;
     Some(
         Diagnostic::error(
             Span::new(file, *l, *r),
-            "preprocessor conditionals are not supported yet",
+            format!("unexpected {}", t.describe()),
         )
-        .with_label("`%( ... %)` is not implemented in this version of rstap"),
+        .with_label("it belongs to a `%( CONDITION %? ... %: ... %)` that is not here"),
     )
 }
 
