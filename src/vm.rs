@@ -90,10 +90,11 @@ pub fn vng_command(
     cmd.arg("--exec")
         .arg(script)
         // virtme-run needs an open standard input; output goes through pipes because qemu
-        // truncates a regular file it is given as stdout.
+        // reopens its stdout and stderr with O_TRUNC: a regular file given as either would be
+        // truncated and overwritten (a CI log, a user's `2>file`).
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     if let Some(dir) = extra_path {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![dir];
@@ -152,7 +153,15 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
         None => Box::new(std::io::stdout()),
     };
     if let Some(mut stdout) = child.stdout.take() {
+        // The guest's stderr is copied by a thread of its own, so neither pipe can fill up
+        // and stall the guest.
+        let err_thread = child.stderr.take().map(|mut err| {
+            std::thread::spawn(move || copy_flushing(&mut err, &mut std::io::stderr()))
+        });
         copy_flushing(&mut stdout, &mut out);
+        if let Some(t) = err_thread {
+            let _ = t.join();
+        }
     }
     let status = child
         .wait()
