@@ -168,13 +168,6 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     let clock = PassClock::start();
     let mut sources = SourceMap::new();
     let file = sources.add(script.name.clone(), script.text.clone());
-    let macros = match crate::tapset::load_macros(&mut sources, &cli.include) {
-        Ok(m) => m,
-        Err(diags) => {
-            print_diags(&sources, &diags);
-            return Err(fail("pass 1 (parse) failed in the tapset library's macros"));
-        }
-    };
     // Conditionals (`%( kernel_v >= "5.0" %? ... %)`) ask about the target kernel.
     let target = kernel::find_target(cli.release.as_deref());
     let pp = match &target {
@@ -183,6 +176,13 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             guru: cli.guru,
             ..Default::default()
         },
+    };
+    let macros = match crate::tapset::load_macros(&mut sources, &cli.include, &pp) {
+        Ok(m) => m,
+        Err(diags) => {
+            print_diags(&sources, &diags);
+            return Err(fail("pass 1 (parse) failed in the tapset library's macros"));
+        }
     };
     let (ast, next_id, diags) = syntax::parse_file_with(file, &script.text, 0, &macros, &pp);
     if !diags.is_empty() {

@@ -7,7 +7,7 @@ use crate::kernel::syscalls::Syscall;
 use crate::sema::aliases::Aliases;
 use crate::source::SourceMap;
 use crate::syntax::ast::{FunctionDecl, Item};
-use crate::syntax::preproc::{collect_definitions, Macros};
+use crate::syntax::preproc::{macro_file, Macros};
 use logos::Logos;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,6 +25,7 @@ pub struct Library {
 pub fn load_macros(
     sources: &mut SourceMap,
     include: &[PathBuf],
+    pp: &crate::syntax::conditional::PpContext,
 ) -> Result<Macros, Vec<Diagnostic>> {
     let mut texts: Vec<(String, String)> = embedded::TAPSETS
         .iter()
@@ -57,11 +58,13 @@ pub fn load_macros(
             .spanned()
             .filter_map(|(t, r)| t.ok().map(|t| (r.start, t, r.end)))
             .collect();
-        let rest = collect_definitions(file, &text, tokens, &mut macros, &mut diags);
-        if let Some((l, _, r)) = rest.first() {
+        let (rest, defined) = macro_file(file, &text, &tokens, &macros, pp, &mut diags);
+        let stray = rest.first().map(|(l, _, r)| (*l, *r));
+        macros.extend(defined);
+        if let Some((l, r)) = stray {
             diags.push(
                 Diagnostic::error(
-                    crate::source::Span::new(file, *l, *r),
+                    crate::source::Span::new(file, l, r),
                     "a macro file may hold only @define",
                 )
                 .with_label("this is outside any @define"),

@@ -11,6 +11,8 @@
 //! ```
 //! Directives: `NAME`, `PROG` (the script; repeat PROG lines to continue it), `EXPECT` (a
 //! whole output line, in order), `EXPECT_REGEX`, `EXPECT_NONE` (a line that must not appear),
+//! `EXPECT_STDERR_REGEX` (a regex some line of rstaprun's stderr must match: run-time
+//! `ERROR:` lines and `WARNING:`s go there; the EXPECT* above look at stdout only),
 //! `TIMEOUT` (seconds, passed as `-T`; default: the script must exit by itself within 20 s),
 //! `RETURN_CODE` (default 0), `RUN` (a shell command run in the guest once the module says
 //! `running` (its probes attached); when it ends, rstaprun gets SIGINT, so the session ends
@@ -32,6 +34,8 @@ struct Case {
     expect: Vec<String>,
     expect_regex: Vec<String>,
     expect_none: Vec<String>,
+    /// Regexes that lines of stderr must match (each: at least one line).
+    expect_stderr_regex: Vec<String>,
     /// Lines the RUN command must print (e.g. what it read from the module's procfs file).
     expect_run: Vec<String>,
     timeout: Option<String>,
@@ -70,6 +74,7 @@ fn parse_cases(file: &Path) -> Vec<Case> {
             "EXPECT" => case.expect.push(rest.to_string()),
             "EXPECT_REGEX" => case.expect_regex.push(rest.to_string()),
             "EXPECT_NONE" => case.expect_none.push(rest.to_string()),
+            "EXPECT_STDERR_REGEX" => case.expect_stderr_regex.push(rest.to_string()),
             "EXPECT_RUN" => case.expect_run.push(rest.to_string()),
             "TIMEOUT" => case.timeout = Some(rest.trim().to_string()),
             "RETURN_CODE" => case.return_code = rest.trim().parse().unwrap(),
@@ -234,6 +239,12 @@ fn check(case: &Case, res: &Path, i: usize) -> Vec<String> {
         let re = regex_lite::Regex::new(pat).unwrap();
         if !lines.iter().any(|l| re.is_match(l)) {
             problems.push(format!("no line matches /{pat}/"));
+        }
+    }
+    for pat in &case.expect_stderr_regex {
+        let re = regex_lite::Regex::new(pat).unwrap();
+        if !err.lines().any(|l| re.is_match(l)) {
+            problems.push(format!("no stderr line matches /{pat}/"));
         }
     }
     for e in &case.expect_none {

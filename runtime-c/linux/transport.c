@@ -7,7 +7,9 @@
  * lock-free, usable in any context, refused (and counted) when the buffer is full. Each
  * record carries its own header with a global monotonic timestamp and the exact byte
  * count (the ring buffer rounds event lengths up to 4 bytes). The single reader of `out`
- * merges the CPUs' oldest records by that timestamp.
+ * merges the CPUs' oldest records by that timestamp. Each record also carries its stream
+ * (enum rs_stream); `out` returns the bytes of both streams raw, `frames` returns them as
+ * frames that say which stream they belong to.
  */
 #include <linux/atomic.h>
 #include <linux/kernel.h>
@@ -36,7 +38,13 @@
 struct rs_rec_hdr {
 	u64 ts;		/* ktime_get_mono_fast_ns() at commit: same clock on every CPU */
 	u32 len;	/* payload bytes that follow the header */
-	u32 pad;
+	u32 stream;	/* enum rs_stream */
+};
+
+/* What a read of `frames` returns: one of these, then `len` bytes of that stream. */
+struct rs_frame_hdr {
+	u32 stream;
+	u32 len;
 };
 
 #define RS_REC_DATA_MAX (RS_REC_MAX - (u32)sizeof(struct rs_rec_hdr))
@@ -56,6 +64,7 @@ static DEFINE_MUTEX(rs_out_mutex);
 static char *rs_stage;			/* RS_REC_MAX bytes */
 static u32 rs_stage_len;
 static u32 rs_stage_pos;
+static u32 rs_stage_stream;
 
 static const char *const rs_state_names[] = {
 	[RS_STATE_STARTING] = "starting",
@@ -87,7 +96,7 @@ static __maybe_unused void rs_request_exit(void)
 	atomic_cmpxchg(&rs_state, RS_STATE_RUNNING, RS_STATE_EXIT);
 }
 
-static __maybe_unused void rs_print_commit(struct rs_buf *b)
+static void rs_print_commit_stream(struct rs_buf *b, u32 stream)
 {
 	struct trace_buffer *rb = READ_ONCE(rs_rb);
 	const char *p = b->data;
@@ -118,13 +127,23 @@ static __maybe_unused void rs_print_commit(struct rs_buf *b)
 		h = ring_buffer_event_data(ev);
 		h->ts = ts;
 		h->len = n;
-		h->pad = 0;
+		h->stream = stream;
 		memcpy(h + 1, p, n);
 		ring_buffer_unlock_commit(rb, ev);
 		p += n;
 		left -= n;
 	}
 	preempt_enable_notrace();
+}
+
+static __maybe_unused void rs_print_commit(struct rs_buf *b)
+{
+	rs_print_commit_stream(b, RS_STREAM_OUT);
+}
+
+static __maybe_unused void rs_print_commit_err(struct rs_buf *b)
+{
+	rs_print_commit_stream(b, RS_STREAM_ERR);
 }
 
 /*
@@ -163,32 +182,52 @@ static bool rs_stage_next(void)
 	memcpy(rs_stage, (char *)ring_buffer_event_data(ev) + sizeof(h), h.len);
 	rs_stage_len = h.len;
 	rs_stage_pos = 0;
+	rs_stage_stream = h.stream;
 	ring_buffer_consume(rb, best, NULL, NULL);
 	return true;
 }
 
-static ssize_t rs_out_read(struct file *file, char __user *ubuf, size_t count,
-			   loff_t *ppos)
+/*
+ * Both `out` (raw bytes) and `frames` (framed == true: every piece of a record is preceded
+ * by a struct rs_frame_hdr, and a frame never straddles two reads).
+ */
+static ssize_t rs_read_records(char __user *ubuf, size_t count, bool framed)
 {
+	const size_t fh_size = framed ? sizeof(struct rs_frame_hdr) : 0;
 	size_t done = 0;
 	unsigned int waited = 0;
 	ssize_t ret = 0;
 
 	if (!count)
 		return 0;
+	if (framed && count <= fh_size)
+		return -EINVAL;	/* no room for a frame with a byte in it */
 	if (mutex_lock_interruptible(&rs_out_mutex))
 		return -ERESTARTSYS;
 	for (;;) {
 		if (rs_stage_pos < rs_stage_len) {
-			size_t n = min_t(size_t, count - done, rs_stage_len - rs_stage_pos);
+			size_t room = count - done;
+			size_t n;
 
-			if (copy_to_user(ubuf + done, rs_stage + rs_stage_pos, n)) {
+			if (room <= fh_size)
+				break;	/* framed: the next frame goes into the next read */
+			n = min_t(size_t, room - fh_size, rs_stage_len - rs_stage_pos);
+			if (framed) {
+				struct rs_frame_hdr fh = { .stream = rs_stage_stream, .len = n };
+
+				if (copy_to_user(ubuf + done, &fh, sizeof(fh))) {
+					if (!done)
+						ret = -EFAULT;
+					break;
+				}
+			}
+			if (copy_to_user(ubuf + done + fh_size, rs_stage + rs_stage_pos, n)) {
 				if (!done)
 					ret = -EFAULT;
 				break;
 			}
 			rs_stage_pos += n;
-			done += n;
+			done += fh_size + n;
 			if (done == count)
 				break;
 			continue;
@@ -208,6 +247,18 @@ static ssize_t rs_out_read(struct file *file, char __user *ubuf, size_t count,
 	if (done)
 		ret = done;
 	return ret;
+}
+
+static ssize_t rs_out_read(struct file *file, char __user *ubuf, size_t count,
+			   loff_t *ppos)
+{
+	return rs_read_records(ubuf, count, false);
+}
+
+static ssize_t rs_frames_read(struct file *file, char __user *ubuf, size_t count,
+			      loff_t *ppos)
+{
+	return rs_read_records(ubuf, count, true);
 }
 
 static int rs_out_open(struct inode *inode, struct file *file)
@@ -293,18 +344,18 @@ static ssize_t rs_ctl_write(struct file *file, const char __user *ubuf, size_t c
 static ssize_t rs_ctl_read(struct file *file, char __user *ubuf, size_t count,
 			   loff_t *ppos)
 {
-	char line[80];
+	char line[160];
 	int st = atomic_read(&rs_state);
 	int len;
 
 	if (st < 0 || st > RS_STATE_ERROR)
 		st = RS_STATE_ERROR;
+	len = scnprintf(line, sizeof(line), "%s dropped=%lu errors=%ld skipped=%ld",
+			rs_state_names[st], rs_dropped_count(), rsg_error_count(),
+			rsg_skipped_count());
 	if (st == RS_STATE_ERROR)
-		len = scnprintf(line, sizeof(line), "%s dropped=%lu rc=%d\n",
-				rs_state_names[st], rs_dropped_count(), rs_start_rc);
-	else
-		len = scnprintf(line, sizeof(line), "%s dropped=%lu\n",
-				rs_state_names[st], rs_dropped_count());
+		len += scnprintf(line + len, sizeof(line) - len, " rc=%d", rs_start_rc);
+	len += scnprintf(line + len, sizeof(line) - len, "\n");
 	return simple_read_from_buffer(ubuf, count, ppos, line, len);
 }
 
@@ -317,6 +368,12 @@ static const struct proc_ops rs_ctl_ops = {
 static const struct proc_ops rs_out_ops = {
 	.proc_open = rs_out_open,
 	.proc_read = rs_out_read,
+	.proc_lseek = noop_llseek,
+};
+
+static const struct proc_ops rs_frames_ops = {
+	.proc_open = rs_out_open,
+	.proc_read = rs_frames_read,
 	.proc_lseek = noop_llseek,
 };
 
@@ -336,7 +393,8 @@ static __maybe_unused int rs_transport_init(const char *modname)
 	if (!rs_proc_dir)
 		goto exists;
 	if (!proc_create("ctl", 0600, rs_proc_dir, &rs_ctl_ops) ||
-	    !proc_create("out", 0400, rs_proc_dir, &rs_out_ops))
+	    !proc_create("out", 0400, rs_proc_dir, &rs_out_ops) ||
+	    !proc_create("frames", 0400, rs_proc_dir, &rs_frames_ops))
 		goto exists;
 	atomic_set(&rs_state, RS_STATE_STARTING);
 	return 0;

@@ -6,9 +6,12 @@
  * transport.c. See runtime-c/README.md, section "linux/transport", for the protocol.
  *
  * Per module NAME:
- *   /proc/rstap_NAME/ctl  (0600)  write "target PID" / "start" / "stop";
- *                                 read "<state> dropped=<n>[ rc=<errno>]\n"
- *   /proc/rstap_NAME/out  (0400)  read the printed output (timestamp order across CPUs)
+ *   /proc/rstap_NAME/ctl    (0600)  write "target PID" / "start" / "stop"; read
+ *                         "<state> dropped=<n> errors=<n> skipped=<n>[ rc=<errno>]\n"
+ *   /proc/rstap_NAME/out    (0400)  read the printed output, both streams merged, raw
+ *                                   (timestamp order across CPUs)
+ *   /proc/rstap_NAME/frames (0400)  the same records as frames {u32 stream; u32 len;}+bytes
+ *                                   (what rstaprun reads: stream 0 -> stdout, 1 -> stderr)
  */
 #ifndef RS_LINUX_TRANSPORT_H
 #define RS_LINUX_TRANSPORT_H
@@ -38,6 +41,12 @@ enum rs_state {
 	RS_STATE_ERROR,		/* rsg_start() failed; its return value is reported as rc= */
 };
 
+/* Output streams: a record's stream id (the script's output, or diagnostics). */
+enum rs_stream {
+	RS_STREAM_OUT = 0,	/* the script's output: the runner's stdout (or -o FILE) */
+	RS_STREAM_ERR = 1,	/* ERROR:/WARNING: lines: the runner's stderr */
+};
+
 struct rs_buf;
 
 /*
@@ -49,6 +58,14 @@ struct rs_buf;
  */
 static int rsg_start(void);
 static void rsg_stop(void);
+
+/*
+ * Also defined by the generated code, any context, never sleep: the number of run-time
+ * errors so far, and of probe runs skipped (reentrancy, lock contention). Reported by
+ * reading ctl as errors= and skipped=.
+ */
+static long rsg_error_count(void);
+static long rsg_skipped_count(void);
 
 /* module_init: create the ring buffer and /proc/rstap_<modname>/{ctl,out}. 0 or -errno. */
 static int rs_transport_init(const char *modname);
@@ -64,6 +81,9 @@ static void rs_request_exit(void);
  * then reset b->len to 0. Records the ring buffer refuses are counted as dropped.
  */
 static void rs_print_commit(struct rs_buf *b);
+
+/* The same for diagnostics (RS_STREAM_ERR): the runner writes them to its stderr. */
+static void rs_print_commit_err(struct rs_buf *b);
 
 /*
  * Any context, never sleeps: the script's target() (stap -c CMD / -x PID), set by the

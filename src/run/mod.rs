@@ -1,9 +1,10 @@
 //! Pass 5: loading a module and streaming its output.
 //!
 //! [`run_module`] is what `rstaprun` (and `rstapc` at pass 5) calls: it loads `NAME.ko`,
-//! writes `start` to `/proc/rstap_NAME/ctl`, streams `/proc/rstap_NAME/out` to the output
-//! until the script exits, `-T` elapses or a signal arrives, then writes `stop`, drains the
-//! rest and unloads the module. The protocol is described in `runtime-c/README.md`.
+//! writes `start` to `/proc/rstap_NAME/ctl`, streams `/proc/rstap_NAME/frames` (the script's
+//! output to the output, its `ERROR:`/`WARNING:` lines to stderr) until the script exits,
+//! `-T` elapses or a signal arrives, then writes `stop`, drains the rest and unloads the
+//! module. Run-time errors and skipped probes are reported at the end, as stap does. The protocol is described in `runtime-c/README.md`.
 //! Every failure is a [`RunError`] value; once the module is loaded it is unloaded on every
 //! way out.
 
@@ -119,8 +120,14 @@ impl std::error::Error for RunError {
 }
 
 /// Runs a compiled module to completion. Returns the exit status the runner should use:
-/// 0 after a normal session, 1 if the module reported `error` (its start failed) or the
-/// `-c` command could not be run or failed (exited non-zero or by a signal), as stapio does.
+/// 0 after a normal session, 1 if the module reported `error` (its start failed), the
+/// script had run-time errors, or the `-c` command could not be run or failed (exited
+/// non-zero or by a signal), as stapio does.
+///
+/// The script's output goes to `-o FILE` or stdout; its diagnostics (`ERROR:` lines of
+/// run-time errors, `WARNING:` lines) always to stderr. After the end probes, if there
+/// were errors or skipped probe runs, stderr gets stap's
+/// `WARNING: Number of errors: N, skipped probes: M`.
 ///
 /// With `-c`, a command still running when the session ends for another reason (`-T`, a
 /// signal, the script's exit()) is left running, as stapio leaves it.
@@ -177,6 +184,7 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     let session = transport::run_session(
         &name,
         &mut *out,
+        &mut io::stderr(),
         transport::SessionOpts {
             stop: &stop,
             timeout: opts.timeout,
@@ -194,6 +202,9 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     }
     let summary = session?;
     unloaded?;
+    if summary.errors > 0 || summary.skipped > 0 {
+        eprintln!("{}", errors_warning(summary.errors, summary.skipped));
+    }
     if summary.dropped > 0 {
         eprintln!(
             "WARNING: {} output record(s) dropped: the output buffer was full (build with a larger -DRS_BUFFER_BYTES=...)",
@@ -203,7 +214,8 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     if let Some(why) = &summary.error {
         eprintln!("rstaprun: module {name} failed to start: {why}");
     }
-    let mut code = if summary.final_state == SessionState::Error {
+    // stapio exits 1 after run-time errors (skipped probes alone are only a warning).
+    let mut code = if summary.final_state == SessionState::Error || summary.errors > 0 {
         1
     } else {
         0
@@ -218,4 +230,23 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
         code = 1;
     }
     Ok(code)
+}
+
+/// stap's end-of-session line about run-time errors and skipped probes (its module exit
+/// prints it with `_stp_warn`, which stapio writes to stderr).
+fn errors_warning(errors: u64, skipped: u64) -> String {
+    format!("WARNING: Number of errors: {errors}, skipped probes: {skipped}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_warning_has_stap_wording() {
+        assert_eq!(
+            errors_warning(1, 0),
+            "WARNING: Number of errors: 1, skipped probes: 0"
+        );
+    }
 }

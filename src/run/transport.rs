@@ -1,7 +1,8 @@
 //! The runner's half of the module protocol (runtime-c/README.md, "linux/transport"):
 //! `/proc/rstap_NAME/ctl` takes `target PID` / `start` / `stop` and reports
-//! `<state> dropped=<n>[ rc=<e>]`;
-//! `/proc/rstap_NAME/out` yields output bytes, or 0 after ~200 ms without any.
+//! `<state> dropped=<n> errors=<n> skipped=<n>[ rc=<e>]`;
+//! `/proc/rstap_NAME/frames` yields the output as frames (`u32 stream; u32 len;` + bytes,
+//! stream 0 the script's output, 1 diagnostics for stderr), or 0 after ~200 ms without any.
 //!
 //! `start` and `stop` run the module's begin and end probes inside the write(2), so they
 //! are written from a helper thread while this thread keeps reading `out`: a begin or end
@@ -34,11 +35,16 @@ pub enum SessionState {
 pub struct CtlStatus {
     pub state: SessionState,
     pub dropped: u64,
+    /// Run-time errors of the script's probes so far.
+    pub errors: u64,
+    /// Probe runs skipped so far (reentrancy, lock contention).
+    pub skipped: u64,
     /// rsg_start()'s return value (a negative errno) when the state is `error`.
     pub rc: Option<i32>,
 }
 
-/// Parses `running dropped=3` / `error dropped=0 rc=-22`; unknown keys are ignored.
+/// Parses `running dropped=3 errors=0 skipped=1` / `error dropped=0 rc=-22`; unknown keys
+/// are ignored, missing ones are 0.
 pub fn parse_ctl(line: &str) -> CtlStatus {
     let mut words = line.split_whitespace();
     let state = match words.next() {
@@ -52,11 +58,17 @@ pub fn parse_ctl(line: &str) -> CtlStatus {
     let mut st = CtlStatus {
         state,
         dropped: 0,
+        errors: 0,
+        skipped: 0,
         rc: None,
     };
     for w in words {
         if let Some(v) = w.strip_prefix("dropped=") {
             st.dropped = v.parse().unwrap_or(0);
+        } else if let Some(v) = w.strip_prefix("errors=") {
+            st.errors = v.parse().unwrap_or(0);
+        } else if let Some(v) = w.strip_prefix("skipped=") {
+            st.skipped = v.parse().unwrap_or(0);
         } else if let Some(v) = w.strip_prefix("rc=") {
             st.rc = v.parse().ok();
         }
@@ -69,6 +81,10 @@ pub fn parse_ctl(line: &str) -> CtlStatus {
 pub struct Summary {
     pub final_state: SessionState,
     pub dropped: u64,
+    /// Run-time errors (each printed as an `ERROR:` line on the diagnostics stream).
+    pub errors: u64,
+    /// Skipped probe runs.
+    pub skipped: u64,
     /// Why the module failed to start, when it did.
     pub error: Option<String>,
     /// How the `-c` command ended, if it ended during the session.
@@ -137,6 +153,50 @@ impl Sink<'_> {
     }
 }
 
+/// The two output streams of a session: the script's output and diagnostics.
+struct Streams<'a> {
+    out: Sink<'a>,
+    /// Diagnostics (stderr): a failure to write them does not end the session.
+    err: Sink<'a>,
+}
+
+/// Size of a frame header in `frames`: `u32 stream; u32 len;` (native byte order).
+const FRAME_HDR: usize = 8;
+/// Stream ids of frames (runtime-c/linux/transport.h, enum rs_stream).
+const STREAM_OUT: u32 = 0;
+
+/// Calls `f(stream, bytes)` for each frame of one read of `frames`. The module never splits
+/// a frame across reads, so a partial frame is a protocol error.
+pub fn for_each_frame(mut data: &[u8], mut f: impl FnMut(u32, &[u8])) -> io::Result<()> {
+    while !data.is_empty() {
+        if data.len() < FRAME_HDR {
+            return Err(io::Error::other("partial frame header"));
+        }
+        let word = |i: usize| u32::from_ne_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+        let (stream, len) = (word(0), word(4) as usize);
+        let rest = &data[FRAME_HDR..];
+        if rest.len() < len {
+            return Err(io::Error::other("frame longer than the read"));
+        }
+        f(stream, &rest[..len]);
+        data = &rest[len..];
+    }
+    Ok(())
+}
+
+impl Streams<'_> {
+    /// Routes one read of `frames`: stream 0 to the output, any other to diagnostics.
+    fn put_frames(&mut self, data: &[u8]) -> io::Result<()> {
+        for_each_frame(data, |stream, bytes| {
+            if stream == STREAM_OUT {
+                self.out.put(bytes)
+            } else {
+                self.err.put(bytes)
+            }
+        })
+    }
+}
+
 fn read_out(out: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match out.read(buf) {
@@ -174,6 +234,7 @@ pub struct SessionOpts<'a> {
 pub fn run_session(
     name: &str,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     opts: SessionOpts<'_>,
 ) -> Result<Summary, RunError> {
     let SessionOpts {
@@ -195,8 +256,14 @@ pub fn run_session(
             .open(format!("{dir}/ctl"))
             .map_err(no_files)?,
     };
-    let mut outf = File::open(format!("{dir}/out")).map_err(no_files)?;
-    let mut sink = Sink { out, failed: None };
+    let mut outf = File::open(format!("{dir}/frames")).map_err(no_files)?;
+    let mut sink = Streams {
+        out: Sink { out, failed: None },
+        err: Sink {
+            out: err,
+            failed: None,
+        },
+    };
     let mut buf = vec![0u8; 64 * 1024];
 
     // Phase 1: start (unless a signal already came) and stream until a reason to stop.
@@ -219,9 +286,9 @@ pub fn run_session(
     }
     let mut last_check = Instant::now() - Duration::from_secs(1);
     let reason = loop {
-        let n =
-            read_out(&mut outf, &mut buf).map_err(transport_err(format!("reading {dir}/out")))?;
-        sink.put(&buf[..n]);
+        let n = read_out(&mut outf, &mut buf)
+            .and_then(|n| sink.put_frames(&buf[..n]).map(|_| n))
+            .map_err(transport_err(format!("reading {dir}/frames")))?;
         if release_pending {
             // This read began after `start` completed, so the begin probes' output is out
             // before the command's.
@@ -257,7 +324,7 @@ pub fn run_session(
                 break "the command exited";
             }
         }
-        if sink.failed.is_some() {
+        if sink.out.failed.is_some() {
             break "the output was closed";
         }
         if stop.is_set() {
@@ -302,10 +369,10 @@ pub fn run_session(
     let mut empty = 0;
     let mut idle_since = Instant::now();
     let final_status = loop {
-        let n =
-            read_out(&mut outf, &mut buf).map_err(transport_err(format!("reading {dir}/out")))?;
+        let n = read_out(&mut outf, &mut buf)
+            .and_then(|n| sink.put_frames(&buf[..n]).map(|_| n))
+            .map_err(transport_err(format!("reading {dir}/frames")))?;
         if n > 0 {
-            sink.put(&buf[..n]);
             empty = 0;
             idle_since = Instant::now();
             continue;
@@ -343,7 +410,7 @@ pub fn run_session(
             source: e,
         });
     }
-    if let Some(e) = sink.failed.take() {
+    if let Some(e) = sink.out.failed.take() {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(RunError::Transport {
                 what: "writing the output".into(),
@@ -365,6 +432,8 @@ pub fn run_session(
     Ok(Summary {
         final_state: final_status.state,
         dropped: final_status.dropped,
+        errors: final_status.errors,
+        skipped: final_status.skipped,
         error,
         cmd_exit,
         cmd_error,
@@ -382,8 +451,20 @@ mod tests {
             CtlStatus {
                 state: SessionState::Running,
                 dropped: 3,
+                errors: 0,
+                skipped: 0,
                 rc: None
             }
+        );
+        let st = parse_ctl("stopped dropped=0 errors=2 skipped=17\n");
+        assert_eq!(
+            (st.state, st.errors, st.skipped),
+            (SessionState::Stopped, 2, 17)
+        );
+        let st = parse_ctl("error dropped=1 errors=0 skipped=0 rc=-2\n");
+        assert_eq!(
+            (st.state, st.dropped, st.rc),
+            (SessionState::Error, 1, Some(-2))
         );
         assert_eq!(parse_ctl("error dropped=0 rc=-22\n").rc, Some(-22));
         assert_eq!(parse_ctl("exit\n").state, SessionState::Exit);
@@ -392,5 +473,46 @@ mod tests {
             SessionState::Starting
         );
         assert_eq!(parse_ctl("").state, SessionState::Unknown);
+    }
+
+    fn frame(stream: u32, bytes: &[u8]) -> Vec<u8> {
+        let mut v = stream.to_ne_bytes().to_vec();
+        v.extend_from_slice(&(bytes.len() as u32).to_ne_bytes());
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    #[test]
+    fn frames_go_to_their_streams_in_order() {
+        let mut data = frame(0, b"a\n");
+        data.extend(frame(1, b"ERROR: x\n"));
+        data.extend(frame(0, b"b"));
+        data.extend(frame(0, b""));
+        data.extend(frame(0, b"c\n"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let mut s = Streams {
+                out: Sink {
+                    out: &mut out,
+                    failed: None,
+                },
+                err: Sink {
+                    out: &mut err,
+                    failed: None,
+                },
+            };
+            s.put_frames(&data).unwrap();
+            s.put_frames(&[]).unwrap();
+        }
+        assert_eq!(out, b"a\nbc\n");
+        assert_eq!(err, b"ERROR: x\n");
+    }
+
+    #[test]
+    fn partial_frames_are_errors() {
+        let data = frame(0, b"hello");
+        assert!(for_each_frame(&data[..5], |_, _| {}).is_err());
+        assert!(for_each_frame(&data[..10], |_, _| {}).is_err());
+        assert!(for_each_frame(&data, |_, _| {}).is_ok());
     }
 }

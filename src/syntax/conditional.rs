@@ -54,6 +54,33 @@ impl PpContext {
     }
 }
 
+/// Evaluates one condition (its tokens, macros already expanded). `None`: it is invalid
+/// (a diagnostic says why).
+pub fn evaluate(
+    file: FileId,
+    cond: &[Spanned],
+    ctx: &PpContext,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<bool> {
+    let mut p = Resolver {
+        file,
+        toks: cond,
+        i: 0,
+        ctx,
+        diags,
+    };
+    let v = p.or_expr();
+    if v.is_some() && p.i < cond.len() {
+        p.error(
+            p.i,
+            "expected `%?` after the preprocessor condition",
+            "the condition ends here",
+        );
+        return None;
+    }
+    v
+}
+
 /// Resolves every conditional in `tokens`, keeping the chosen branches.
 pub fn resolve<'s>(
     file: FileId,

@@ -1,7 +1,7 @@
 //! Pass 1's driver: lex, insert implied terminators, run the LALRPOP parser, and turn every
 //! problem into a [`Diagnostic`].
 use super::ast::*;
-use super::conditional::{self, PpContext};
+use super::conditional::PpContext;
 use super::preproc::{self, Macros};
 use super::terminator::Terminator;
 use super::token::{LexError, Tok};
@@ -197,13 +197,7 @@ pub fn parse_file_with(
             }
         }
     }
-    // Conditionals first (a branch may hold a @define), then macros, then the conditionals
-    // that macro bodies brought in.
-    let tokens = conditional::resolve(file, tokens, pp, &mut diags);
-    let mut macros = library_macros.clone();
-    let tokens = preproc::collect_definitions(file, text, tokens, &mut macros, &mut diags);
-    let tokens = preproc::expand_all(file, &tokens, &macros, &mut diags);
-    let tokens = conditional::resolve(file, tokens, pp, &mut diags);
+    let tokens = preproc::preprocess(file, text, &tokens, library_macros, pp, &mut diags);
     if let Some(d) = preprocessor_unsupported(file, &tokens) {
         diags.push(d);
         return (File::default(), first_id, diags);

@@ -72,16 +72,309 @@ pub fn collect_definitions<'s>(
     out
 }
 
-/// Expands every use of a known macro in `tokens`.
-pub fn expand_all<'a>(
+/// A macro as the preprocessor uses it: its body text borrowed from the file that defines
+/// it or from the library's table.
+#[derive(Debug, Clone)]
+struct MacroRef<'x> {
+    params: Vec<String>,
+    body: &'x str,
+    span: Span,
+}
+
+/// The whole preprocessor, in stap's order: one pass over the tokens that takes `@define`s
+/// out, expands macro uses, and keeps the chosen branch of each `%( %? %: %)` (whose
+/// condition may itself use macros); expansions and branches are processed again.
+pub fn preprocess<'x>(
     file: FileId,
-    tokens: &[Spanned<'a>],
-    macros: &'a Macros,
+    text: &'x str,
+    tokens: &[Spanned<'x>],
+    library: &'x Macros,
+    pp: &super::conditional::PpContext,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Spanned<'a>> {
+) -> Vec<Spanned<'x>> {
+    let macros = library
+        .iter()
+        .map(|(k, m)| {
+            (
+                k.clone(),
+                MacroRef {
+                    params: m.params.clone(),
+                    body: m.body.as_str(),
+                    span: m.span,
+                },
+            )
+        })
+        .collect();
+    let mut p = Pre {
+        file,
+        text,
+        macros,
+        pp,
+        diags,
+        defined: vec![],
+    };
     let mut out = Vec::with_capacity(tokens.len());
-    expand(file, tokens, macros, diags, 0, &mut out);
+    p.process(tokens, &mut out, 0, true);
     out
+}
+
+/// Preprocesses a macro file (`.stpm`): returns what is left outside its definitions and
+/// the macros it defined (conditionals decide which, as in any file).
+pub fn macro_file<'x>(
+    file: FileId,
+    text: &'x str,
+    tokens: &[Spanned<'x>],
+    library: &'x Macros,
+    pp: &super::conditional::PpContext,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<Spanned<'x>>, Macros) {
+    let macros = library
+        .iter()
+        .map(|(k, m)| {
+            (
+                k.clone(),
+                MacroRef {
+                    params: m.params.clone(),
+                    body: m.body.as_str(),
+                    span: m.span,
+                },
+            )
+        })
+        .collect();
+    let mut p = Pre {
+        file,
+        text,
+        macros,
+        pp,
+        diags,
+        defined: vec![],
+    };
+    let mut out = Vec::new();
+    p.process(tokens, &mut out, 0, true);
+    let mut new = Macros::new();
+    for name in &p.defined {
+        let m = &p.macros[name];
+        new.insert(
+            name.clone(),
+            Macro {
+                params: m.params.clone(),
+                body: m.body.to_string(),
+                span: m.span,
+            },
+        );
+    }
+    (out, new)
+}
+
+struct Pre<'x, 'c> {
+    file: FileId,
+    text: &'x str,
+    macros: HashMap<String, MacroRef<'x>>,
+    pp: &'c super::conditional::PpContext,
+    diags: &'c mut Vec<Diagnostic>,
+    /// Names this file defined, in order.
+    defined: Vec<String>,
+}
+
+impl<'x> Pre<'x, '_> {
+    fn span(&self, l: usize, r: usize) -> Span {
+        Span::new(self.file, l, r)
+    }
+
+    /// `from_file`: the tokens are the file's own (positions index its text), so `@define`
+    /// may appear; in expansions it may not.
+    fn process(
+        &mut self,
+        toks: &[Spanned<'x>],
+        out: &mut Vec<Spanned<'x>>,
+        depth: usize,
+        from_file: bool,
+    ) {
+        let mut i = 0;
+        while i < toks.len() {
+            match &toks[i].1 {
+                Tok::AtWord("define") => {
+                    if !from_file {
+                        self.diags.push(Diagnostic::error(
+                            self.span(toks[i].0, toks[i].2),
+                            "@define inside a macro body is not supported",
+                        ));
+                        return;
+                    }
+                    i = self.define(toks, i);
+                }
+                Tok::AtWord(name) if self.macros.contains_key(*name) => {
+                    i = self.use_macro(toks, i, out, depth);
+                }
+                Tok::PpOpen => i = self.conditional(toks, i, out, depth, from_file),
+                _ => {
+                    out.push(toks[i].clone());
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn define(&mut self, toks: &[Spanned<'x>], i: usize) -> usize {
+        let start = toks[i].0;
+        match parse_definition(toks, i + 1) {
+            Ok((name, params, body, next)) => {
+                let body = match (body.first(), body.last()) {
+                    (Some(first), Some(last)) => &self.text[first.0..last.2],
+                    _ => "",
+                };
+                let span = self.span(start, toks[next - 1].2);
+                self.defined.push(name.clone());
+                self.macros.insert(name, MacroRef { params, body, span });
+                next
+            }
+            Err((at, msg)) => {
+                let (l, r) = toks.get(at).map_or((start, start), |t| (t.0, t.2));
+                self.diags.push(
+                    Diagnostic::error(self.span(l, r), format!("invalid @define: {msg}"))
+                        .with_label("expected `@define NAME(PARAM, ...) %( BODY %)`"),
+                );
+                toks[i..]
+                    .iter()
+                    .position(|t| matches!(t.1, Tok::PpClose))
+                    .map_or(toks.len(), |p| i + p + 1)
+            }
+        }
+    }
+
+    fn use_macro(
+        &mut self,
+        toks: &[Spanned<'x>],
+        i: usize,
+        out: &mut Vec<Spanned<'x>>,
+        depth: usize,
+    ) -> usize {
+        let (l, r) = (toks[i].0, toks[i].2);
+        let Tok::AtWord(name) = toks[i].1 else {
+            unreachable!("use_macro is called on @NAME")
+        };
+        let mac = self.macros[name].clone();
+        if depth >= MAX_DEPTH {
+            self.diags.push(
+                Diagnostic::error(self.span(l, r), format!("macro @{name} expands too deeply"))
+                    .with_label("does it use itself?")
+                    .with_note(mac.span, "defined here"),
+            );
+            return toks.len();
+        }
+        let (args, next) = if matches!(toks.get(i + 1), Some((_, Tok::LParen, _))) {
+            match split_args(toks, i + 1) {
+                Some(x) => x,
+                None => {
+                    self.diags.push(Diagnostic::error(
+                        self.span(l, r),
+                        format!("unclosed `(` in the use of @{name}"),
+                    ));
+                    return toks.len();
+                }
+            }
+        } else {
+            (vec![], i + 1)
+        };
+        if args.len() != mac.params.len() {
+            let end = toks[next - 1].2;
+            self.diags.push(
+                Diagnostic::error(
+                    self.span(l, end),
+                    format!(
+                        "macro @{name} takes {} argument(s), {} given",
+                        mac.params.len(),
+                        args.len()
+                    ),
+                )
+                .with_note(mac.span, "defined here"),
+            );
+            return next;
+        }
+        // Every token of the expansion is placed at the use, so errors point where the user
+        // looks; macro errors also name the definition.
+        let mut body: Vec<Spanned<'x>> = Vec::new();
+        for t in Tok::lexer(mac.body).filter_map(Result::ok) {
+            match &t {
+                Tok::AtWord(p) if mac.params.iter().any(|x| x == p) => {
+                    let k = mac.params.iter().position(|x| x == p).unwrap_or(0);
+                    body.extend(args[k].iter().cloned());
+                }
+                _ => body.push((l, t, r)),
+            }
+        }
+        self.process(&body, out, depth + 1, false);
+        next
+    }
+
+    /// `%( COND %? THEN %: ELSE %)` at `open`: returns the index after its `%)`.
+    fn conditional(
+        &mut self,
+        toks: &[Spanned<'x>],
+        open: usize,
+        out: &mut Vec<Spanned<'x>>,
+        depth: usize,
+        from_file: bool,
+    ) -> usize {
+        let (mut then_at, mut else_at, mut close_at) = (None, None, None);
+        let mut nest = 0usize;
+        for (k, t) in toks.iter().enumerate().skip(open + 1) {
+            match t.1 {
+                Tok::PpOpen => nest += 1,
+                Tok::PpThen if nest == 0 && then_at.is_none() => then_at = Some(k),
+                Tok::PpElse if nest == 0 && then_at.is_some() && else_at.is_none() => {
+                    else_at = Some(k)
+                }
+                Tok::PpClose if nest == 0 => {
+                    close_at = Some(k);
+                    break;
+                }
+                Tok::PpClose => nest -= 1,
+                _ => {}
+            }
+        }
+        let Some(close) = close_at else {
+            self.diags.push(
+                Diagnostic::error(
+                    self.span(toks[open].0, toks[open].2),
+                    "`%(` without its closing `%)`",
+                )
+                .with_label("this conditional is never closed"),
+            );
+            return toks.len();
+        };
+        let Some(then) = then_at else {
+            // Show where the condition stops making sense, which is where `%?` was expected.
+            let mut cond = Vec::new();
+            self.process(&toks[open + 1..close], &mut cond, depth + 1, false);
+            let before = self.diags.len();
+            let _ = super::conditional::evaluate(self.file, &cond, self.pp, self.diags);
+            if self.diags.len() == before {
+                self.diags.push(
+                    Diagnostic::error(
+                        self.span(toks[close].0, toks[close].2),
+                        "expected `%?` after the preprocessor condition",
+                    )
+                    .with_label("the conditional ends here without `%? THEN`"),
+                );
+            }
+            return close + 1;
+        };
+        let mut cond = Vec::new();
+        self.process(&toks[open + 1..then], &mut cond, depth + 1, false);
+        let value =
+            super::conditional::evaluate(self.file, &cond, self.pp, self.diags).unwrap_or(false);
+        let branch = if value {
+            &toks[then + 1..else_at.unwrap_or(close)]
+        } else {
+            match else_at {
+                Some(e) => &toks[e + 1..close],
+                None => &toks[close..close],
+            }
+        };
+        self.process(branch, out, depth, from_file);
+        close + 1
+    }
 }
 
 type Definition<'a, 's> = (String, Vec<String>, &'a [Spanned<'s>], usize);
@@ -174,87 +467,10 @@ fn split_args<'s>(tokens: &[Spanned<'s>], open: usize) -> Option<(Vec<Vec<Spanne
     None
 }
 
-fn expand<'a>(
-    file: FileId,
-    tokens: &[Spanned<'a>],
-    macros: &'a Macros,
-    diags: &mut Vec<Diagnostic>,
-    depth: usize,
-    out: &mut Vec<Spanned<'a>>,
-) {
-    let mut i = 0;
-    while i < tokens.len() {
-        let (l, tok, r) = &tokens[i];
-        let Tok::AtWord(name) = tok else {
-            out.push(tokens[i].clone());
-            i += 1;
-            continue;
-        };
-        let Some(mac) = macros.get(*name) else {
-            out.push(tokens[i].clone());
-            i += 1;
-            continue;
-        };
-        if depth >= MAX_DEPTH {
-            diags.push(
-                Diagnostic::error(
-                    Span::new(file, *l, *r),
-                    format!("macro @{name} expands too deeply"),
-                )
-                .with_label("does it use itself?")
-                .with_note(mac.span, "defined here"),
-            );
-            return;
-        }
-        let (args, next) = if matches!(tokens.get(i + 1), Some((_, Tok::LParen, _))) {
-            match split_args(tokens, i + 1) {
-                Some(x) => x,
-                None => {
-                    diags.push(Diagnostic::error(
-                        Span::new(file, *l, *r),
-                        format!("unclosed `(` in the use of @{name}"),
-                    ));
-                    return;
-                }
-            }
-        } else {
-            (vec![], i + 1)
-        };
-        if args.len() != mac.params.len() {
-            diags.push(
-                Diagnostic::error(
-                    Span::new(file, *l, tokens[next - 1].2),
-                    format!(
-                        "macro @{name} takes {} argument(s), {} given",
-                        mac.params.len(),
-                        args.len()
-                    ),
-                )
-                .with_note(mac.span, "defined here"),
-            );
-            i = next;
-            continue;
-        }
-        // Substitute parameters, then expand the result (it may use other macros). Every
-        // token of the expansion is placed at the use, so errors point where the user looks.
-        let mut body: Vec<Spanned<'a>> = Vec::new();
-        for t in Tok::lexer(&mac.body).filter_map(Result::ok) {
-            match &t {
-                Tok::AtWord(p) if mac.params.iter().any(|x| x == p) => {
-                    let k = mac.params.iter().position(|x| x == p).unwrap();
-                    body.extend(args[k].iter().cloned());
-                }
-                _ => body.push((*l, t, *r)),
-            }
-        }
-        expand(file, &body, macros, diags, depth + 1, out);
-        i = next;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::conditional::PpContext;
 
     fn preprocess<'a>(
         file: FileId,
@@ -262,8 +478,7 @@ mod tests {
         macros: &'a mut Macros,
         diags: &mut Vec<Diagnostic>,
     ) -> Vec<Spanned<'a>> {
-        let toks = collect_definitions(file, text, lex(text), macros, diags);
-        expand_all(file, &toks, macros, diags)
+        super::preprocess(file, text, &lex(text), macros, &PpContext::default(), diags)
     }
 
     fn lex(s: &str) -> Vec<Spanned<'_>> {
@@ -300,15 +515,11 @@ mod tests {
 
     #[test]
     fn nested_macros_and_library_macros() {
-        let mut macros = Macros::new();
+        let mut library = Macros::new();
         let mut diags = vec![];
-        preprocess(
-            0,
-            "@define one %( 1 %) @define two(x) %( @x + @one %)",
-            &mut macros,
-            &mut diags,
-        );
-        let out = preprocess(1, "y = @two(@one)", &mut macros, &mut diags);
+        let lib = "@define one %( 1 %) @define two(x) %( @x + @one %)";
+        collect_definitions(0, lib, lex(lib), &mut library, &mut diags);
+        let out = preprocess(1, "y = @two(@one)", &mut library, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(show(&out), "y = 1 + 1");
     }
