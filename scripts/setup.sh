@@ -21,8 +21,10 @@ export DEBIAN_FRONTEND=noninteractive
 # busybox-static, kmod      virtme-ng's initramfs (busybox, modprobe/insmod/depmod); insmod/rmmod in the guest
 # util-linux, coreutils     dmesg, timeout (normally present already)
 # prometheus                promtool, which checks the text the prometheus probe serves
+# systemtap-common          SystemTap's own tapset library, which the pass-1 tests parse in place
 packages=(build-essential linux-headers-amd64 linux-image-amd64 qemu-system-x86
-          python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus)
+          python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus
+          systemtap-common)
 
 [[ $(id -u) == 0 ]] || { echo "setup: must run as root" >&2; exit 1; }
 

@@ -171,9 +171,13 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     // Conditionals (`%( kernel_v >= "5.0" %? ... %)`) ask about the target kernel.
     let target = kernel::find_target(cli.release.as_deref());
     let pp = match &target {
-        Ok(t) => syntax::conditional::PpContext::for_target(&t.release, &t.build_dir, cli.guru),
+        Ok(t) => syntax::conditional::PpContext {
+            args: script_args(cli),
+            ..syntax::conditional::PpContext::for_target(&t.release, &t.build_dir, cli.guru)
+        },
         Err(_) => syntax::conditional::PpContext {
             guru: cli.guru,
+            args: script_args(cli),
             ..Default::default()
         },
     };
@@ -375,6 +379,19 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// The script's arguments (`$1`, `@1`, ...): the words after the script file, or with -e
+/// every positional word.
+fn script_args(cli: &Cli) -> Vec<String> {
+    let mut args = Vec::new();
+    if cli.expr.is_some() {
+        if let Some(first) = &cli.script {
+            args.push(first.display().to_string());
+        }
+    }
+    args.extend(cli.args.iter().cloned());
+    args
 }
 
 /// Whether any probe point could name a `syscall.*` probe (whose aliases are written per

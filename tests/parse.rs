@@ -1,7 +1,8 @@
 //! Pass 1 cases: `tests/parse/ok/*.stp` must parse, `tests/parse/ko/*.stp` must not.
 //!
 //! The first line of every case says how to run it, as stap's testsuite does:
-//! `#! rstapc -p1` (must succeed) or `#! rstapc -p1 --expect-fail` (must fail). The driver
+//! `#! rstapc -p1` (must succeed) or `#! rstapc -p1 --expect-fail` (must fail); words after
+//! `--` are the script's arguments (`$1`, `@1`), given after the file. The driver
 //! runs the real `rstapc` from the repository root with the file's relative path, so the
 //! rendered diagnostics are stable, and keeps what it printed as an insta snapshot under
 //! `tests/parse/snapshots/`:
@@ -37,6 +38,8 @@ fn cases(dir: &str) -> Vec<PathBuf> {
 /// What the first line asks for: rstapc's arguments, and whether the run must fail.
 struct Header {
     args: Vec<String>,
+    /// Words after `--`: the script's own arguments ($1, @1), given after the file.
+    script_args: Vec<String>,
     expect_fail: bool,
 }
 
@@ -47,21 +50,30 @@ fn header(path: &Path) -> Result<Header, String> {
         .strip_prefix("#! rstapc")
         .ok_or_else(|| format!("first line must start with `#! rstapc`, found `{first}`"))?;
     let mut args = Vec::new();
+    let mut script_args = Vec::new();
     let mut expect_fail = false;
+    let mut after_dashes = false;
     for word in rest.split_whitespace() {
         match word {
+            _ if after_dashes => script_args.push(word.to_string()),
+            "--" => after_dashes = true,
             "--expect-fail" => expect_fail = true,
             w => args.push(w.to_string()),
         }
     }
-    Ok(Header { args, expect_fail })
+    Ok(Header {
+        args,
+        script_args,
+        expect_fail,
+    })
 }
 
-fn rstapc(args: &[String], file: &Path, stdin: Option<&[u8]>) -> Output {
+fn rstapc(args: &[String], file: &Path, script_args: &[String], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(RSTAPC);
     cmd.current_dir(repo_root())
         .args(args)
         .arg(file)
+        .args(script_args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -102,7 +114,7 @@ fn run_case(path: &Path, kind: &str) -> Result<(), String> {
             if kind == "ko" { "" } else { "not " }
         ));
     }
-    let out = rstapc(&h.args, path, None);
+    let out = rstapc(&h.args, path, &h.script_args, None);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     if stderr.contains("panicked") {
         return Err(format!("rstapc panicked:\n{stderr}"));
@@ -127,7 +139,7 @@ fn run_case(path: &Path, kind: &str) -> Result<(), String> {
         ));
     }
     // The printed tree must read back as the same tree.
-    let again = rstapc(&h.args, Path::new("-"), Some(&out.stdout));
+    let again = rstapc(&h.args, Path::new("-"), &[], Some(&out.stdout));
     if !again.status.success() || text(&again.stdout) != stdout {
         return Err(format!(
             "the -p1 output does not read back the same:\n--- first\n{stdout}--- second\n{}{}",
@@ -183,9 +195,86 @@ fn acceptance_scripts_parse() {
     let failures: Vec<String> = scripts
         .iter()
         .filter_map(|p| {
-            let out = rstapc(&["-p1".to_string()], p, None);
+            let out = rstapc(&["-p1".to_string()], p, &[], None);
             (!out.status.success()).then(|| format!("{}:\n{}", p.display(), text(&out.stderr)))
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// SystemTap's own tapset library as Debian installs it (package systemtap-common, installed
+/// by scripts/setup.sh; read in place, never copied): at least 99% of its .stp and .stpm
+/// files must parse with `rstapc -p1 -I /usr/share/systemtap/tapset`. The files that do
+/// not are listed here with the reason.
+#[test]
+fn systemtap_tapset_library_parses() {
+    const DIR: &str = "/usr/share/systemtap/tapset";
+    // File (relative to DIR) and why it does not parse yet.
+    const EXCEPTIONS: &[(&str, &str)] = &[
+        (
+            "tls.stp",
+            "`->member$` pretty-printing suffix after a @var path",
+        ),
+        (
+            "python2.stp",
+            "`$$$$provider`, a target-variable spelling rstap does not lex",
+        ),
+        (
+            "python3.stp",
+            "`$$$$provider`, a target-variable spelling rstap does not lex",
+        ),
+    ];
+    if !Path::new(DIR).is_dir() {
+        assert!(
+            std::env::var("RSTAP_REQUIRE_VM").map_or(true, |v| v != "1"),
+            "{DIR} is missing (scripts/setup.sh installs systemtap-common)"
+        );
+        println!("skipped: {DIR} not installed (package systemtap-common)");
+        return;
+    }
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(DIR)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "stp" || e == "stpm"))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut failed = Vec::new();
+    for f in &files {
+        let out = Command::new(RSTAPC)
+            .args(["-p1", "-I", DIR])
+            .arg(f)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked"),
+            "{}: rstapc panicked:\n{stderr}",
+            f.display()
+        );
+        if !out.status.success() {
+            let rel = f.strip_prefix(DIR).unwrap().display().to_string();
+            failed.push((rel, stderr.lines().next().unwrap_or("").to_string()));
+        }
+    }
+    let unexpected: Vec<_> = failed
+        .iter()
+        .filter(|(f, _)| !EXCEPTIONS.iter().any(|(e, _)| e == f))
+        .collect();
+    let parsed = files.len() - failed.len();
+    println!(
+        "{parsed} of {} tapset files parse ({:.1}%), in {:?}",
+        files.len(),
+        100.0 * parsed as f64 / files.len() as f64,
+        started.elapsed()
+    );
+    assert!(
+        unexpected.is_empty(),
+        "files that fail and are not listed as exceptions: {unexpected:#?}"
+    );
+    assert!(
+        parsed * 100 >= files.len() * 99,
+        "only {parsed} of {} files parse",
+        files.len()
+    );
 }

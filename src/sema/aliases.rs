@@ -16,6 +16,8 @@ pub struct AliasDef {
     pub points: Vec<ProbePoint>,
     pub body: Block,
     pub epilogue: bool,
+    /// The second block of `probe A = P { prologue }, { epilogue }`.
+    pub epilogue_body: Option<Block>,
 }
 
 /// Aliases by the name of their first component, for quick matching.
@@ -33,6 +35,7 @@ impl Aliases {
                 points: decl.points.clone(),
                 body: decl.body.clone(),
                 epilogue: head.epilogue,
+                epilogue_body: head.epilogue_body.clone(),
             };
             self.by_first
                 .entry(name.components[0].name.clone())
@@ -137,7 +140,10 @@ fn expand_into(
         };
     }
     for alias in matched {
-        let wrapped = wrap(body, &alias.body, alias.epilogue, point.span);
+        let mut wrapped = wrap(body, &alias.body, alias.epilogue, point.span);
+        if let Some(epi) = &alias.epilogue_body {
+            wrapped = wrap(&wrapped, epi, true, point.span);
+        }
         let before = out.len();
         for target in &alias.points {
             let before_target = out.len();

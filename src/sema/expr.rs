@@ -88,7 +88,11 @@ impl Analyzer<'_> {
             }
             ExprKind::Call { func, args } => self.call(e, func, args, want),
             ExprKind::AtOp { op, args } => self.at_op(e, op, args),
-            ExprKind::ArgNum(_) | ExprKind::ArgStr(_) => {
+            ExprKind::AnyKey => {
+                self.unsupported(e.span, "`*` array keys (slices)");
+                None
+            }
+            ExprKind::ArgNum(_) | ExprKind::ArgStr(_) | ExprKind::ArgCount => {
                 self.unsupported(e.span, "script arguments (`$1`, `@1`)");
                 None
             }
@@ -97,6 +101,14 @@ impl Analyzer<'_> {
                 path,
                 addr_of,
             } => self.target(e, name, path, *addr_of),
+            ExprKind::AddrOf(_) => {
+                self.unsupported(e.span, "`&` of a member");
+                None
+            }
+            ExprKind::EmbeddedC(_) => {
+                self.unsupported(e.span, "embedded C expressions");
+                None
+            }
             ExprKind::Member { .. } => {
                 self.unsupported(e.span, "`@cast` and member access");
                 None

@@ -48,6 +48,8 @@ pub struct ProbeDecl {
 pub struct AliasHead {
     pub names: Vec<ProbePoint>,
     pub epilogue: bool,
+    /// `probe A = P { prologue }, { epilogue }`: the second block (stap 4.x syntax).
+    pub epilogue_body: Option<Block>,
 }
 
 /// `kernel.function("vfs_*").return ?` with its optional `?`/`!` and `if (cond)`.
@@ -249,6 +251,10 @@ pub enum Access {
 pub enum ExprKind {
     Number(i64),
     Str(String),
+    /// `*` as an array key: any key (`delete a[k, *]`, `[*, k] in a`).
+    AnyKey,
+    /// `$#` / `@#`: the number of command-line arguments.
+    ArgCount,
     /// `$1` (number) / `@1` (string) command-line arguments.
     ArgNum(u32),
     ArgStr(u32),
@@ -298,6 +304,10 @@ pub enum ExprKind {
         target: Box<Expr>,
         value: Box<Expr>,
     },
+    /// `&@cast(...)->f`: the address of a member (target variables use `Target.addr_of`).
+    AddrOf(Box<Expr>),
+    /// `%{ C expression %}` used as a value (guru mode and tapsets).
+    EmbeddedC(String),
     /// `stats <<< value`.
     Aggregate {
         target: Box<Expr>,

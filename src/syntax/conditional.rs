@@ -22,6 +22,8 @@ pub struct PpContext {
     /// The target's `.config`: `CONFIG_X` -> value (`y`, `m`, a number or a string).
     pub config: HashMap<String, String>,
     pub guru: bool,
+    /// The script arguments themselves (`$1`, `@1`, ...), substituted as literals.
+    pub args: Vec<String>,
 }
 
 /// The SystemTap language level rstap implements (`systemtap_v`).
@@ -50,6 +52,7 @@ impl PpContext {
             arch: arch.to_string(),
             config,
             guru,
+            args: vec![],
         }
     }
 }
@@ -250,11 +253,14 @@ impl<'s> Resolver<'_, 's> {
                 self.i += 1;
                 Some(v)
             }
-            Some(Tok::Ident(name)) => {
-                let (at, name) = (self.i, name.to_string());
-                self.i += 1;
-                self.comparison(at, &name)
-            }
+            Some(
+                Tok::Ident(_)
+                | Tok::Number(_)
+                | Tok::Str(_)
+                | Tok::Minus
+                | Tok::ArgCount
+                | Tok::ArgCountStr,
+            ) => self.comparison(),
             _ => {
                 self.error(
                     self.i,
@@ -266,7 +272,10 @@ impl<'s> Resolver<'_, 's> {
         }
     }
 
-    fn comparison(&mut self, at: usize, name: &str) -> Option<bool> {
+    /// `OPERAND OP OPERAND`, where an operand is a name (kernel_v, CONFIG_X, ...), a
+    /// string or a number.
+    fn comparison(&mut self) -> Option<bool> {
+        let lhs = self.operand()?;
         let op = match self.toks.get(self.i).map(|t| &t.1) {
             Some(Tok::EqEq) => "==",
             Some(Tok::NotEq) => "!=",
@@ -284,81 +293,96 @@ impl<'s> Resolver<'_, 's> {
             }
         };
         self.i += 1;
-        let rhs = match self.toks.get(self.i).map(|t| &t.1) {
-            Some(Tok::Str(s)) => Literal::Str(s.clone()),
-            Some(Tok::Number(n)) => Literal::Num(*n),
+        let rhs = self.operand()?;
+        Some(compare(&lhs, op, &rhs))
+    }
+
+    fn operand(&mut self) -> Option<Value> {
+        let at = self.i;
+        let v = match self.toks.get(self.i).map(|t| &t.1) {
+            Some(Tok::Str(s)) => Value::Str(s.clone()),
+            Some(Tok::Number(n)) => Value::Num(*n),
+            Some(Tok::ArgCount | Tok::ArgCountStr) => Value::Num(self.ctx.args.len() as i64),
             Some(Tok::Minus) => match self.toks.get(self.i + 1).map(|t| &t.1) {
                 Some(Tok::Number(n)) => {
                     self.i += 1;
-                    Literal::Num(-n)
+                    Value::Num(n.wrapping_neg())
                 }
-                _ => Literal::Bad,
+                _ => {
+                    self.error(self.i, "expected a number after `-`", "here");
+                    return None;
+                }
             },
-            _ => Literal::Bad,
-        };
-        if matches!(rhs, Literal::Bad) {
-            self.error(
-                self.i,
-                "expected a string or number to compare with",
-                "here",
-            );
-            return None;
-        }
-        self.i += 1;
-        let release = &self.ctx.kernel_release;
-        let lhs = match name {
-            "kernel_v" => Value::Version(release.split('-').next().unwrap_or("").to_string()),
-            "kernel_vr" => Value::Version(release.clone()),
-            "systemtap_v" => Value::Version(SYSTEMTAP_V.into()),
-            "arch" => Value::Str(self.ctx.arch.clone()),
-            "runtime" => Value::Str("kernel".into()),
-            "systemtap_privilege" => Value::Str("stapdev".into()),
-            "guru_mode" => Value::Num(self.ctx.guru as i64),
-            c if c.starts_with("CONFIG_") => match self.ctx.config.get(c) {
-                Some(v) => v
-                    .parse::<i64>()
-                    .map(Value::Num)
-                    .unwrap_or_else(|_| Value::Str(v.clone())),
-                None => Value::Str(String::new()),
-            },
-            other => {
+            Some(Tok::Ident(name)) => {
+                let release = &self.ctx.kernel_release;
+                match *name {
+                    "kernel_v" => {
+                        Value::Version(release.split('-').next().unwrap_or("").to_string())
+                    }
+                    "kernel_vr" => Value::Version(release.clone()),
+                    "systemtap_v" => Value::Version(SYSTEMTAP_V.into()),
+                    "arch" => Value::Str(self.ctx.arch.clone()),
+                    "runtime" => Value::Str("kernel".into()),
+                    "systemtap_privilege" => Value::Str("stapdev".into()),
+                    "guru_mode" => Value::Num(self.ctx.guru as i64),
+                    c if c.starts_with("CONFIG_") => match self.ctx.config.get(c) {
+                        Some(v) => v
+                            .parse::<i64>()
+                            .map(Value::Num)
+                            .unwrap_or_else(|_| Value::Str(v.clone())),
+                        None => Value::Str(String::new()),
+                    },
+                    other => {
+                        let msg = format!("unknown preprocessor name `{other}`");
+                        self.error(at, &msg, "not a name conditions can test");
+                        return None;
+                    }
+                }
+            }
+            _ => {
                 self.error(
-                    at,
-                    &format!("unknown preprocessor name `{other}`"),
-                    "not a name conditions can test",
+                    self.i,
+                    "expected a string or number to compare with",
+                    "here",
                 );
                 return None;
             }
         };
-        Some(compare(&lhs, op, &rhs))
+        self.i += 1;
+        Some(v)
     }
 }
 
-enum Literal {
-    Str(String),
-    Num(i64),
-    Bad,
-}
-
+#[derive(Debug, Clone)]
 enum Value {
     Version(String),
     Str(String),
     Num(i64),
 }
 
-fn compare(lhs: &Value, op: &str, rhs: &Literal) -> bool {
-    let ord = match (lhs, rhs) {
-        (Value::Num(a), Literal::Num(b)) => a.cmp(b),
-        (Value::Num(a), Literal::Str(b)) => a.to_string().as_str().cmp(b.as_str()),
-        (Value::Str(a) | Value::Version(a), Literal::Str(b)) if op == "==" || op == "!=" => {
-            let eq = glob(b, a);
-            return (op == "==") == eq;
+impl Value {
+    fn text(&self) -> String {
+        match self {
+            Value::Version(s) | Value::Str(s) => s.clone(),
+            Value::Num(n) => n.to_string(),
         }
-        (Value::Version(a), Literal::Str(b)) => crate::kernel::version_cmp(a, b),
-        (Value::Version(a), Literal::Num(b)) => crate::kernel::version_cmp(a, &b.to_string()),
-        (Value::Str(a), Literal::Str(b)) => a.cmp(b),
-        (Value::Str(a), Literal::Num(b)) => a.as_str().cmp(b.to_string().as_str()),
-        (_, Literal::Bad) => return false,
+    }
+}
+
+/// Versions compare part by part, numbers as numbers, strings as strings; `==` and `!=`
+/// against a string take wildcards in that string.
+fn compare(lhs: &Value, op: &str, rhs: &Value) -> bool {
+    let ord = match (lhs, rhs) {
+        (Value::Num(a), Value::Num(b)) => a.cmp(b),
+        (a, Value::Str(pat)) if op == "==" || op == "!=" => {
+            return (op == "==") == glob(pat, &a.text())
+        }
+        (Value::Str(pat), b) if op == "==" || op == "!=" => {
+            return (op == "==") == glob(pat, &b.text())
+        }
+        (Value::Version(a), b) => crate::kernel::version_cmp(a, &b.text()),
+        (a, Value::Version(b)) => crate::kernel::version_cmp(&a.text(), b),
+        (a, b) => a.text().cmp(&b.text()),
     };
     match op {
         "==" => ord.is_eq(),
@@ -408,6 +432,7 @@ mod tests {
             arch: "x86_64".into(),
             config,
             guru: false,
+            args: vec![],
         }
     }
 

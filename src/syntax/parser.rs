@@ -314,7 +314,7 @@ fn expected_label(expected: &[String]) -> String {
             "Str" => "a string".to_string(),
             "TargetVar" => "a target variable".to_string(),
             "AtWord" => "`@` operator".to_string(),
-            "ArgNum" | "ArgStr" => "a script argument".to_string(),
+            "ArgNum" | "ArgStr" | "\"$#\"" | "\"@#\"" => "a script argument".to_string(),
             "Embedded" => "embedded C".to_string(),
             "ImpliedSemi" => "`;`".to_string(),
             quoted => format!("`{}`", quoted.trim_matches('"')),

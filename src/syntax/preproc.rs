@@ -207,6 +207,55 @@ impl<'x> Pre<'x, '_> {
                     i = self.use_macro(toks, i, out, depth);
                 }
                 Tok::PpOpen => i = self.conditional(toks, i, out, depth, from_file),
+                // Script arguments are literals from here on, as in stap.
+                Tok::ArgCount | Tok::ArgCountStr => {
+                    let n = self.pp.args.len() as i64;
+                    out.push((toks[i].0, Tok::Number(n), toks[i].2));
+                    i += 1;
+                }
+                Tok::ArgNum(n) | Tok::ArgStr(n) => {
+                    let (l, r) = (toks[i].0, toks[i].2);
+                    let numeric = matches!(toks[i].1, Tok::ArgNum(_));
+                    match self.pp.args.get((*n as usize).wrapping_sub(1)) {
+                        Some(a) if !numeric => out.push((l, Tok::Str(a.clone()), r)),
+                        Some(a) => match parse_number_arg(a) {
+                            Some(v) => out.push((l, Tok::Number(v), r)),
+                            None => {
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        self.span(l, r),
+                                        format!("script argument ${n} is not a number"),
+                                    )
+                                    .with_label(format!("it is {a:?}; use @{n} for the text")),
+                                );
+                                out.push((l, Tok::Number(0), r));
+                            }
+                        },
+                        None => {
+                            let sigil = if numeric { '$' } else { '@' };
+                            self.diags.push(
+                                Diagnostic::error(
+                                    self.span(l, r),
+                                    format!("missing script argument {sigil}{n}"),
+                                )
+                                .with_label(format!(
+                                    "only {} argument(s) were given after the script",
+                                    self.pp.args.len()
+                                )),
+                            );
+                            out.push((
+                                l,
+                                if numeric {
+                                    Tok::Number(0)
+                                } else {
+                                    Tok::Str(String::new())
+                                },
+                                r,
+                            ));
+                        }
+                    }
+                    i += 1;
+                }
                 _ => {
                     out.push(toks[i].clone());
                     i += 1;
@@ -433,6 +482,25 @@ fn parse_definition<'a, 's>(
         body_start - 1,
         "the body's `%(` is never closed with `%)`".into(),
     ))
+}
+
+/// A numeric script argument: decimal, 0x hex or leading-0 octal, optionally negative.
+fn parse_number_arg(a: &str) -> Option<i64> {
+    let (neg, digits) = match a.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, a),
+    };
+    let v = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        u64::from_str_radix(h, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        u64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse::<u64>().ok()?
+    } as i64;
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// Splits the arguments of a use `@NAME( a, b(c, d), [e] )` at top-level commas; returns

@@ -47,6 +47,13 @@ impl Printer {
                     head
                 };
                 self.block_with(&head, &p.body);
+                if let Some(epi) = p.alias.as_ref().and_then(|a| a.epilogue_body.as_ref()) {
+                    // `probe A = P { prologue }, { epilogue }`: the comma joins the blocks.
+                    self.out.truncate(self.out.len() - 1);
+                    self.out.push(',');
+                    self.out.push('\n');
+                    self.block_with("", epi);
+                }
             }
             Item::Global(g) => {
                 let vars = g
@@ -325,6 +332,10 @@ pub fn expr(e: &Expr) -> String {
     match &e.kind {
         // Only a literal at or above 2^63 reads back negative: print it in hex, which
         // re-parses to the same value (`(-1)` would read back as a negation).
+        ExprKind::EmbeddedC(c) => format!("%{{{c}%}}"),
+        ExprKind::ArgCount => "$#".into(),
+        ExprKind::AnyKey => "*".into(),
+        ExprKind::AddrOf(x) => format!("&{}", expr(x)),
         ExprKind::Number(n) if *n < 0 => format!("{:#x}", *n as u64),
         ExprKind::Number(n) => n.to_string(),
         ExprKind::Str(s) => string(s),

@@ -39,6 +39,8 @@ pub struct Terminator<'s, I: Iterator<Item = Spanned<'s>>> {
     header_next: bool,
     /// Between `probe`/`function` and the `{` (or `%{`) of its body.
     in_decl_header: bool,
+    /// In a `global` declaration, where `a%` (a wrapping array) ends a name.
+    in_global: bool,
     last_end: usize,
 }
 
@@ -53,6 +55,7 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
             after_str: false,
             header_next: false,
             in_decl_header: false,
+            in_global: false,
             last_end: 0,
         }
     }
@@ -124,9 +127,20 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
         self.after_str = matches!(tok, Tok::Str(_));
         let header_next = std::mem::take(&mut self.header_next);
         match tok {
-            Tok::Probe | Tok::Function => self.in_decl_header = true,
-            Tok::LBrace | Tok::Embedded(_) if self.brackets.is_empty() => {
-                self.in_decl_header = false
+            Tok::Probe | Tok::Function => {
+                self.in_decl_header = true;
+                self.in_global = false;
+            }
+            Tok::Global => self.in_global = true,
+            Tok::Semi | Tok::ImpliedSemi => self.in_global = false,
+            Tok::Percent if self.in_global => self.after_operand = true,
+            Tok::LBrace if self.brackets.is_empty() => self.in_decl_header = false,
+            // Embedded C ends a function header, or is a value (`return %{ x %}`).
+            Tok::Embedded(_) => {
+                if self.brackets.is_empty() {
+                    self.in_decl_header = false;
+                }
+                self.after_operand = true;
             }
             Tok::If | Tok::While | Tok::For | Tok::Foreach | Tok::Catch => self.header_next = true,
             Tok::LParen => self.brackets.push(if header_next {
@@ -148,6 +162,8 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
             | Tok::TargetVar(_)
             | Tok::ArgNum(_)
             | Tok::ArgStr(_)
+            | Tok::ArgCount
+            | Tok::ArgCountStr
             | Tok::Next
             | Tok::Break
             | Tok::Continue => self.after_operand = true,
@@ -169,6 +185,7 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Iterator for Terminator<'s, I> {
             self.after_operand = false;
             self.after_return = false;
             let at = self.last_end;
+            self.in_global = false;
             return Some((at, Tok::ImpliedSemi, at));
         }
         let tok = self.inner.next()?;

@@ -88,6 +88,11 @@ pub enum Tok<'s> {
     /// `@1`, `@2`: command-line arguments as strings.
     #[regex(r"@[0-9]+", |lex| lex.slice()[1..].parse::<u32>().ok())]
     ArgStr(u32),
+    /// `$#` and `@#`: how many script arguments there are.
+    #[token("$#")]
+    ArgCount,
+    #[token("@#")]
+    ArgCountStr,
     /// `@count`, `@cast`, `@define`, `@my_macro`: every `@word`.
     #[regex(r"@[A-Za-z_][A-Za-z0-9_]*", |lex| &lex.slice()[1..])]
     AtWord(&'s str),
@@ -313,7 +318,12 @@ fn unescape<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> Result<String, LexError>
                 }
                 out.push(char::from(v as u8));
             }
-            other => return Err(LexError::BadEscape(format!("unknown escape `\\{other}`"))),
+            // Other escapes pass through as written, for the C compiler to read (stap does
+            // the same: tapsets write "\{" in JSON text).
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
         }
     }
     Ok(out)
@@ -358,6 +368,8 @@ impl Tok<'_> {
             Delete => "delete",
             Try => "try",
             Catch => "catch",
+            ArgCount => "$#",
+            ArgCountStr => "@#",
             PpOpen => "%(",
             PpThen => "%?",
             PpElse => "%:",
