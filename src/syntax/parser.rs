@@ -197,7 +197,8 @@ pub fn parse_file_with(
             }
         }
     }
-    let tokens = preproc::preprocess(file, text, &tokens, library_macros, pp, &mut diags);
+    let (tokens, uses) =
+        preproc::preprocess_tracking(file, text, &tokens, library_macros, pp, &mut diags);
     if let Some(d) = preprocessor_unsupported(file, &tokens) {
         diags.push(d);
         return (File::default(), first_id, diags);
@@ -227,6 +228,18 @@ pub fn parse_file_with(
             File::default()
         }
     };
+    // An error inside a macro's expansion sits on the use; name the definition too.
+    for d in diags.iter_mut() {
+        if let Some(u) = uses.iter().find(|u| {
+            d.span.file == file
+                && (u.start..u.end.max(u.start + 1)).contains(&(d.span.start as usize))
+        }) {
+            d.notes.push((
+                u.defined,
+                format!("in the expansion of @{}, defined here", u.name),
+            ));
+        }
+    }
     (ast, next_id, diags)
 }
 

@@ -92,6 +92,28 @@ pub fn preprocess<'x>(
     pp: &super::conditional::PpContext,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Spanned<'x>> {
+    preprocess_tracking(file, text, tokens, library, pp, diags).0
+}
+
+/// One use of a macro in the file: where it is (its tokens all carry this range) and where
+/// the macro was defined, so errors inside the expansion can name both.
+#[derive(Debug, Clone)]
+pub struct MacroUse {
+    pub start: usize,
+    pub end: usize,
+    pub name: String,
+    pub defined: Span,
+}
+
+/// [`preprocess`], also returning the macro uses it expanded.
+pub fn preprocess_tracking<'x>(
+    file: FileId,
+    text: &'x str,
+    tokens: &[Spanned<'x>],
+    library: &'x Macros,
+    pp: &super::conditional::PpContext,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<Spanned<'x>>, Vec<MacroUse>) {
     let macros = library
         .iter()
         .map(|(k, m)| {
@@ -112,10 +134,12 @@ pub fn preprocess<'x>(
         pp,
         diags,
         defined: vec![],
+        uses: vec![],
     };
     let mut out = Vec::with_capacity(tokens.len());
     p.process(tokens, &mut out, 0, true);
-    out
+    let uses = std::mem::take(&mut p.uses);
+    (out, uses)
 }
 
 /// Preprocesses a macro file (`.stpm`): returns what is left outside its definitions and
@@ -148,6 +172,7 @@ pub fn macro_file<'x>(
         pp,
         diags,
         defined: vec![],
+        uses: vec![],
     };
     let mut out = Vec::new();
     p.process(tokens, &mut out, 0, true);
@@ -174,6 +199,8 @@ struct Pre<'x, 'c> {
     diags: &'c mut Vec<Diagnostic>,
     /// Names this file defined, in order.
     defined: Vec<String>,
+    /// Macro uses expanded from the file's own tokens.
+    uses: Vec<MacroUse>,
 }
 
 impl<'x> Pre<'x, '_> {
@@ -351,6 +378,14 @@ impl<'x> Pre<'x, '_> {
                 }
                 _ => body.push((l, t, r)),
             }
+        }
+        if depth == 0 {
+            self.uses.push(MacroUse {
+                start: l,
+                end: r,
+                name: name.to_string(),
+                defined: mac.span,
+            });
         }
         self.process(&body, out, depth + 1, false);
         next
