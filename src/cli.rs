@@ -71,6 +71,14 @@ pub struct Cli {
     #[arg(short = 'g')]
     pub guru: bool,
 
+    /// Suppress warnings.
+    #[arg(short = 'w', conflicts_with = "warnings_are_errors")]
+    pub no_warnings: bool,
+
+    /// Treat warnings as errors.
+    #[arg(short = 'W')]
+    pub warnings_are_errors: bool,
+
     /// Run the module in a virtual machine booted from the target kernel (virtme-ng).
     #[arg(long = "vm")]
     pub vm: bool,

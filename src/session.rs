@@ -259,6 +259,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         aliases: &library.aliases,
         build_dir: target.as_ref().ok().map(|t| t.build_dir.as_path()),
         guru: cli.guru,
+        script_file: file,
     };
     let (prog, warnings) = match sema::elaborate(&ast, &opts) {
         Ok(ok) => ok,
@@ -267,7 +268,23 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             return Err(fail("pass 2 (elaboration) failed"));
         }
     };
-    print_diags(&sources, &warnings);
+    if cli.warnings_are_errors && !warnings.is_empty() {
+        let as_errors: Vec<Diagnostic> = warnings
+            .iter()
+            .cloned()
+            .map(|mut d| {
+                d.severity = crate::diag::Severity::Error;
+                d
+            })
+            .collect();
+        print_diags(&sources, &as_errors);
+        return Err(fail(
+            "pass 2 (elaboration) failed: warnings are errors (-W)",
+        ));
+    }
+    if !cli.no_warnings {
+        print_diags(&sources, &warnings);
+    }
     if cli.verbose > 0 {
         eprintln!(
             "Pass 2: analyzed script: {} probe{}, {} function{}, 0 embeds, {} global{} in {}",

@@ -39,6 +39,19 @@ pub struct Analyzer<'p> {
     pub(super) iterating: Vec<usize>,
     pub(super) report: bool,
     pub(super) changed: bool,
+    /// Reads and writes of names, for the unused/never-assigned warnings: locals by
+    /// (body, index), globals by index; a read keeps its first place.
+    pub(super) usage: Usage,
+    /// The target of a plain `=` or `<<<` is being typed: that use is no read.
+    pub(super) no_read: bool,
+}
+
+#[derive(Default)]
+pub struct Usage {
+    pub local_reads: HashMap<(usize, usize), Span>,
+    pub local_writes: std::collections::HashSet<(usize, usize)>,
+    pub global_reads: HashMap<usize, Span>,
+    pub global_writes: std::collections::HashSet<usize>,
 }
 
 impl<'p> Analyzer<'p> {
@@ -64,6 +77,8 @@ impl<'p> Analyzer<'p> {
             iterating: vec![],
             report: false,
             changed: false,
+            usage: Usage::default(),
+            no_read: false,
         };
         for g in globals {
             if let Some(&first) = a.global_index.get(&g.name.name) {
@@ -234,6 +249,8 @@ impl<'p> Analyzer<'p> {
             let pg = &mut self.prog.globals[i];
             match g.value {
                 Some(t) => pg.ty = t.ty,
+                // Never used at all: a warning says so (see `warnings`); it stays a long.
+                None if g.array_at.is_none() && g.scalar_at.is_none() => {}
                 None => {
                     let used = g.array_at.is_some() || g.scalar_at.is_some();
                     self.diags.push(
@@ -269,8 +286,16 @@ impl<'p> Analyzer<'p> {
                 }
             }
         }
-        // Functions in the order they were reached; calls refer to them by index.
-        for f in &self.fns {
+        // Only the functions some call reaches go into the module; calls are renumbered.
+        let called: BTreeSet<usize> = self.prog.calls.values().copied().collect();
+        let mut renumber = vec![usize::MAX; self.fns.len()];
+        for (i, f) in self.fns.iter().enumerate() {
+            if !called.contains(&i)
+                || (matches!(f.decl.body, FunctionBody::Script(_)) && f.body.is_none())
+            {
+                continue;
+            }
+            renumber[i] = self.prog.functions.len();
             let st = f.body.map(|b| &self.states[b]);
             let params: Vec<Local> = f
                 .decl
@@ -285,11 +310,14 @@ impl<'p> Analyzer<'p> {
                         .map_or(Type::Long, |t| t.ty),
                 })
                 .collect();
-            let body = match &f.decl.body {
-                FunctionBody::Script(_) => {
-                    FunctionCode::Script(self.bodies[f.body.unwrap_or(0)].1.clone())
+            let body = match (&f.decl.body, f.body) {
+                (FunctionBody::Script(_), Some(b)) => {
+                    FunctionCode::Script(self.bodies[b].1.clone())
                 }
-                FunctionBody::Embedded(e) => FunctionCode::Embedded(e.code.clone()),
+                (FunctionBody::Script(_), None) => {
+                    unreachable!("unreached functions are skipped above")
+                }
+                (FunctionBody::Embedded(e), _) => FunctionCode::Embedded(e.code.clone()),
             };
             self.prog.functions.push(Function {
                 name: f.decl.name.name.clone(),
@@ -307,6 +335,92 @@ impl<'p> Analyzer<'p> {
                 span: f.decl.span,
             });
         }
+        for f in self.prog.calls.values_mut() {
+            *f = renumber[*f];
+        }
+    }
+
+    /// Warnings about the user's script (not the library): never-assigned and unused
+    /// locals, unused or never-read globals, functions never called. Each is said once even
+    /// when its body was expanded for many probe points.
+    pub fn warnings(&self, script: crate::source::FileId) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut push = |d: Diagnostic| {
+            if seen.insert((d.span, d.message.clone())) {
+                out.push(d);
+            }
+        };
+        for (b, st) in self.states.iter().enumerate() {
+            let params = match self.bodies[b].0 {
+                BodyOwner::Function(f) => self.fns[f].decl.params.len(),
+                BodyOwner::Probe => 0,
+            };
+            for (i, name) in st.names.iter().enumerate().skip(params) {
+                if name.starts_with("__") {
+                    continue; // macro and tapset internals
+                }
+                let read = self.usage.local_reads.get(&(b, i));
+                let written = self.usage.local_writes.contains(&(b, i));
+                match (read, written) {
+                    (Some(at), false) if at.file == script => push(
+                        Diagnostic::warning(*at, format!("never-assigned local variable `{name}`"))
+                            .with_label(
+                                "read here, but nothing gives it a value: it reads as 0 or \"\"",
+                            ),
+                    ),
+                    (None, true) => {
+                        if let Some(t) = st.types[i].filter(|t| t.at.file == script) {
+                            push(
+                                Diagnostic::warning(
+                                    t.at,
+                                    format!("local variable `{name}` is assigned but never read"),
+                                )
+                                .with_label("this value is never used"),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (g, st) in self.globals.iter().enumerate() {
+            if st.span.file != script {
+                continue;
+            }
+            let read = self.usage.global_reads.contains_key(&g);
+            let written =
+                self.usage.global_writes.contains(&g) || self.prog.globals[g].init.is_some();
+            match (read, written) {
+                (false, false) => push(
+                    Diagnostic::warning(st.span, format!("unused global `{}`", st.name))
+                        .with_label("declared but never used"),
+                ),
+                (false, true) => push(
+                    Diagnostic::warning(
+                        st.span,
+                        format!("global `{}` is written but never read", st.name),
+                    )
+                    .with_label("nothing reads what is stored here"),
+                ),
+                _ => {}
+            }
+        }
+        for f in &self.fns {
+            if f.body.is_none()
+                && matches!(f.decl.body, FunctionBody::Script(_))
+                && f.decl.span.file == script
+            {
+                push(
+                    Diagnostic::warning(
+                        f.decl.name.span,
+                        format!("function `{}` is never called", f.decl.name.name),
+                    )
+                    .with_label("it is left out of the module"),
+                );
+            }
+        }
+        out
     }
 
     pub(super) fn error(&mut self, d: Diagnostic) {
@@ -442,6 +556,7 @@ impl<'p> Analyzer<'p> {
             self.in_loop(&f.body);
             return;
         };
+        self.mark(VarRef::Global(g), f.array.span, false);
         if f.keys.iter().filter(|(_, s)| s.is_some()).count() + f.value_sort.is_some() as usize > 1
         {
             self.error(Diagnostic::error(
@@ -509,6 +624,9 @@ impl<'p> Analyzer<'p> {
                 }
             },
             ExprKind::Index { array, keys } => {
+                if let Some(&g) = self.global_index.get(&array.name) {
+                    self.check_not_iterating(g, e.span);
+                }
                 self.index(e, array, keys, None);
             }
             _ => self.error(
@@ -534,6 +652,30 @@ impl<'p> Analyzer<'p> {
     // -----------------------------------------------------------------------------------
     // Names
 
+    /// Records a use of `r` (during the reporting walk, when every use is seen once more).
+    pub(super) fn mark(&mut self, r: VarRef, at: Span, write: bool) {
+        if !self.report {
+            return;
+        }
+        match (r, write) {
+            (VarRef::Local(i), true) => {
+                self.usage.local_writes.insert((self.current, i));
+            }
+            (VarRef::Local(i), false) => {
+                self.usage
+                    .local_reads
+                    .entry((self.current, i))
+                    .or_insert(at);
+            }
+            (VarRef::Global(g), true) => {
+                self.usage.global_writes.insert(g);
+            }
+            (VarRef::Global(g), false) => {
+                self.usage.global_reads.entry(g).or_insert(at);
+            }
+        }
+    }
+
     /// A local of the current body (never a global), for `foreach` variables.
     fn local_var(&mut self, id: &Ident) -> VarRef {
         if self.global_index.contains_key(&id.name) {
@@ -549,6 +691,7 @@ impl<'p> Analyzer<'p> {
             Some(&i) => i,
             None => self.locals.add(&id.name, None),
         };
+        self.mark(VarRef::Local(i), id.span, true);
         VarRef::Local(i)
     }
 

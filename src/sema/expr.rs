@@ -60,7 +60,9 @@ impl Analyzer<'_> {
             ExprKind::Assign { op, target, value } => self.assign(*op, target, value),
             ExprKind::Aggregate { target, value } => {
                 self.lvalue(target);
+                self.no_read = true;
                 self.expect(target, Type::Stats);
+                self.no_read = false;
                 self.expect(value, Type::Long);
                 None
             }
@@ -164,6 +166,9 @@ impl Analyzer<'_> {
 
     fn scalar(&mut self, e: &Expr, v: &Ident, want: Option<Type>) -> Option<Type> {
         let r = self.resolve(v, e.id);
+        if !self.no_read {
+            self.mark(r, e.span, false);
+        }
         if let VarRef::Global(g) = r {
             let st = &mut self.globals[g];
             if let Some(a) = st.array_at {
@@ -205,7 +210,13 @@ impl Analyzer<'_> {
     ) -> Option<Type> {
         let g = self.array(array, keys.len(), e.span)?;
         self.prog.vars.insert(e.id, VarRef::Global(g));
+        if !self.no_read {
+            self.mark(VarRef::Global(g), e.span, false);
+        }
+        // The keys are read even when the element is only written.
+        let saved = std::mem::replace(&mut self.no_read, false);
         self.keys(g, keys);
+        self.no_read = saved;
         if let Some(w) = want {
             self.unify_value(g, Some(w), e.span);
         }
@@ -219,11 +230,14 @@ impl Analyzer<'_> {
                 if let Some(&g) = self.global_index.get(&v.name) {
                     self.check_not_iterating(g, target.span);
                 }
+                let r = self.resolve(v, target.id);
+                self.mark(r, target.span, true);
                 true
             }
             ExprKind::Index { array, .. } => {
                 if let Some(&g) = self.global_index.get(&array.name) {
                     self.check_not_iterating(g, target.span);
+                    self.mark(VarRef::Global(g), target.span, true);
                 }
                 true
             }
@@ -245,11 +259,16 @@ impl Analyzer<'_> {
         }
         match op.0 {
             None => {
+                // A plain `=` writes its target without reading it.
+                self.no_read = true;
                 let tt = self.expr(target, None);
+                self.no_read = false;
                 let vt = self.expr(value, tt);
                 match (tt, vt) {
                     (None, Some(v)) => {
+                        self.no_read = true;
                         self.expr(target, Some(v));
+                        self.no_read = false;
                         Some(v)
                     }
                     (Some(Type::Stats), _) => {
@@ -260,17 +279,24 @@ impl Analyzer<'_> {
                         None
                     }
                     (Some(t), Some(v)) if t != v => {
-                        self.error(
-                            Diagnostic::error(
-                                value.span,
-                                format!(
-                                    "type mismatch: assigning a {} to a {}",
-                                    v.name(),
-                                    t.name()
-                                ),
-                            )
-                            .with_label(format!("this is a {}", v.name())),
-                        );
+                        let mut d = Diagnostic::error(
+                            value.span,
+                            format!("type mismatch: assigning a {} to a {}", v.name(), t.name()),
+                        )
+                        .with_label(format!("this is a {}", v.name()));
+                        // Show where the target got its type.
+                        let decided = self
+                            .prog
+                            .vars
+                            .get(&target.id)
+                            .and_then(|r| self.typed_of(*r));
+                        if let Some(at) = decided {
+                            d = d.with_note(
+                                at.at,
+                                format!("it is a {} because of this", at.ty.name()),
+                            );
+                        }
+                        self.error(d);
                         Some(t)
                     }
                     (t, v) => t.or(v),
@@ -485,7 +511,10 @@ impl Analyzer<'_> {
                     ));
                 }
                 for a in args {
-                    let t = self.expr(a, None);
+                    // A name nothing types (never assigned) prints as the long 0, as in stap.
+                    let t = self
+                        .expr(a, None)
+                        .or_else(|| self.expr(a, Some(Type::Long)));
                     if t.is_none() || t == Some(Type::Stats) {
                         self.error(
                             Diagnostic::error(a.span, "cannot print this value").with_label(

@@ -31,6 +31,8 @@ pub struct Options<'a> {
     pub build_dir: Option<&'a std::path::Path>,
     /// `-g`: embedded C allowed in the script.
     pub guru: bool,
+    /// The script's file: warnings are about it, not about the library.
+    pub script_file: crate::source::FileId,
 }
 
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
@@ -146,9 +148,13 @@ pub fn elaborate(
     );
     let facts = analyzer.probe_facts();
     analyzer.finish();
+    let warnings = analyzer.warnings(opts.script_file);
     let analyzer_diags = std::mem::take(&mut analyzer.diags);
     drop(analyzer);
     diags.extend(analyzer_diags);
+    if !diags.iter().any(Diagnostic::is_error) {
+        diags.extend(warnings);
+    }
 
     for (x, (locals, globals_used)) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
