@@ -71,6 +71,10 @@ pub struct Cli {
     #[arg(short = 'g')]
     pub guru: bool,
 
+    /// Unoptimized: one handler per probe, as stap emits them (no merging).
+    #[arg(short = 'u')]
+    pub unoptimized: bool,
+
     /// Suppress warnings.
     #[arg(short = 'w', conflicts_with = "warnings_are_errors")]
     pub no_warnings: bool,

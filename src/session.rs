@@ -311,8 +311,15 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     note_target(&target);
     let clock = PassClock::start();
     let tables = translate::Tables::for_program(&prog, &target.build_dir).map_err(fail)?;
-    let translated =
-        translate::translate(&prog, &sources, &module, &cli.define, &tables).map_err(fail)?;
+    let translated = translate::translate(
+        &prog,
+        &sources,
+        &module,
+        &cli.define,
+        &tables,
+        !cli.unoptimized,
+    )
+    .map_err(fail)?;
     let mut work = WorkDir::new().map_err(fail)?;
     let src_path = kbuild::write_sources(
         work.path(),

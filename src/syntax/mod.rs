@@ -6,5 +6,6 @@ pub mod preproc;
 pub mod pretty;
 pub mod terminator;
 pub mod token;
+pub mod visit;
 
 pub use parser::{parse_file, parse_file_with};

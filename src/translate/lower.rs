@@ -50,6 +50,9 @@ pub struct Lowerer<'a> {
     pub(super) loops: Vec<Option<usize>>,
     labels: usize,
     pub(super) foreach_depth: usize,
+    /// Literals that come from the probe's row of a merged handler's constant table
+    /// (node -> C expression such as `k->c0`).
+    pub consts: std::collections::HashMap<NodeId, String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -75,6 +78,7 @@ impl<'a> Lowerer<'a> {
             loops: vec![],
             labels: 0,
             foreach_depth: 0,
+            consts: std::collections::HashMap::new(),
         }
     }
 
@@ -261,6 +265,9 @@ impl<'a> Lowerer<'a> {
     /// Lowers `e` and returns its atom (empty for calls without a value).
     pub(super) fn expr(&mut self, e: &Expr) -> String {
         match &e.kind {
+            ExprKind::Number(_) | ExprKind::Str(_) if self.consts.contains_key(&e.id) => {
+                self.consts[&e.id].clone()
+            }
             ExprKind::Number(n) => long_literal(*n),
             ExprKind::Str(s) => c_string(s),
             ExprKind::Var(_) => self.var(e),

@@ -4,12 +4,14 @@ pub mod cwriter;
 pub mod lower;
 mod lower_call;
 mod lower_data;
+mod merge;
 mod module_data;
 mod providers;
 
 use crate::embedded;
 use crate::sema::{FunctionCode, ProbeKind, Program, Type};
 use crate::source::SourceMap;
+use crate::syntax::ast::Literal;
 use lower::{c_ident, Comparator, Lowerer};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -76,6 +78,7 @@ pub fn translate(
     module_name: &str,
     defines: &[(String, String)],
     tables: &Tables,
+    optimize: bool,
 ) -> Result<Translated, String> {
     let mut comparators: Vec<Comparator> = Vec::new();
     let mut add_comparators = |cs: &[Comparator]| {
@@ -86,16 +89,56 @@ pub fn translate(
         }
     };
 
-    let mut probes = Vec::new();
-    for (index, probe) in prog.probes.iter().enumerate() {
-        let lowered = Lowerer::new(prog, sources, None).lower(&probe.body);
+    // One handler per group of probes whose bodies differ only in literals.
+    let groups = merge::group(prog, optimize);
+    let mut handlers = Vec::new();
+    let mut handler_of = vec![(0usize, None::<usize>); prog.probes.len()];
+    for (index, group) in groups.iter().enumerate() {
+        let probe = &prog.probes[group.rep];
+        let mut lowerer = Lowerer::new(prog, sources, None);
+        let mut const_fields = Vec::new();
+        for (j, slot) in group.slots.iter().enumerate() {
+            lowerer.consts.insert(slot.node, format!("k->c{j}"));
+            const_fields.push(match slot.values[0] {
+                Literal::Number(_) => format!("int64_t c{j}"),
+                Literal::Str(_) => format!("const char *c{j}"),
+            });
+        }
+        let rows: Vec<String> = (0..group.members.len())
+            .map(|m| {
+                let vals: Vec<String> = group
+                    .slots
+                    .iter()
+                    .map(|s| match &s.values[m] {
+                        Literal::Number(n) => lower::long_literal(*n),
+                        Literal::Str(v) => cwriter::c_string(v),
+                    })
+                    .collect();
+                format!("{{ {} }}", vals.join(", "))
+            })
+            .collect();
+        for (row, &m) in group.members.iter().enumerate() {
+            handler_of[m] = (index, (!group.slots.is_empty()).then_some(row));
+        }
+        let lowered = lowerer.lower(&probe.body);
         add_comparators(&lowered.comparators);
         let (fields, inits) = module_data::frame(prog, &[], &probe.locals, &lowered);
         let interruptible = matches!(probe.kind, ProbeKind::Begin { .. } | ProbeKind::End { .. });
-        probes.push(json!({
+        let points: Vec<&str> = group
+            .members
+            .iter()
+            .take(3)
+            .map(|&m| prog.probes[m].point.as_str())
+            .collect();
+        let more = group.members.len().saturating_sub(3);
+        let comment = if more > 0 {
+            format!("{}, and {more} more", points.join(", "))
+        } else {
+            points.join(", ")
+        };
+        handlers.push(json!({
             "index": index,
-            "point_c": cwriter::c_string(&probe.point),
-            "point_comment": probe.point.replace("*/", "* /"),
+            "point_comment": comment.replace("*/", "* /"),
             "fields": fields,
             "inits": inits,
             "long_temps": lowered.long_temps,
@@ -103,8 +146,19 @@ pub fn translate(
             "body": lowered.code,
             "locks": probe.globals_used.iter().collect::<Vec<_>>(),
             "max_actions": if interruptible { "MAXACTION_INTERRUPTIBLE" } else { "MAXACTION" },
+            "const_fields": const_fields,
+            "const_rows": if group.slots.is_empty() { vec![] } else { rows },
         }));
     }
+    let probes: Vec<_> = prog
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (h, row) = handler_of[i];
+            json!({ "point_c": cwriter::c_string(&p.point), "handler": h, "row": row })
+        })
+        .collect();
 
     let mut functions = Vec::new();
     for f in &prog.functions {
@@ -193,6 +247,7 @@ pub fn translate(
     ctx.insert("uses_maps", &uses_maps);
     ctx.insert("uses_stats", &(uses_stats || uses_maps));
     ctx.insert("probes", &probes);
+    ctx.insert("handlers", &handlers);
     ctx.insert("functions", &functions);
     ctx.insert(
         "has_frames",
