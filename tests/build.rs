@@ -179,3 +179,27 @@ fn listing_probe_points_and_their_variables() {
         .stdout_has("retstr:string")
         .stdout_has("retval:long");
 }
+
+/// Probes whose bodies differ only in literals share one handler and a constant table;
+/// `-u` keeps one handler per probe, as stap emits them.
+#[test]
+fn handler_merging_and_u() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let script =
+        "probe syscall.open*.return { if (retval < 0) printf(\"%s %d\\n\", name, syscall_nr) }";
+    let merged = s.run(&["-p3", "-e", script]);
+    merged.expect_code(0);
+    let bodies = |out: &str| out.matches("static void rsg_body_").count();
+    assert_eq!(bodies(&merged.stdout), 1, "one shared handler expected");
+    assert!(
+        merged.stdout.contains("\"openat\""),
+        "the constant table holds each name"
+    );
+    let separate = s.run(&["-p3", "-u", "-e", script]);
+    separate.expect_code(0);
+    assert_eq!(bodies(&separate.stdout), 5, "-u: one handler per probe");
+}
