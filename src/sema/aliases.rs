@@ -103,6 +103,34 @@ pub fn expand(
 ) -> Result<Vec<Expansion>, Diagnostic> {
     let mut out = Vec::new();
     expand_into(point, body, aliases, ctx, 0, &mut out)?;
+    // `probe P if (COND) { ... }`: the handler does nothing while COND is false. The check
+    // comes first, before any alias prologue: `if (COND) ; else next`.
+    if let Some(cond) = &point.condition {
+        for x in &mut out {
+            let check = Stmt {
+                kind: StmtKind::If {
+                    cond: cond.clone(),
+                    then: Box::new(Stmt {
+                        kind: StmtKind::Empty,
+                        span: cond.span,
+                    }),
+                    els: Some(Box::new(Stmt {
+                        kind: StmtKind::Next,
+                        span: cond.span,
+                    })),
+                },
+                span: cond.span,
+            };
+            let rest = Stmt {
+                kind: StmtKind::Block(x.body.clone()),
+                span: x.body.span,
+            };
+            x.body = Block {
+                stmts: vec![check, rest],
+                span: x.body.span,
+            };
+        }
+    }
     Ok(out)
 }
 

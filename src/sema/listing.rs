@@ -24,6 +24,7 @@ pub fn print_program(prog: &Program) -> String {
             ProbeKind::Procfs { name, maxsize } => {
                 format!("procfs(\"{name}\").read.maxsize({maxsize})")
             }
+            ProbeKind::Never => "never".to_string(),
             ProbeKind::Begin { seq } => format!("begin({seq})"),
             ProbeKind::End { seq } => format!("end({seq})"),
             ProbeKind::Timer {

@@ -77,12 +77,6 @@ pub fn elaborate(
             Item::Probe(p) if p.alias.is_some() => {}
             Item::Probe(p) => {
                 for point in &p.points {
-                    if let Some(c) = &point.condition {
-                        diags.push(Diagnostic::error(
-                            c.span,
-                            "probe conditions (`if (...)`) are not supported yet",
-                        ));
-                    }
                     match aliases::expand(point, &p.body, &alias_sets, &ctx) {
                         Ok(list) if list.is_empty() && !point.optional => diags.push(
                             Diagnostic::error(point.span, "probe point matches nothing")

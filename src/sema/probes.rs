@@ -55,6 +55,10 @@ pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Dia
             })
         }
         "timer" => resolve_timer(comps),
+        "never" => {
+            no_more(comps, 1)?;
+            Ok(ProbeKind::Never)
+        }
         _ => Err(no_match(first, "no probe provider or alias has this name")),
     }
 }

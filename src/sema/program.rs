@@ -28,6 +28,8 @@ pub enum ProbeKind {
     Begin { seq: i64 },
     /// `end(seq)`: runs once at the end of the session.
     End { seq: i64 },
+    /// `never`: a probe that never fires (its body is still checked and compiled).
+    Never,
     /// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus
     /// up to `randomize` more, in the same unit.
     Timer {

@@ -39,7 +39,7 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
     for (i, probe) in prog.probes.iter().enumerate() {
         match &probe.kind {
             // begin and end probes run from rsg_start/rsg_stop directly.
-            ProbeKind::Begin { .. } | ProbeKind::End { .. } => {}
+            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Never => {}
             ProbeKind::Timer {
                 period,
                 randomize,
