@@ -119,12 +119,9 @@ fn resolve_timer(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         randomize_ns = (m as u64).saturating_mul(scale);
         no_more(comps, 3)?;
     }
-    if period_ns < 1_000_000 && ns_per(&unit.name).is_some() {
-        // Kernel timers here run on jiffies; shorter periods would silently round up.
-        return Err(bad_arg(
-            unit,
-            "a period of at least 1 ms (sub-millisecond timers are not supported yet)",
-        ));
+    if period_ns < 100_000 && ns_per(&unit.name).is_some() {
+        // A high-resolution timer firing faster would keep a CPU busy with nothing else.
+        return Err(bad_arg(unit, "a period of at least 100 us"));
     }
     let jiffies = unit.name == "jiffies";
     Ok(ProbeKind::Timer {

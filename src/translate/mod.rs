@@ -29,7 +29,7 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
 ];
 
 /// Kernel API checks the module needs (runtime/autoconf/NAME.c).
-const AUTOCONF_CHECKS: &[&str] = &["timer_delete_sync"];
+const AUTOCONF_CHECKS: &[&str] = &["timer_delete_sync", "hrtimer_setup"];
 
 /// Kernel tables a module carries when the script uses the tapset functions that read them:
 /// names indexed by number (`None` for a gap).

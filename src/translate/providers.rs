@@ -55,7 +55,9 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                     "randomize_ms": randomize / 1_000_000,
                 });
                 timers += 1;
-                out.add("timer", "t", &t)?;
+                // Whole milliseconds run on jiffies; finer periods need a high-resolution timer.
+                let fine = !jiffies && (period % 1_000_000 != 0 || randomize % 1_000_000 != 0);
+                out.add(if fine { "hrtimer" } else { "timer" }, "t", &t)?;
             }
             ProbeKind::Tracepoint(tp) => {
                 // A `struct pt_regs *` argument is also the probe's register context.
