@@ -23,6 +23,14 @@ fn main() {
         core.compile("rstap_core");
     }
     embed(&["runtime-c", "templates", "tapsets"]);
+    build_id(&[
+        "src",
+        "grammar",
+        "runtime-c",
+        "templates",
+        "tapsets",
+        "Cargo.lock",
+    ]);
     println!("cargo:rerun-if-changed=runtime-c");
     println!("cargo:rerun-if-changed=templates");
     println!("cargo:rerun-if-changed=tapsets");
@@ -60,4 +68,31 @@ fn embed(dirs: &[&str]) {
     }
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).expect("write embedded.rs");
+}
+
+/// `RSTAP_BUILD_ID`: a digest of everything the compiler is built from, so the compile cache
+/// never hands out a module that an older rstapc generated.
+fn build_id(paths: &[&str]) {
+    use std::hash::{Hash, Hasher};
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for p in paths {
+        for e in walkdir::WalkDir::new(format!("{root}/{p}"))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if e.file_type().is_file() {
+                files.push(e.into_path());
+            }
+        }
+    }
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in &files {
+        f.strip_prefix(&root).unwrap_or(f).hash(&mut h);
+        std::fs::read(f).unwrap_or_default().hash(&mut h);
+    }
+    println!("cargo:rustc-env=RSTAP_BUILD_ID={:016x}", h.finish());
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.lock");
 }

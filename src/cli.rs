@@ -59,6 +59,10 @@ pub struct Cli {
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Output buffer size per CPU, in MB (1-4095; default 1).
+    #[arg(short = 's', value_name = "MB", value_parser = crate::run::parse_buffer_mb)]
+    pub buffer_mb: Option<u32>,
+
     /// Add a tapset directory.
     #[arg(short = 'I', value_name = "DIR")]
     pub include: Vec<PathBuf>,
@@ -70,6 +74,14 @@ pub struct Cli {
     /// Guru mode: allow embedded C and other unsafe constructs.
     #[arg(short = 'g')]
     pub guru: bool,
+
+    /// Do not use or fill the compile cache ($XDG_CACHE_HOME/rstap).
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+
+    /// Empty the compile cache, then exit.
+    #[arg(long = "clean-cache")]
+    pub clean_cache: bool,
 
     /// Unoptimized: one handler per probe, as stap emits them (no merging).
     #[arg(short = 'u')]
@@ -196,6 +208,10 @@ mod tests {
         assert_eq!(c.command, None);
         let c = Cli::try_parse_from(["rstapc", "-x1", "x.stp"]).unwrap();
         assert_eq!(c.target_pid, Some(1));
+        let c = Cli::try_parse_from(["rstapc", "-s", "4", "x.stp"]).unwrap();
+        assert_eq!(c.buffer_mb, Some(4));
+        assert!(Cli::try_parse_from(["rstapc", "-s", "0", "x.stp"]).is_err());
+        assert!(Cli::try_parse_from(["rstapc", "-s", "4096", "x.stp"]).is_err());
         // stap: "You can't specify -c and -x options together."
         assert!(Cli::try_parse_from(["rstapc", "-c", "true", "-x", "1", "x.stp"]).is_err());
         assert!(Cli::try_parse_from(["rstapc", "-x", "0", "x.stp"]).is_err());

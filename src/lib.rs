@@ -1,4 +1,5 @@
 //! rstap: a SystemTap-compatible tracing compiler.
+pub mod cache;
 pub mod cli;
 pub mod diag;
 pub mod embedded;

@@ -144,6 +144,13 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn run_passes(cli: &Cli) -> Result<i32, Failed> {
+    if cli.clean_cache {
+        let n = crate::cache::clean().map_err(fail)?;
+        eprintln!("rstapc: removed {n} cached module(s)");
+        if cli.script.is_none() && cli.expr.is_none() {
+            return Ok(0);
+        }
+    }
     // -l/-L PROBE: elaborate `probe PROBE {}` and list what it expands to.
     let listing = cli
         .list
@@ -309,6 +316,23 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     // Pass 3: translate. The target kernel is needed from here on.
     let target = target.map_err(fail)?;
     note_target(&target);
+    // The compile cache: a module built from the same inputs skips passes 3 and 4 (not with
+    // -k, whose point is the build directory, and not for -p3, which prints the C).
+    let cache_key = (last >= 4 && !cli.keep && !cli.no_cache)
+        .then(|| module_key(cli, &sources, &module, &target));
+    if let Some(cached) = cache_key
+        .as_deref()
+        .and_then(|k| crate::cache::lookup(k, &module))
+    {
+        if cli.verbose > 0 {
+            eprintln!(
+                "Pass 3: using cached \"{}\"",
+                cached.with_file_name(format!("{module}_src.c")).display()
+            );
+            eprintln!("Pass 4: using cached \"{}\"", cached.display());
+        }
+        return finish_with_module(cli, last, &module, &cached, &target);
+    }
     let clock = PassClock::start();
     let tables = translate::Tables::for_program(&prog, &target.build_dir).map_err(fail)?;
     let translated = translate::translate(
@@ -357,26 +381,43 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             return Err(fail(e));
         }
     };
-    let local_ko = PathBuf::from(format!("{module}.ko"));
-    let copy_out = last == 4 || cli.module.is_some();
-    if copy_out {
-        std::fs::copy(&ko, &local_ko).map_err(|e| {
-            keep(&mut work);
-            fail(format!(
-                "cannot copy {} to the current directory: {e}",
-                ko.display()
-            ))
-        })?;
-    }
     if cli.verbose > 0 {
         eprintln!(
             "Pass 4: compiled C into \"{module}.ko\" in {}",
             clock.report()
         );
     }
+    if let Some(key) = &cache_key {
+        if let Err(e) = crate::cache::store(key, &module, &ko, &src_path) {
+            if cli.verbose > 0 {
+                eprintln!("rstapc: note: not cached: {e}");
+            }
+        }
+    }
+    let code = finish_with_module(cli, last, &module, &ko, &target);
+    keep(&mut work);
+    code
+}
+
+/// After pass 4 (or a cache hit): copy `NAME.ko` out when asked, then pass 5.
+fn finish_with_module(
+    cli: &Cli,
+    last: u8,
+    module: &str,
+    ko: &std::path::Path,
+    target: &kernel::Target,
+) -> Result<i32, Failed> {
+    let local_ko = PathBuf::from(format!("{module}.ko"));
+    if last == 4 || cli.module.is_some() {
+        std::fs::copy(ko, &local_ko).map_err(|e| {
+            fail(format!(
+                "cannot copy {} to the current directory: {e}",
+                ko.display()
+            ))
+        })?;
+    }
     if last == 4 {
         println!("{}", local_ko.display());
-        keep(&mut work);
         return Ok(0);
     }
 
@@ -386,15 +427,38 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         eprintln!("Pass 5: starting run.");
     }
     let code = if cli.vm {
-        crate::vm::run_in_vm(&ko, &target, cli)
+        crate::vm::run_in_vm(ko, target, cli)
     } else {
-        run_here(&ko, cli)
+        run_here(ko, cli)
     };
-    keep(&mut work);
     if cli.verbose > 0 {
         eprintln!("Pass 5: run completed in {}", clock.report());
     }
     code
+}
+
+/// The compile cache's key: every source file read (the script and the library), the flags
+/// that change the module, the target kernel and the compiler.
+fn module_key(cli: &Cli, sources: &SourceMap, module: &str, target: &kernel::Target) -> String {
+    let mut k = crate::cache::KeyBuilder::new();
+    for (name, text) in sources.all() {
+        k.add(name, text.as_bytes());
+    }
+    k.add("module", module.as_bytes());
+    k.add("defines", format!("{:?}", cli.define).as_bytes());
+    k.add(
+        "flags",
+        format!(
+            "u={} g={} args={:?}",
+            cli.unoptimized,
+            cli.guru,
+            script_args(cli)
+        )
+        .as_bytes(),
+    );
+    k.add_target(&target.release, &target.build_dir);
+    k.add_compiler();
+    k.finish()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -439,6 +503,7 @@ fn run_here(ko: &std::path::Path, cli: &Cli) -> Result<i32, Failed> {
         verbose: cli.verbose > 0,
         command: cli.command.clone(),
         target_pid: cli.target_pid,
+        buffer_mb: cli.buffer_mb,
     };
     match crate::run::run_module(&opts) {
         Ok(code) => Ok(code),

@@ -81,6 +81,16 @@ impl SourceMap {
         format!("{}:{}:{}", self.name(span.file), line, col)
     }
 
+    /// Every file read, as (name, text), in the order they were added.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..).map_while(move |i| {
+            self.files
+                .get(i)
+                .ok()
+                .map(|f| (f.name().as_str(), f.source().as_str()))
+        })
+    }
+
     pub(crate) fn files(&self) -> &SimpleFiles<String, String> {
         &self.files
     }

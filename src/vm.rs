@@ -132,6 +132,10 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
     if cli.verbose > 0 {
         run_args.push("-v".to_string());
     }
+    if let Some(mb) = cli.buffer_mb {
+        run_args.push("-s".to_string());
+        run_args.push(mb.to_string());
+    }
     run_args.extend(target_args(cli));
     let script = guest_script(&rstaprun, &ko, &module, &run_args);
 

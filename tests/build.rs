@@ -203,3 +203,68 @@ fn handler_merging_and_u() {
     separate.expect_code(0);
     assert_eq!(bodies(&separate.stdout), 5, "-u: one handler per probe");
 }
+
+/// The compile cache: a second identical build is a hit (passes 3 and 4 skipped, the same
+/// module), --no-cache builds anyway, two concurrent builds both succeed, --clean-cache
+/// empties it.
+#[test]
+fn compile_cache_hits_and_is_safe_under_concurrency() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let hello = example("hello.stp");
+    let first = s.run(&["-v", "-p4", "-m", "cached", &hello]);
+    first.expect_code(0).stderr_has("Pass 4: compiled C");
+    let ko = std::fs::read(s.cwd.path().join("cached.ko")).unwrap();
+    let second = s.run(&["-v", "-p4", "-m", "cached", &hello]);
+    second.expect_code(0).stderr_has("Pass 4: using cached");
+    assert_eq!(
+        std::fs::read(s.cwd.path().join("cached.ko")).unwrap(),
+        ko,
+        "a hit gives the same module"
+    );
+    s.run(&["-v", "-p4", "--no-cache", "-m", "cached", &hello])
+        .expect_code(0)
+        .stderr_has("Pass 4: compiled C");
+    // A different flag is a different module.
+    s.run(&["-v", "-p4", "-u", "-m", "cached", &hello])
+        .expect_code(0)
+        .stderr_has("Pass 4: compiled C");
+
+    let mut a = s.command();
+    a.args([
+        "-p4",
+        "-m",
+        "race",
+        "-e",
+        "probe begin { println(1) exit() }",
+    ]);
+    let mut b = s.command();
+    b.args([
+        "-p4",
+        "-m",
+        "race",
+        "-e",
+        "probe begin { println(1) exit() }",
+    ]);
+    let (ca, cb) = (a.spawn().unwrap(), b.spawn().unwrap());
+    let (oa, ob) = (
+        ca.wait_with_output().unwrap(),
+        cb.wait_with_output().unwrap(),
+    );
+    assert!(
+        oa.status.success() && ob.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&oa.stderr),
+        String::from_utf8_lossy(&ob.stderr)
+    );
+
+    s.run(&["--clean-cache"])
+        .expect_code(0)
+        .stderr_has("removed");
+    s.run(&["-v", "-p4", "-m", "cached", &hello])
+        .expect_code(0)
+        .stderr_has("Pass 4: compiled C");
+}

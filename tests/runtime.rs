@@ -19,7 +19,11 @@
 //! there; not the script's `target()`), `EXPECT_RUN` (a line RUN must print), `ARGS` (extra
 //! rstaprun arguments, inserted before the module as written, so shell quoting applies:
 //! `ARGS -c '{work}/workload 10 0'`; `{work}` becomes the directory holding the built
-//! tests/progs binaries; a `-c` command runs with `/` as its current directory).
+//! tests/progs binaries; a `-c` command runs with `/` as its current directory),
+//! `COMPILE_ARGS` (extra rstapc arguments for pass 4, split on whitespace: `-D MAXSKIPPED=2`).
+//! In RUN and ARGS, `{module}` becomes the case's module name (`rt_N`); in RUN, `{pid}`
+//! becomes the pid of rstaprun itself (the harness runs it under `timeout`, whose pid is not
+//! rstaprun's), e.g. `RUN kill -KILL {pid}`.
 //!
 //! Without a kernel build dir or virtme-ng the test prints why and skips; with
 //! RSTAP_REQUIRE_VM=1 (set by .ci/run) a missing VM is a failure instead.
@@ -42,6 +46,8 @@ struct Case {
     return_code: i32,
     run: Option<String>,
     args: Option<String>,
+    /// Extra rstapc arguments for pass 4 (e.g. `-D NAME=VALUE`).
+    compile_args: Vec<String>,
 }
 
 fn parse_cases(file: &Path) -> Vec<Case> {
@@ -80,6 +86,9 @@ fn parse_cases(file: &Path) -> Vec<Case> {
             "RETURN_CODE" => case.return_code = rest.trim().parse().unwrap(),
             "RUN" => case.run = Some(rest.trim().to_string()),
             "ARGS" => case.args = Some(rest.trim().to_string()),
+            "COMPILE_ARGS" => case
+                .compile_args
+                .extend(rest.split_whitespace().map(str::to_string)),
             other => panic!("{fname}:{}: unknown directive {other}", n + 1),
         }
     }
@@ -179,8 +188,13 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
             .as_deref()
             .map(|t| format!("-T {t}"))
             .unwrap_or_default();
+        let module = format!("rt_{i}");
         let t = match &case.args {
-            Some(a) => format!("{t} {}", a.replace("{work}", &work.display().to_string())),
+            Some(a) => format!(
+                "{t} {}",
+                a.replace("{work}", &work.display().to_string())
+                    .replace("{module}", &module)
+            ),
             None => t,
         };
         let r = res.join(i.to_string());
@@ -193,10 +207,12 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
             Some(cmd) => s.push_str(&format!(
                 "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
                  n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
+                 spid=$(pgrep -P $rpid | head -n 1)\n\
                  ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1\n\
                  kill -INT $rpid 2>/dev/null; wait $rpid; echo $? > {r}.rc\n",
                 ko = ko.display(),
                 work = work.display(),
+                cmd = cmd.replace("{module}", &module).replace("{pid}", "$spid"),
             )),
             None => s.push_str(&format!(
                 "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc\n",
@@ -303,6 +319,7 @@ fn runtime_cases_in_one_vm_boot() {
         std::fs::write(&script, &case.prog).unwrap();
         let out = Command::new(rstapc)
             .args(["-p4", "-m", &format!("rt_{i}")])
+            .args(&case.compile_args)
             .arg(&script)
             .current_dir(work.path())
             .output()

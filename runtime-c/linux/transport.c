@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/proc_fs.h>
 #include <linux/ring_buffer.h>
@@ -49,12 +50,20 @@ struct rs_frame_hdr {
 
 #define RS_REC_DATA_MAX (RS_REC_MAX - (u32)sizeof(struct rs_rec_hdr))
 
+/* stap's -s: the ring buffer's size per CPU in MB; 0 (not given): RS_BUFFER_BYTES. */
+#define RS_BUFSIZE_MAX_MB 4095U
+static unsigned int rs_bufsize;
+module_param(rs_bufsize, uint, 0400);
+MODULE_PARM_DESC(rs_bufsize, "output buffer per CPU, in MB (1..4095; rstaprun -s)");
+
 static struct trace_buffer *rs_rb;
 static struct proc_dir_entry *rs_proc_dir;
 static atomic_t rs_state = ATOMIC_INIT(RS_STATE_STARTING);
 static atomic_t rs_exit_requested = ATOMIC_INIT(0);
 static atomic_long_t rs_dropped = ATOMIC_LONG_INIT(0);
 static atomic_long_t rs_target_pid = ATOMIC_LONG_INIT(0);	/* "target PID"; 0: none */
+static atomic_t rs_failed = ATOMIC_INIT(0);	/* rs_session_failed() was called */
+static atomic_t rs_readers = ATOMIC_INIT(0);	/* open files of out and frames */
 static int rs_start_rc;			/* rsg_start()'s return value when it failed */
 static bool rs_started;			/* rsg_start() succeeded and rsg_stop() has not run */
 static DEFINE_MUTEX(rs_ctl_mutex);	/* serializes start/stop (and unload) */
@@ -94,6 +103,11 @@ static __maybe_unused void rs_request_exit(void)
 	atomic_set(&rs_exit_requested, 1);
 	/* Fully ordered; pairs with the atomic_xchg() in rs_ctl_start(). */
 	atomic_cmpxchg(&rs_state, RS_STATE_RUNNING, RS_STATE_EXIT);
+}
+
+static __maybe_unused void rs_session_failed(void)
+{
+	atomic_set(&rs_failed, 1);
 }
 
 static void rs_print_commit_stream(struct rs_buf *b, u32 stream)
@@ -263,7 +277,32 @@ static ssize_t rs_frames_read(struct file *file, char __user *ubuf, size_t count
 
 static int rs_out_open(struct inode *inode, struct file *file)
 {
-	return nonseekable_open(inode, file);
+	int rc = nonseekable_open(inode, file);
+
+	if (!rc)
+		atomic_inc(&rs_readers);
+	return rc;
+}
+
+/*
+ * The last reader of out/frames went away while the session is starting or running: the
+ * runner died (a normal runner keeps `frames` open until the state is stopped). Nobody
+ * reads the output any more, so the probes stop firing now; the runner's guardian (or a
+ * later `rmmod`) then writes "stop" and unloads.
+ */
+static int rs_out_release(struct inode *inode, struct file *file)
+{
+	int st;
+
+	if (!atomic_dec_and_test(&rs_readers))
+		return 0;
+	st = atomic_read(&rs_state);
+	if (st == RS_STATE_STARTING || st == RS_STATE_RUNNING) {
+		pr_info("rstap: %s: the output reader went away; stopping the probes\n",
+			THIS_MODULE->name);
+		rsg_exit();
+	}
+	return 0;
 }
 
 static int rs_ctl_start(void)
@@ -353,6 +392,8 @@ static ssize_t rs_ctl_read(struct file *file, char __user *ubuf, size_t count,
 	len = scnprintf(line, sizeof(line), "%s dropped=%lu errors=%ld skipped=%ld",
 			rs_state_names[st], rs_dropped_count(), rsg_error_count(),
 			rsg_skipped_count());
+	if (atomic_read(&rs_failed))
+		len += scnprintf(line + len, sizeof(line) - len, " failed=1");
 	if (st == RS_STATE_ERROR)
 		len += scnprintf(line + len, sizeof(line) - len, " rc=%d", rs_start_rc);
 	len += scnprintf(line + len, sizeof(line) - len, "\n");
@@ -367,12 +408,14 @@ static const struct proc_ops rs_ctl_ops = {
 
 static const struct proc_ops rs_out_ops = {
 	.proc_open = rs_out_open,
+	.proc_release = rs_out_release,
 	.proc_read = rs_out_read,
 	.proc_lseek = noop_llseek,
 };
 
 static const struct proc_ops rs_frames_ops = {
 	.proc_open = rs_out_open,
+	.proc_release = rs_out_release,
 	.proc_read = rs_frames_read,
 	.proc_lseek = noop_llseek,
 };
@@ -380,13 +423,21 @@ static const struct proc_ops rs_frames_ops = {
 static __maybe_unused int rs_transport_init(const char *modname)
 {
 	char dirname[72];
+	unsigned long bytes = RS_BUFFER_BYTES;
 
 	snprintf(dirname, sizeof(dirname), "rstap_%s", modname);
+	if (rs_bufsize > RS_BUFSIZE_MAX_MB) {
+		pr_err("rstap: %s: rs_bufsize=%u: the buffer size must be 1 to %u MB\n",
+		       modname, rs_bufsize, RS_BUFSIZE_MAX_MB);
+		return -EINVAL;
+	}
+	if (rs_bufsize)
+		bytes = (unsigned long)rs_bufsize << 20;
 	rs_stage = kmalloc(RS_REC_MAX, GFP_KERNEL);
 	if (!rs_stage)
 		return -ENOMEM;
 	rs_stage_len = rs_stage_pos = 0;
-	rs_rb = ring_buffer_alloc(RS_BUFFER_BYTES, 0);	/* 0: not RB_FL_OVERWRITE */
+	rs_rb = ring_buffer_alloc(bytes, 0);	/* 0: not RB_FL_OVERWRITE */
 	if (!rs_rb)
 		goto nomem;
 	rs_proc_dir = proc_mkdir(dirname, NULL);

@@ -7,7 +7,7 @@
  *
  * Per module NAME:
  *   /proc/rstap_NAME/ctl    (0600)  write "target PID" / "start" / "stop"; read
- *                         "<state> dropped=<n> errors=<n> skipped=<n>[ rc=<errno>]\n"
+ *                         "<state> dropped=<n> errors=<n> skipped=<n>[ failed=1][ rc=<errno>]\n"
  *   /proc/rstap_NAME/out    (0400)  read the printed output, both streams merged, raw
  *                                   (timestamp order across CPUs)
  *   /proc/rstap_NAME/frames (0400)  the same records as frames {u32 stream; u32 len;}+bytes
@@ -18,7 +18,10 @@
 
 #include <linux/types.h>
 
-/* Bytes of ring buffer per CPU. Override with -DRS_BUFFER_BYTES=... */
+/*
+ * Bytes of ring buffer per CPU. Override with -DRS_BUFFER_BYTES=... at build time, or at
+ * load time with the module parameter rs_bufsize=MB (1..4095; what rstaprun -s passes).
+ */
 #ifndef RS_BUFFER_BYTES
 #define RS_BUFFER_BYTES (1024UL * 1024UL)
 #endif
@@ -67,6 +70,14 @@ static void rsg_stop(void);
 static long rsg_error_count(void);
 static long rsg_skipped_count(void);
 
+/*
+ * Also defined by the generated code, any context, never sleeps: stop running probes (the
+ * script's exit()) and call rs_request_exit(). The transport calls it when the last reader
+ * of out/frames closes while the session is starting or running (the runner died), so
+ * probes stop firing at once, before anyone writes "stop".
+ */
+static void rsg_exit(void);
+
 /* module_init: create the ring buffer and /proc/rstap_<modname>/{ctl,out}. 0 or -errno. */
 static int rs_transport_init(const char *modname);
 /* module_exit: remove the proc files, run rsg_stop() if still started, free the buffer. */
@@ -74,6 +85,13 @@ static void rs_transport_exit(void);
 
 /* Any context (NMI included), never sleeps: running -> exit (starting -> exit, too). */
 static void rs_request_exit(void);
+
+/*
+ * Any context, never sleeps: the session failed at run time (e.g. MAXSKIPPED exceeded):
+ * ctl reports failed=1 from now on and the runner exits 1. Does not request the exit
+ * itself (call rsg_exit() too).
+ */
+static void rs_session_failed(void);
 
 /*
  * Any context (NMI, kprobe, tracepoint, timer, process), never sleeps: append

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use rstap::run::{run_module, RunOptions};
+use rstap::run::{parse_buffer_mb, run_module, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,9 @@ struct Args {
     /// Sets target() to PID
     #[arg(short = 'x', value_name = "PID", value_parser = rstap::cli::parse_pid)]
     target_pid: Option<i32>,
+    /// Output buffer size per CPU, in MB (1-4095; default: the module's, 1)
+    #[arg(short = 's', value_name = "MB", value_parser = parse_buffer_mb)]
+    buffer_mb: Option<u32>,
     /// The module to run (NAME.ko)
     module: PathBuf,
     /// Module parameters (name=value)
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         verbose: args.verbose,
         command: args.command,
         target_pid: args.target_pid,
+        buffer_mb: args.buffer_mb,
     };
     match run_module(&opts) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -77,5 +81,9 @@ mod tests {
         assert_eq!(a.params, ["p=1"]);
         assert!(Args::try_parse_from(["rstaprun", "-c", "true", "-x", "1", "m.ko"]).is_err());
         assert!(Args::try_parse_from(["rstaprun", "-x", "0", "m.ko"]).is_err());
+        let a = Args::try_parse_from(["rstaprun", "-s", "16", "m.ko"]).unwrap();
+        assert_eq!(a.buffer_mb, Some(16));
+        assert!(Args::try_parse_from(["rstaprun", "-s", "0", "m.ko"]).is_err());
+        assert!(Args::try_parse_from(["rstaprun", "-s", "4096", "m.ko"]).is_err());
     }
 }

@@ -6,9 +6,10 @@
 //! `-T` elapses or a signal arrives, then writes `stop`, drains the rest and unloads the
 //! module. Run-time errors and skipped probes are reported at the end, as stap does. The protocol is described in `runtime-c/README.md`.
 //! Every failure is a [`RunError`] value; once the module is loaded it is unloaded on every
-//! way out.
+//! way out, including the runner's own death (SIGKILL): see `guardian.rs`.
 
 mod command;
+mod guardian;
 mod load;
 mod signals;
 mod transport;
@@ -40,6 +41,28 @@ pub struct RunOptions {
     pub command: Option<String>,
     /// `-x PID`: target() is PID; the session does not depend on that process.
     pub target_pid: Option<i32>,
+    /// `-s MB`: the output buffer per CPU, in MB (1..=4095, see [`parse_buffer_mb`]);
+    /// passed to the module as its `rs_bufsize` parameter. `None`: the module's default.
+    pub buffer_mb: Option<u32>,
+}
+
+/// Largest `-s` value, as stap (`Invalid buffer size (should be 1-4095).`).
+pub const MAX_BUFFER_MB: u32 = 4095;
+
+/// Parses `-s MB` (stap's -s: the buffer size in megabytes, per CPU): 1 to 4095.
+pub fn parse_buffer_mb(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(format!(
+            "`{s}`: the buffer size must be at least 1 MB (1 to {MAX_BUFFER_MB})"
+        )),
+        Ok(v) if v <= MAX_BUFFER_MB as u64 => Ok(v as u32),
+        Ok(_) => Err(format!(
+            "`{s}`: the buffer size must be at most {MAX_BUFFER_MB} MB (1 to {MAX_BUFFER_MB})"
+        )),
+        Err(_) => Err(format!(
+            "`{s}` is not a buffer size in MB (a number from 1 to {MAX_BUFFER_MB})"
+        )),
+    }
 }
 
 /// Why a run could not be done (or could not be finished cleanly).
@@ -121,7 +144,8 @@ impl std::error::Error for RunError {
 
 /// Runs a compiled module to completion. Returns the exit status the runner should use:
 /// 0 after a normal session, 1 if the module reported `error` (its start failed), the
-/// script had run-time errors, or the `-c` command could not be run or failed (exited
+/// script had run-time errors, the session failed (`failed=1`: more than MAXSKIPPED probe
+/// runs were skipped), or the `-c` command could not be run or failed (exited
 /// non-zero or by a signal), as stapio does.
 ///
 /// The script's output goes to `-o FILE` or stdout; its diagnostics (`ERROR:` lines of
@@ -159,8 +183,34 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     if load::is_loaded(&name) {
         return Err(RunError::AlreadyLoaded(name));
     }
+    let mut params = opts.params.clone();
+    if let Some(mb) = opts.buffer_mb {
+        if !(1..=MAX_BUFFER_MB).contains(&mb) {
+            return Err(RunError::LoadFailed {
+                name,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("-s {mb}: the buffer size must be 1 to {MAX_BUFFER_MB} MB"),
+                ),
+            });
+        }
+        params.push(format!("rs_bufsize={mb}"));
+    }
 
-    let loaded = load::load(&module_file, &name, &opts.params)?;
+    // Declared before `loaded`, so dropped after it: if this process dies (even by SIGKILL)
+    // with the module loaded, the guardian stops and unloads it.
+    let guardian = guardian::Guardian::start(&name).map_err(|source| RunError::Transport {
+        what: "cannot start the guardian process".into(),
+        source,
+    })?;
+    let loaded = match load::load(&module_file, &name, &params) {
+        Ok(l) => l,
+        Err(e) => {
+            guardian.done();
+            return Err(e);
+        }
+    };
+    guardian.armed();
     if verbose {
         eprintln!(
             "rstaprun: loaded module {name} from {}",
@@ -200,6 +250,12 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     if verbose && unloaded.is_ok() {
         eprintln!("rstaprun: unloaded module {name}");
     }
+    if unloaded.is_ok() {
+        guardian.done();
+    } else {
+        // The guardian gets a last try (stop, delete_module) when it is dropped.
+        drop(guardian);
+    }
     let summary = session?;
     unloaded?;
     if summary.errors > 0 || summary.skipped > 0 {
@@ -207,19 +263,21 @@ pub fn run_module(opts: &RunOptions) -> Result<i32, RunError> {
     }
     if summary.dropped > 0 {
         eprintln!(
-            "WARNING: {} output record(s) dropped: the output buffer was full (build with a larger -DRS_BUFFER_BYTES=...)",
+            "WARNING: {} output record(s) dropped: the output buffer was full (run with a larger -s MB)",
             summary.dropped
         );
     }
     if let Some(why) = &summary.error {
         eprintln!("rstaprun: module {name} failed to start: {why}");
     }
-    // stapio exits 1 after run-time errors (skipped probes alone are only a warning).
-    let mut code = if summary.final_state == SessionState::Error || summary.errors > 0 {
-        1
-    } else {
-        0
-    };
+    // stapio exits 1 after run-time errors; skipped probes alone are only a warning, until
+    // more than MAXSKIPPED end the session as an error (failed=1).
+    let mut code =
+        if summary.final_state == SessionState::Error || summary.errors > 0 || summary.failed {
+            1
+        } else {
+            0
+        };
     if let Some(e) = &summary.cmd_error {
         let cmd = opts.command.as_deref().unwrap_or_default();
         eprintln!("ERROR: cannot run the command `{cmd}` (/bin/sh -c): {e}");
@@ -241,6 +299,19 @@ fn errors_warning(errors: u64, skipped: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buffer_sizes() {
+        assert_eq!(parse_buffer_mb("1"), Ok(1));
+        assert_eq!(parse_buffer_mb("4095"), Ok(4095));
+        assert!(parse_buffer_mb("0").unwrap_err().contains("at least 1 MB"));
+        assert!(parse_buffer_mb("4096")
+            .unwrap_err()
+            .contains("at most 4095"));
+        assert!(parse_buffer_mb("-1").is_err());
+        assert!(parse_buffer_mb("1.5").is_err());
+        assert!(parse_buffer_mb("").is_err());
+    }
 
     #[test]
     fn errors_warning_has_stap_wording() {

@@ -41,6 +41,8 @@ pub struct CtlStatus {
     pub skipped: u64,
     /// rsg_start()'s return value (a negative errno) when the state is `error`.
     pub rc: Option<i32>,
+    /// `failed=1`: the session failed at run time (more than MAXSKIPPED skipped runs).
+    pub failed: bool,
 }
 
 /// Parses `running dropped=3 errors=0 skipped=1` / `error dropped=0 rc=-22`; unknown keys
@@ -61,6 +63,7 @@ pub fn parse_ctl(line: &str) -> CtlStatus {
         errors: 0,
         skipped: 0,
         rc: None,
+        failed: false,
     };
     for w in words {
         if let Some(v) = w.strip_prefix("dropped=") {
@@ -71,6 +74,8 @@ pub fn parse_ctl(line: &str) -> CtlStatus {
             st.skipped = v.parse().unwrap_or(0);
         } else if let Some(v) = w.strip_prefix("rc=") {
             st.rc = v.parse().ok();
+        } else if let Some(v) = w.strip_prefix("failed=") {
+            st.failed = v != "0";
         }
     }
     st
@@ -85,6 +90,8 @@ pub struct Summary {
     pub errors: u64,
     /// Skipped probe runs.
     pub skipped: u64,
+    /// The session failed at run time (`failed=1`: MAXSKIPPED exceeded).
+    pub failed: bool,
     /// Why the module failed to start, when it did.
     pub error: Option<String>,
     /// How the `-c` command ended, if it ended during the session.
@@ -434,6 +441,7 @@ pub fn run_session(
         dropped: final_status.dropped,
         errors: final_status.errors,
         skipped: final_status.skipped,
+        failed: final_status.failed,
         error,
         cmd_exit,
         cmd_error,
@@ -453,9 +461,11 @@ mod tests {
                 dropped: 3,
                 errors: 0,
                 skipped: 0,
-                rc: None
+                rc: None,
+                failed: false,
             }
         );
+        assert!(parse_ctl("exit dropped=0 errors=0 skipped=101 failed=1\n").failed);
         let st = parse_ctl("stopped dropped=0 errors=2 skipped=17\n");
         assert_eq!(
             (st.state, st.errors, st.skipped),

@@ -34,8 +34,10 @@ impl Sandbox {
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(RSTAPC);
+        // A cache of its own, so no test sees modules another run left behind.
         cmd.current_dir(self.cwd.path())
             .env("TMPDIR", self.tmp.path())
+            .env("XDG_CACHE_HOME", self.tmp.path().join("cache"))
             .env_remove("RUST_BACKTRACE");
         cmd
     }

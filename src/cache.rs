@@ -1,0 +1,162 @@
+//! The compile cache: a module built once is reused while nothing that affects it changed.
+//! The key covers the script and every library file, rstap's own runtime and templates (its
+//! version and a digest of the embedded files), the target kernel (release, .config,
+//! Module.symvers), the C compiler's version and every flag that changes the module. Entries
+//! live in `$XDG_CACHE_HOME/rstap` (default `~/.cache/rstap`), one directory per key, written
+//! to a temporary name and renamed into place, so two concurrent runs never see half an entry.
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Where the cache lives.
+pub fn dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("rstap"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rstap"))
+}
+
+/// Builds a key from everything that goes into a module.
+#[derive(Default)]
+pub struct KeyBuilder {
+    hasher: Sha256,
+}
+
+impl KeyBuilder {
+    pub fn new() -> KeyBuilder {
+        let mut k = KeyBuilder::default();
+        k.add("rstap", env!("CARGO_PKG_VERSION").as_bytes());
+        k.add("build", env!("RSTAP_BUILD_ID").as_bytes());
+        for (path, text) in crate::embedded::RUNTIME_C
+            .iter()
+            .chain(crate::embedded::TEMPLATES)
+        {
+            k.add(path, text.as_bytes());
+        }
+        k
+    }
+
+    /// Adds one named input (the name keeps `a`+`bc` apart from `ab`+`c`).
+    pub fn add(&mut self, name: &str, bytes: &[u8]) {
+        self.hasher.update((name.len() as u64).to_le_bytes());
+        self.hasher.update(name.as_bytes());
+        self.hasher.update((bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+    }
+
+    /// The target kernel: its release and the files a module build depends on.
+    pub fn add_target(&mut self, release: &str, build_dir: &Path) {
+        self.add("release", release.as_bytes());
+        for f in [".config", "Module.symvers", "include/generated/autoconf.h"] {
+            let bytes = std::fs::read(build_dir.join(f)).unwrap_or_default();
+            self.add(f, &bytes);
+        }
+    }
+
+    /// The C compiler's own description of itself.
+    pub fn add_compiler(&mut self) {
+        let out = std::process::Command::new("gcc").arg("--version").output();
+        let v = out.map(|o| o.stdout).unwrap_or_default();
+        self.add("gcc", &v);
+    }
+
+    pub fn finish(self) -> String {
+        self.hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// A cached module for `key`, if there is one: the path of its `NAME.ko`.
+pub fn lookup(key: &str, module: &str) -> Option<PathBuf> {
+    let ko = dir()?.join(key).join(format!("{module}.ko"));
+    ko.is_file().then_some(ko)
+}
+
+/// Stores a built module (and its source, for `-k`-style inspection) under `key`. Failure to
+/// store is not an error for the build: the cache is an optimization.
+pub fn store(key: &str, module: &str, ko: &Path, src: &Path) -> Result<(), String> {
+    let base = dir().ok_or("no cache directory (neither XDG_CACHE_HOME nor HOME is set)")?;
+    std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+    let final_dir = base.join(key);
+    if final_dir.join(format!("{module}.ko")).is_file() {
+        return Ok(());
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".incoming")
+        .tempdir_in(&base)
+        .map_err(|e| {
+            format!(
+                "cannot create a temporary directory in {}: {e}",
+                base.display()
+            )
+        })?;
+    std::fs::copy(ko, tmp.path().join(format!("{module}.ko"))).map_err(|e| e.to_string())?;
+    std::fs::copy(src, tmp.path().join(format!("{module}_src.c"))).map_err(|e| e.to_string())?;
+    let staged = tmp.keep();
+    // Another run may have stored the same key meanwhile: either copy is the same module.
+    if std::fs::rename(&staged, &final_dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staged);
+    }
+    Ok(())
+}
+
+/// `--clean-cache`: removes every entry; says how many.
+pub fn clean() -> Result<usize, String> {
+    let Some(base) = dir() else { return Ok(0) };
+    let Ok(entries) = std::fs::read_dir(&base) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for e in entries.filter_map(Result::ok) {
+        if e.path().is_dir() {
+            std::fs::remove_dir_all(e.path())
+                .map_err(|err| format!("cannot remove {}: {err}", e.path().display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_depend_on_every_input_and_its_boundaries() {
+        let key = |parts: &[(&str, &str)]| {
+            let mut k = KeyBuilder::new();
+            for (n, v) in parts {
+                k.add(n, v.as_bytes());
+            }
+            k.finish()
+        };
+        assert_eq!(key(&[("a", "x")]), key(&[("a", "x")]));
+        assert_ne!(key(&[("a", "x")]), key(&[("a", "y")]));
+        assert_ne!(key(&[("a", "bc")]), key(&[("ab", "c")]));
+        assert_eq!(key(&[]).len(), 64);
+    }
+
+    #[test]
+    fn store_and_lookup_in_a_private_cache_dir() {
+        let home = tempfile::tempdir().unwrap();
+        // Only this test sets the variable, and it points at its own temporary directory.
+        std::env::set_var("XDG_CACHE_HOME", home.path());
+        let work = tempfile::tempdir().unwrap();
+        let ko = work.path().join("m.ko");
+        let src = work.path().join("m_src.c");
+        std::fs::write(&ko, b"module").unwrap();
+        std::fs::write(&src, b"source").unwrap();
+        assert!(lookup("k1", "m").is_none());
+        store("k1", "m", &ko, &src).unwrap();
+        store("k1", "m", &ko, &src).unwrap();
+        assert_eq!(
+            std::fs::read(lookup("k1", "m").unwrap()).unwrap(),
+            b"module"
+        );
+        assert_eq!(clean().unwrap(), 1);
+        assert!(lookup("k1", "m").is_none());
+        std::env::remove_var("XDG_CACHE_HOME");
+    }
+}
