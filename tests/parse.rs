@@ -278,3 +278,181 @@ fn systemtap_tapset_library_parses() {
         files.len()
     );
 }
+
+/// Builds a test script nesting something `n` levels deep.
+type MakeCase = Box<dyn Fn(usize) -> String>;
+
+/// Deep nesting is refused with an error, never a stack overflow: 10,000 and 100,000 levels
+/// of each nesting form through the real `rstapc -p1`.
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, MakeCase, &str)> = vec![
+        // Parentheses make no tree nodes: any depth parses.
+        (
+            "parens",
+            Box::new(|n| {
+                format!(
+                    "probe begin {{ x = {}1{} }}\n",
+                    "(".repeat(n),
+                    ")".repeat(n)
+                )
+            }),
+            "",
+        ),
+        (
+            "blocks",
+            Box::new(|n| format!("probe begin {}{}\n", "{".repeat(n), "}".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "ifs",
+            Box::new(|n| format!("probe begin {{ {}y = 1 }}\n", "if (x) ".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "else_ifs",
+            Box::new(|n| format!("probe begin {{ {}y = 1 }}\n", "if (x) y else ".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "unary",
+            Box::new(|n| format!("probe begin {{ x = {}1 }}\n", "-".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "sums",
+            Box::new(|n| format!("probe begin {{ x = 1{} }}\n", " + 1".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "assigns",
+            Box::new(|n| format!("probe begin {{ {}1 }}\n", "x = ".repeat(n))),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "calls",
+            Box::new(|n| {
+                format!(
+                    "probe begin {{ x = {}1{} }}\n",
+                    "f(".repeat(n),
+                    ")".repeat(n)
+                )
+            }),
+            "nesting deeper than 1000 levels",
+        ),
+        (
+            "conditionals",
+            Box::new(|n| {
+                format!(
+                    "{}probe begin {{}}{}\n",
+                    "%( arch != \"x\" %? ".repeat(n),
+                    " %)".repeat(n)
+                )
+            }),
+            "preprocessor conditionals nested deeper than 100 levels",
+        ),
+        (
+            "pp_not",
+            Box::new(|n| format!("%( {}arch == \"x\" %? probe begin {{}} %)\n", "!".repeat(n))),
+            "preprocessor condition nested deeper than 1000 levels",
+        ),
+    ];
+    for (name, make, message) in &cases {
+        for n in [10_000, 100_000] {
+            let path = dir.path().join(format!("{name}_{n}.stp"));
+            std::fs::write(&path, make(n)).unwrap();
+            let out = rstapc(&["-p1".to_string()], &path, &[], None);
+            let stderr = text(&out.stderr);
+            assert!(
+                out.status.code().is_some()
+                    && !stderr.contains("overflow")
+                    && !stderr.contains("panicked"),
+                "{name} x{n}: rstapc crashed ({:?}):\n{}",
+                out.status,
+                &stderr[..stderr.len().min(500)]
+            );
+            if message.is_empty() {
+                assert!(
+                    out.status.success(),
+                    "{name} x{n}: {}",
+                    &stderr[..stderr.len().min(500)]
+                );
+            } else {
+                assert_eq!(out.status.code(), Some(1), "{name} x{n}");
+                assert!(
+                    stderr.contains(message),
+                    "{name} x{n}: {}",
+                    &stderr[..stderr.len().min(500)]
+                );
+            }
+        }
+    }
+}
+
+/// The deepest tree pass 1 accepts parses, prints and drops within a main thread's 8 MB
+/// stack (what rstapc runs on), even in a debug build.
+#[test]
+fn the_nesting_limit_is_safe_for_later_walks() {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(deepest_accepted_tree)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn deepest_accepted_tree() {
+    let ok = format!("probe begin {{ x = 1{} }}\n", " + 1".repeat(997));
+    let (ast, _, diags) = rstap::syntax::parse_file(0, &ok, 0);
+    assert!(diags.is_empty(), "{diags:?}");
+    let printed = rstap::syntax::pretty::print_file(&ast);
+    let (again, _, diags) = rstap::syntax::parse_file(0, &printed, 0);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(rstap::syntax::pretty::print_file(&again), printed);
+    let deeper = format!("probe begin {{ x = 1{} }}\n", " + 1".repeat(998));
+    let (_, _, diags) = rstap::syntax::parse_file(0, &deeper, 0);
+    assert!(
+        diags[0].message.contains("nesting deeper than 1000 levels"),
+        "{diags:?}"
+    );
+}
+
+/// A macro that uses itself several times would expand 3^32 times before the depth limit
+/// stops it: the expansion budget stops it early instead (found by fuzzing: it hung).
+#[test]
+fn self_multiplying_macros_stop_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    for body in [
+        "@bad(1) @bad(1) @bad(1)",
+        "(@x + ) @x @x @x @bad(@x @x)",
+        "@bad(@x @x)",
+    ] {
+        let path = dir.path().join("blowup.stp");
+        std::fs::write(
+            &path,
+            format!("@define bad(x) %( {body} %)\nprobe begin {{ y = @bad(1) }}\n"),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let out = rstapc(&["-p1".to_string()], &path, &[], None);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            &stderr[..stderr.len().min(500)]
+        );
+        assert!(!stderr.contains("panicked"));
+        assert!(
+            stderr.contains("macro expansion too large") || stderr.contains("expands too deeply"),
+            "{}",
+            &stderr[..stderr.len().min(500)]
+        );
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}

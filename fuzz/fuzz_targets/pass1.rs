@@ -18,5 +18,9 @@ fuzz_target!(|data: &[u8]| {
         diags2.is_empty(),
         "the -p1 output of a clean parse does not parse:\n{printed}"
     );
-    assert_eq!(printed, print_file(&again), "the -p1 output does not read back the same");
+    assert_eq!(
+        printed,
+        print_file(&again),
+        "the -p1 output does not read back the same"
+    );
 });

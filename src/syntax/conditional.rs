@@ -71,6 +71,7 @@ pub fn evaluate(
         i: 0,
         ctx,
         diags,
+        nest: 0,
     };
     let v = p.or_expr();
     if v.is_some() && p.i < cond.len() {
@@ -98,6 +99,7 @@ pub fn resolve<'s>(
         i: 0,
         ctx,
         diags,
+        nest: 0,
     };
     p.run(&mut out, false);
     out
@@ -109,7 +111,12 @@ struct Resolver<'a, 's> {
     i: usize,
     ctx: &'a PpContext,
     diags: &'a mut Vec<Diagnostic>,
+    /// How many `!` and `(` enclose the current term (each recurses).
+    nest: usize,
 }
+
+/// How deeply `!` and `(` may nest in a condition.
+const MAX_TERM_NESTING: usize = 1000;
 
 impl<'s> Resolver<'_, 's> {
     fn span(&self, at: usize) -> Span {
@@ -238,6 +245,21 @@ impl<'s> Resolver<'_, 's> {
     }
 
     fn term(&mut self) -> Option<bool> {
+        if self.nest >= MAX_TERM_NESTING {
+            self.error(
+                self.i,
+                &format!("preprocessor condition nested deeper than {MAX_TERM_NESTING} levels"),
+                "too many `!` or `(` before this",
+            );
+            return None;
+        }
+        self.nest += 1;
+        let v = self.term_inner();
+        self.nest -= 1;
+        v
+    }
+
+    fn term_inner(&mut self) -> Option<bool> {
         match self.toks.get(self.i).map(|t| &t.1) {
             Some(Tok::Bang) => {
                 self.i += 1;

@@ -30,13 +30,26 @@ pub struct ForeachVars {
     pub bracketed: bool,
 }
 
+/// How deeply statements and expressions may nest. The parser itself is table-driven, but
+/// every later walk of the tree (printing, analysis, translation, even dropping it) recurses,
+/// so a deeper tree is refused with an error rather than allowed to overflow the stack.
+pub const MAX_NESTING: u32 = 1000;
+
 /// State shared with the grammar's actions: the file being parsed, node ids, and problems
 /// found while building nodes.
 pub struct ParseCtx<'s> {
     pub file: FileId,
+    first_id: u32,
     next_id: u32,
     pub errors: Vec<ErrorRecovery<usize, Tok<'s>, LexError>>,
     pub diags: Vec<Diagnostic>,
+    /// The nesting depth of each expression built so far, by node id (from `first_id`).
+    expr_depth: Vec<u32>,
+    /// The depths of the statements built but not yet placed in a parent, innermost last.
+    /// The parser builds nodes bottom-up, so a statement's children are the last ones here.
+    stmt_depth: Vec<u32>,
+    /// Whether the nesting limit was already reported (once is enough).
+    too_deep: bool,
 }
 
 impl<'s> ParseCtx<'s> {
@@ -51,13 +64,44 @@ impl<'s> ParseCtx<'s> {
         }
     }
 
-    pub fn expr(&mut self, kind: ExprKind, l: usize, r: usize) -> Expr {
+    pub fn expr(&mut self, mut kind: ExprKind, l: usize, r: usize) -> Expr {
         let id = NodeId(self.next_id);
         self.next_id += 1;
+        let mut depth = 0;
+        expr_children(&kind, |e| depth = depth.max(self.depth_of(e)));
+        depth += 1;
+        if depth > MAX_NESTING {
+            // The children are at most the limit deep: dropping them recurses safely.
+            self.nesting_error(l, r);
+            kind = ExprKind::Number(0);
+            depth = 1;
+        }
+        self.expr_depth.push(depth);
         Expr {
             id,
             kind,
             span: self.span(l, r),
+        }
+    }
+
+    fn depth_of(&self, e: &Expr) -> u32 {
+        e.id.0
+            .checked_sub(self.first_id)
+            .and_then(|i| self.expr_depth.get(i as usize))
+            .copied()
+            .unwrap_or(1)
+    }
+
+    fn nesting_error(&mut self, l: usize, r: usize) {
+        if !std::mem::replace(&mut self.too_deep, true) {
+            self.diags.push(
+                Diagnostic::error(
+                    self.span(l, r),
+                    format!("nesting deeper than {MAX_NESTING} levels"),
+                )
+                .with_label("this statement or expression nests too deeply")
+                .with_help("split it up, e.g. with temporary variables or functions"),
+            );
         }
     }
 
@@ -73,14 +117,31 @@ impl<'s> ParseCtx<'s> {
         )
     }
 
-    pub fn stmt(&self, kind: StmtKind, l: usize, r: usize) -> Stmt {
+    pub fn stmt(&mut self, mut kind: StmtKind, l: usize, r: usize) -> Stmt {
+        let children = match &kind {
+            StmtKind::Block(b) => b.stmts.len(),
+            StmtKind::If { els, .. } => 1 + usize::from(els.is_some()),
+            StmtKind::While { .. } | StmtKind::For { .. } | StmtKind::Foreach(_) => 1,
+            StmtKind::Try { body, catch, .. } => body.stmts.len() + catch.stmts.len(),
+            _ => 0,
+        };
+        let from = self.stmt_depth.len().saturating_sub(children);
+        let mut depth = self.stmt_depth.drain(from..).max().unwrap_or(0);
+        stmt_exprs(&kind, |e| depth = depth.max(self.depth_of(e)));
+        depth += 1;
+        if depth > MAX_NESTING {
+            self.nesting_error(l, r);
+            kind = StmtKind::Empty;
+            depth = 1;
+        }
+        self.stmt_depth.push(depth);
         Stmt {
             kind,
             span: self.span(l, r),
         }
     }
 
-    pub fn foreach(&self, h: ForeachHead, body: Stmt, l: usize, r: usize) -> Stmt {
+    pub fn foreach(&mut self, h: ForeachHead, body: Stmt, l: usize, r: usize) -> Stmt {
         let f = Foreach {
             value: h.vars.value,
             keys: h.vars.keys,
@@ -151,6 +212,82 @@ impl<'s> ParseCtx<'s> {
     }
 }
 
+/// Calls `f` on each expression directly inside `kind`.
+fn expr_children(kind: &ExprKind, mut f: impl FnMut(&Expr)) {
+    let path = |p: &[Access], f: &mut dyn FnMut(&Expr)| {
+        for a in p {
+            if let Access::Index(e) = a {
+                f(e)
+            }
+        }
+    };
+    match kind {
+        ExprKind::Index { keys: v, .. }
+        | ExprKind::Call { args: v, .. }
+        | ExprKind::AtOp { args: v, .. }
+        | ExprKind::In { keys: v, .. } => v.iter().for_each(f),
+        ExprKind::Target { path: p, .. } => path(p, &mut f),
+        ExprKind::Member { base, path: p } => {
+            f(base);
+            path(p, &mut f);
+        }
+        ExprKind::Unary { expr: x, .. }
+        | ExprKind::AddrOf(x)
+        | ExprKind::IncDec { target: x, .. } => f(x),
+        ExprKind::Binary { lhs: a, rhs: b, .. }
+        | ExprKind::Assign {
+            target: a,
+            value: b,
+            ..
+        }
+        | ExprKind::Aggregate {
+            target: a,
+            value: b,
+        } => {
+            f(a);
+            f(b);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            f(cond);
+            f(then);
+            f(els);
+        }
+        ExprKind::Number(_)
+        | ExprKind::Str(_)
+        | ExprKind::AnyKey
+        | ExprKind::ArgCount
+        | ExprKind::ArgNum(_)
+        | ExprKind::ArgStr(_)
+        | ExprKind::Var(_)
+        | ExprKind::EmbeddedC(_) => {}
+    }
+}
+
+/// Calls `f` on each expression directly in the statement `kind` (not in nested statements).
+fn stmt_exprs(kind: &StmtKind, mut f: impl FnMut(&Expr)) {
+    match kind {
+        StmtKind::Expr(e)
+        | StmtKind::Delete(e)
+        | StmtKind::If { cond: e, .. }
+        | StmtKind::While { cond: e, .. }
+        | StmtKind::Return(Some(e)) => f(e),
+        StmtKind::For {
+            init, cond, step, ..
+        } => [init, cond, step].into_iter().flatten().for_each(f),
+        StmtKind::Foreach(fe) => {
+            fe.slice.iter().flatten().flatten().for_each(&mut f);
+            fe.limit.iter().for_each(f);
+        }
+        StmtKind::Block(_)
+        | StmtKind::Empty
+        | StmtKind::Next
+        | StmtKind::Break
+        | StmtKind::Continue
+        | StmtKind::Return(None)
+        | StmtKind::Try { .. } => {}
+    }
+}
+
 /// Parses one file. Node ids start at `first_id` so that ids stay unique across all files of
 /// a session; the returned counter is the next free id.
 pub fn parse_file(file: FileId, text: &str, first_id: u32) -> (File, u32, Vec<Diagnostic>) {
@@ -205,9 +342,13 @@ pub fn parse_file_with(
     }
     let mut ctx = ParseCtx {
         file,
+        first_id,
         next_id: first_id,
         errors: vec![],
         diags: vec![],
+        expr_depth: vec![],
+        stmt_depth: vec![],
+        too_deep: false,
     };
     let stream = Terminator::new(tokens.into_iter()).map(Ok::<_, LexError>);
     let result = generated::FileParser::new().parse(&mut ctx, stream);

@@ -28,6 +28,18 @@ pub type Macros = HashMap<String, Macro>;
 /// Expansion depth limit: a macro that (indirectly) uses itself stops here with an error.
 const MAX_DEPTH: usize = 32;
 
+/// How deeply `%( %? %)` conditionals may nest: each level recurses (and rescans its
+/// branch), so deeper nesting is an error rather than a stack overflow.
+const MAX_CONDITIONAL_NESTING: usize = 100;
+
+/// How many tokens macro expansion may produce for one file: a macro that doubles its
+/// argument, used inside itself 32 deep, would otherwise produce billions.
+const MAX_EXPANDED_TOKENS: usize = 1 << 20;
+
+/// How many macro uses one file may expand (counting uses inside expansions): a macro that
+/// uses itself three times fails at depth 32 only after 3^32 attempts otherwise.
+const MAX_EXPANSIONS: usize = 1 << 16;
+
 /// Takes the `@define`s out of `tokens` (lexed from `text`), adding them to `macros`.
 pub fn collect_definitions<'s>(
     file: FileId,
@@ -135,9 +147,18 @@ pub fn preprocess_tracking<'x>(
         diags,
         defined: vec![],
         uses: vec![],
+        nesting: 0,
+        too_big: false,
+        expansions: 0,
+        expanded_tokens: 0,
     };
     let mut out = Vec::with_capacity(tokens.len());
     p.process(tokens, &mut out, 0, true);
+    if p.too_big {
+        // What is left is a truncated expansion: parsing it would only add noise (and
+        // error recovery over a million tokens is slow).
+        out.clear();
+    }
     let uses = std::mem::take(&mut p.uses);
     (out, uses)
 }
@@ -173,6 +194,10 @@ pub fn macro_file<'x>(
         diags,
         defined: vec![],
         uses: vec![],
+        nesting: 0,
+        too_big: false,
+        expansions: 0,
+        expanded_tokens: 0,
     };
     let mut out = Vec::new();
     p.process(tokens, &mut out, 0, true);
@@ -201,6 +226,15 @@ struct Pre<'x, 'c> {
     defined: Vec<String>,
     /// Macro uses expanded from the file's own tokens.
     uses: Vec<MacroUse>,
+    /// How many conditionals enclose the tokens being processed.
+    nesting: usize,
+    /// Expansion went over [`MAX_EXPANDED_TOKENS`] or [`MAX_EXPANSIONS`] (reported once;
+    /// the rest is dropped).
+    too_big: bool,
+    /// Macro uses expanded so far.
+    expansions: usize,
+    /// Tokens the expansions so far were built from.
+    expanded_tokens: usize,
 }
 
 impl<'x> Pre<'x, '_> {
@@ -218,7 +252,7 @@ impl<'x> Pre<'x, '_> {
         from_file: bool,
     ) {
         let mut i = 0;
-        while i < toks.len() {
+        while i < toks.len() && !self.too_big {
             match &toks[i].1 {
                 Tok::AtWord("define") => {
                     if !from_file {
@@ -231,9 +265,41 @@ impl<'x> Pre<'x, '_> {
                     i = self.define(toks, i);
                 }
                 Tok::AtWord(name) if self.macros.contains_key(*name) => {
+                    self.expansions += 1;
+                    if out.len() > MAX_EXPANDED_TOKENS || self.expansions > MAX_EXPANSIONS {
+                        self.too_big = true;
+                        self.diags.push(
+                            Diagnostic::error(
+                                self.span(toks[i].0, toks[i].2),
+                                format!(
+                                    "macro expansion too large (over {MAX_EXPANSIONS} macro uses \
+                                     or {MAX_EXPANDED_TOKENS} tokens)"
+                                ),
+                            )
+                            .with_label("expanding this macro makes the file too large"),
+                        );
+                        return;
+                    }
                     i = self.use_macro(toks, i, out, depth);
                 }
-                Tok::PpOpen => i = self.conditional(toks, i, out, depth, from_file),
+                Tok::PpOpen if self.nesting >= MAX_CONDITIONAL_NESTING => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            self.span(toks[i].0, toks[i].2),
+                            format!(
+                                "preprocessor conditionals nested deeper than {MAX_CONDITIONAL_NESTING} levels"
+                            ),
+                        )
+                        .with_label("this `%(` is too deep"),
+                    );
+                    // Everything up to here is inside the outer conditionals: give up on it.
+                    return;
+                }
+                Tok::PpOpen => {
+                    self.nesting += 1;
+                    i = self.conditional(toks, i, out, depth, from_file);
+                    self.nesting -= 1;
+                }
                 // Script arguments are literals from here on, as in stap.
                 Tok::ArgCount | Tok::ArgCountStr => {
                     let n = self.pp.args.len() as i64;
@@ -336,6 +402,9 @@ impl<'x> Pre<'x, '_> {
                     .with_label("does it use itself?")
                     .with_note(mac.span, "defined here"),
             );
+            // Once is enough: a macro using itself twice would otherwise report (and
+            // expand) 2^32 times.
+            self.too_big = true;
             return toks.len();
         }
         let (args, next) = if matches!(toks.get(i + 1), Some((_, Tok::LParen, _))) {
@@ -378,7 +447,22 @@ impl<'x> Pre<'x, '_> {
                 }
                 _ => body.push((l, t, r)),
             }
+            // Arguments can double at every level (`@define m(x) %( @m(@x @x) %)`):
+            // count what expansions build, not only what they leave behind.
+            if self.expanded_tokens + body.len() > MAX_EXPANDED_TOKENS {
+                self.too_big = true;
+                self.diags.push(
+                    Diagnostic::error(
+                        self.span(l, r),
+                        format!("macro expansion too large (over {MAX_EXPANDED_TOKENS} tokens)"),
+                    )
+                    .with_label("expanding this macro makes the file too large")
+                    .with_note(mac.span, "defined here"),
+                );
+                return toks.len();
+            }
         }
+        self.expanded_tokens += body.len();
         if depth == 0 {
             self.uses.push(MacroUse {
                 start: l,

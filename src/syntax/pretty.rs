@@ -61,7 +61,10 @@ impl Printer {
                     .iter()
                     .map(|v| {
                         let mut s = v.name.name.clone();
-                        if let Some(n) = v.size {
+                        // Sizes at or above 2^63 read back negative: hex re-parses to them.
+                        if let Some(n) = v.size.filter(|n| *n < 0) {
+                            s.push_str(&format!("[{:#x}]", n as u64));
+                        } else if let Some(n) = v.size {
                             s.push_str(&format!("[{n}]"));
                         }
                         if let Some(init) = &v.init {
@@ -123,11 +126,19 @@ impl Printer {
     fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Block(b) => self.block_with("", b),
-            StmtKind::Expr(e) => self.line(&expr(e)),
+            StmtKind::Expr(e) => self.line(&format!("{};", expr(e))),
             StmtKind::Empty => self.line(";"),
             StmtKind::If { cond, then, els } => {
                 self.line(&format!("if ({})", expr(cond)));
-                self.nested(then);
+                if els.is_some() && is_open(then) {
+                    // `if (a) if (b) x; else y` gives the `else` to the inner `if`: an
+                    // outer `else` needs braces around an `if` without one.
+                    self.line("{");
+                    self.nested(then);
+                    self.line("}");
+                } else {
+                    self.nested(then);
+                }
                 if let Some(e) = els {
                     self.line("else");
                     self.nested(e);
@@ -187,13 +198,13 @@ impl Printer {
                 ));
                 self.nested(&f.body);
             }
-            StmtKind::Delete(e) => self.line(&format!("delete {}", expr(e))),
-            StmtKind::Next => self.line("next"),
-            StmtKind::Break => self.line("break"),
-            StmtKind::Continue => self.line("continue"),
+            StmtKind::Delete(e) => self.line(&format!("delete {};", expr(e))),
+            StmtKind::Next => self.line("next;"),
+            StmtKind::Break => self.line("break;"),
+            StmtKind::Continue => self.line("continue;"),
             StmtKind::Return(e) => match e {
-                Some(e) => self.line(&format!("return {}", expr(e))),
-                None => self.line("return"),
+                Some(e) => self.line(&format!("return {};", expr(e))),
+                None => self.line("return;"),
             },
             StmtKind::Try { body, var, catch } => {
                 self.block_with("try", body);
@@ -202,13 +213,6 @@ impl Printer {
                     None => "catch".into(),
                 };
                 self.block_with(&head, catch);
-            }
-        }
-        // A statement always ends with a newline; `;` keeps the next one from merging in.
-        if let Some(last) = self.out.strip_suffix('\n') {
-            if !last.ends_with('}') && !last.ends_with(';') {
-                self.out.truncate(last.len());
-                self.out.push_str(";\n");
             }
         }
     }
@@ -328,14 +332,84 @@ fn access(path: &[Access]) -> String {
         .collect()
 }
 
+/// Does `s` end in an `if` without `else` (which would take an `else` written after it)?
+fn is_open(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::If { els: None, .. } => true,
+        StmtKind::If { els: Some(e), .. } => is_open(e),
+        StmtKind::While { body, .. } | StmtKind::For { body, .. } => is_open(body),
+        StmtKind::Foreach(f) => is_open(&f.body),
+        _ => false,
+    }
+}
+
+/// How tightly the place an expression is printed in binds: what may appear there without
+/// parentheses. Binary operators, `?:` and `in` always print their own parentheses, so only
+/// assignments (the loosest forms) and prefix forms (looser than postfix) need more.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Ctx {
+    /// Anything: a statement, an argument, a key, inside parentheses.
+    Any,
+    /// An operand of an operator: not an assignment or `<<<`.
+    Operand,
+    /// Before a postfix `++`/`--` or a member path: a primary expression only.
+    Primary,
+}
+
+/// The loosest context `e` can be printed in without parentheses.
+fn needs(e: &Expr) -> Ctx {
+    match &e.kind {
+        ExprKind::Assign { .. } | ExprKind::Aggregate { .. } => Ctx::Any,
+        ExprKind::Unary { .. }
+        | ExprKind::AddrOf(_)
+        | ExprKind::Target { addr_of: true, .. }
+        | ExprKind::IncDec { .. } => Ctx::Operand,
+        _ => Ctx::Primary,
+    }
+}
+
+fn expr_in(e: &Expr, ctx: Ctx) -> String {
+    if needs(e) < ctx {
+        format!("({})", expr(e))
+    } else {
+        expr(e)
+    }
+}
+
+fn operand(e: &Expr) -> String {
+    expr_in(e, Ctx::Operand)
+}
+
+/// A member path after `base`. The grammar reads a member path after a name, a call, an `@`
+/// operator or a parenthesized expression, and `x[1]` after a name is an array element, so
+/// anything else is parenthesized.
+/// After `&`, a call needs them too (`&f(x)->y` is not in the grammar).
+fn member(base: &Expr, path: &[Access], addr_of: bool) -> String {
+    let bare = match &base.kind {
+        ExprKind::AtOp { .. } => true,
+        ExprKind::Var(_) => matches!(path.first(), Some(Access::Field(_))),
+        ExprKind::Call { .. } => !addr_of && matches!(path.first(), Some(Access::Field(_))),
+        _ => false,
+    };
+    if bare {
+        format!("{}{}", expr(base), access(path))
+    } else {
+        format!("({}){}", expr(base), access(path))
+    }
+}
+
 pub fn expr(e: &Expr) -> String {
     match &e.kind {
-        // Only a literal at or above 2^63 reads back negative: print it in hex, which
-        // re-parses to the same value (`(-1)` would read back as a negation).
         ExprKind::EmbeddedC(c) => format!("%{{{c}%}}"),
         ExprKind::ArgCount => "$#".into(),
         ExprKind::AnyKey => "*".into(),
-        ExprKind::AddrOf(x) => format!("&{}", expr(x)),
+        // `&x->f`, `&@cast(p, "t")->f`, `&(e)->f`; a bare `&(e)` for anything else.
+        ExprKind::AddrOf(x) => match &x.kind {
+            ExprKind::Member { base, path } => format!("&{}", member(base, path, true)),
+            _ => format!("&({})", expr(x)),
+        },
+        // Only a literal at or above 2^63 reads back negative: print it in hex, which
+        // re-parses to the same value (`(-1)` would read back as a negation).
         ExprKind::Number(n) if *n < 0 => format!("{:#x}", *n as u64),
         ExprKind::Number(n) => n.to_string(),
         ExprKind::Str(s) => string(s),
@@ -352,7 +426,7 @@ pub fn expr(e: &Expr) -> String {
         } => {
             format!("{}{name}{}", if *addr_of { "&" } else { "" }, access(path))
         }
-        ExprKind::Member { base, path } => format!("{}{}", expr(base), access(path)),
+        ExprKind::Member { base, path } => member(base, path, false),
         ExprKind::Unary { op, expr: x } => {
             let o = match op {
                 UnOp::Neg => "-",
@@ -363,27 +437,32 @@ pub fn expr(e: &Expr) -> String {
             format!("{o}({})", expr(x))
         }
         ExprKind::Binary { op, lhs, rhs } => {
-            format!("({} {} {})", expr(lhs), binop(*op), expr(rhs))
+            format!("({} {} {})", operand(lhs), binop(*op), operand(rhs))
         }
         ExprKind::Ternary { cond, then, els } => {
-            format!("({} ? {} : {})", expr(cond), expr(then), expr(els))
+            format!("({} ? {} : {})", operand(cond), expr(then), operand(els))
         }
         ExprKind::Assign { op, target, value } => {
             let o = match op.0 {
                 None => "=".to_string(),
                 Some(b) => format!("{}=", binop(b)),
             };
-            format!("{} {o} {}", expr(target), expr(value))
+            format!("{} {o} {}", operand(target), expr(value))
         }
-        ExprKind::Aggregate { target, value } => format!("{} <<< {}", expr(target), expr(value)),
+        ExprKind::Aggregate { target, value } => {
+            format!("{} <<< {}", operand(target), expr(value))
+        }
         ExprKind::IncDec { op, target } => match op {
-            IncDec::PreInc => format!("++{}", expr(target)),
-            IncDec::PreDec => format!("--{}", expr(target)),
-            IncDec::PostInc => format!("{}++", expr(target)),
-            IncDec::PostDec => format!("{}--", expr(target)),
+            IncDec::PreInc => format!("++{}", operand(target)),
+            IncDec::PreDec => format!("--{}", operand(target)),
+            IncDec::PostInc => format!("{}++", expr_in(target, Ctx::Primary)),
+            IncDec::PostDec => format!("{}--", expr_in(target, Ctx::Primary)),
         },
+        // One key reads `k in a`, except `*`, which only the bracketed form allows.
         ExprKind::In { keys, array } => match keys.as_slice() {
-            [k] => format!("({} in {})", expr(k), array.name),
+            [k] if !matches!(k.kind, ExprKind::AnyKey) => {
+                format!("({} in {})", operand(k), array.name)
+            }
             _ => format!("([{}] in {})", list(keys), array.name),
         },
     }

@@ -41,6 +41,9 @@ pub struct Terminator<'s, I: Iterator<Item = Spanned<'s>>> {
     in_decl_header: bool,
     /// In a `global` declaration, where `a%` (a wrapping array) ends a name.
     in_global: bool,
+    /// The previous token was `->`: the next one is a field name, even a keyword
+    /// (`p->next`, `p->probe`).
+    after_arrow: bool,
     last_end: usize,
 }
 
@@ -56,6 +59,7 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
             header_next: false,
             in_decl_header: false,
             in_global: false,
+            after_arrow: false,
             last_end: 0,
         }
     }
@@ -126,15 +130,24 @@ impl<'s, I: Iterator<Item = Spanned<'s>>> Terminator<'s, I> {
         self.after_ident = matches!(tok, Tok::Ident(_));
         self.after_str = matches!(tok, Tok::Str(_));
         let header_next = std::mem::take(&mut self.header_next);
+        if std::mem::replace(&mut self.after_arrow, matches!(tok, Tok::Arrow)) {
+            // A field name completes an operand, whatever keyword it spells.
+            self.after_operand = true;
+            return;
+        }
         match tok {
             Tok::Probe | Tok::Function => {
                 self.in_decl_header = true;
                 self.in_global = false;
             }
-            Tok::Global => self.in_global = true,
+            // `global` in a probe point (`probe a.global`) starts no declaration.
+            Tok::Global if !self.in_decl_header => self.in_global = true,
             Tok::Semi | Tok::ImpliedSemi => self.in_global = false,
             Tok::Percent if self.in_global => self.after_operand = true,
-            Tok::LBrace if self.brackets.is_empty() => self.in_decl_header = false,
+            Tok::LBrace if self.brackets.is_empty() => {
+                self.in_decl_header = false;
+                self.in_global = false;
+            }
             // Embedded C ends a function header, or is a value (`return %{ x %}`).
             Tok::Embedded(_) => {
                 if self.brackets.is_empty() {
