@@ -8,6 +8,7 @@ pub mod listing;
 pub mod probes;
 pub mod program;
 mod scope;
+mod warnings;
 
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{File, FunctionBody, FunctionDecl, Item};

@@ -126,32 +126,7 @@ pub fn preprocess_tracking<'x>(
     pp: &super::conditional::PpContext,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Spanned<'x>>, Vec<MacroUse>) {
-    let macros = library
-        .iter()
-        .map(|(k, m)| {
-            (
-                k.clone(),
-                MacroRef {
-                    params: m.params.clone(),
-                    body: m.body.as_str(),
-                    span: m.span,
-                },
-            )
-        })
-        .collect();
-    let mut p = Pre {
-        file,
-        text,
-        macros,
-        pp,
-        diags,
-        defined: vec![],
-        uses: vec![],
-        nesting: 0,
-        too_big: false,
-        expansions: 0,
-        expanded_tokens: 0,
-    };
+    let mut p = Pre::new(file, text, library, pp, diags);
     let mut out = Vec::with_capacity(tokens.len());
     p.process(tokens, &mut out, 0, true);
     if p.too_big {
@@ -173,32 +148,7 @@ pub fn macro_file<'x>(
     pp: &super::conditional::PpContext,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Spanned<'x>>, Macros) {
-    let macros = library
-        .iter()
-        .map(|(k, m)| {
-            (
-                k.clone(),
-                MacroRef {
-                    params: m.params.clone(),
-                    body: m.body.as_str(),
-                    span: m.span,
-                },
-            )
-        })
-        .collect();
-    let mut p = Pre {
-        file,
-        text,
-        macros,
-        pp,
-        diags,
-        defined: vec![],
-        uses: vec![],
-        nesting: 0,
-        too_big: false,
-        expansions: 0,
-        expanded_tokens: 0,
-    };
+    let mut p = Pre::new(file, text, library, pp, diags);
     let mut out = Vec::new();
     p.process(tokens, &mut out, 0, true);
     let mut new = Macros::new();
@@ -214,6 +164,44 @@ pub fn macro_file<'x>(
         );
     }
     (out, new)
+}
+
+impl<'x, 'c> Pre<'x, 'c> {
+    /// A preprocessor for one file, starting from the library's macros (borrowed).
+    fn new(
+        file: FileId,
+        text: &'x str,
+        library: &'x Macros,
+        pp: &'c super::conditional::PpContext,
+        diags: &'c mut Vec<Diagnostic>,
+    ) -> Pre<'x, 'c> {
+        let macros = library
+            .iter()
+            .map(|(k, m)| {
+                (
+                    k.clone(),
+                    MacroRef {
+                        params: m.params.clone(),
+                        body: m.body.as_str(),
+                        span: m.span,
+                    },
+                )
+            })
+            .collect();
+        Pre {
+            file,
+            text,
+            macros,
+            pp,
+            diags,
+            defined: vec![],
+            uses: vec![],
+            nesting: 0,
+            too_big: false,
+            expansions: 0,
+            expanded_tokens: 0,
+        }
+    }
 }
 
 struct Pre<'x, 'c> {
