@@ -269,17 +269,9 @@ fn block_of(stmts: Vec<Stmt>) -> Block {
     Block { stmts, span: sp() }
 }
 
-/// Does `s` end in an `if` without `else`? The grammar gives an `else` after it to that
-/// `if`, so it cannot be the `then` of an `if` with an `else`.
-fn is_open(s: &Stmt) -> bool {
-    match &s.kind {
-        StmtKind::If { els: None, .. } => true,
-        StmtKind::If { els: Some(e), .. } => is_open(e),
-        StmtKind::While { body, .. } | StmtKind::For { body, .. } => is_open(body),
-        StmtKind::Foreach(f) => is_open(&f.body),
-        _ => false,
-    }
-}
+/// An `if` without `else` cannot be the `then` of an `if` with an `else` (the grammar gives
+/// that `else` to it); the printer's own test decides which statements those are.
+use rstap::syntax::pretty::is_open;
 
 fn sort_dir() -> impl Strategy<Value = Option<SortDir>> {
     prop_oneof![

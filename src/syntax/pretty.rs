@@ -333,7 +333,8 @@ fn access(path: &[Access]) -> String {
 }
 
 /// Does `s` end in an `if` without `else` (which would take an `else` written after it)?
-fn is_open(s: &Stmt) -> bool {
+/// Such a statement cannot be the `then` of an `if` with an `else` unless it is braced.
+pub fn is_open(s: &Stmt) -> bool {
     match &s.kind {
         StmtKind::If { els: None, .. } => true,
         StmtKind::If { els: Some(e), .. } => is_open(e),
