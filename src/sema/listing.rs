@@ -25,8 +25,10 @@ pub fn print_program(prog: &Program) -> String {
                 format!("procfs(\"{name}\").read.maxsize({maxsize})")
             }
             ProbeKind::Never => "never".to_string(),
+            ProbeKind::Profile => "timer.profile".to_string(),
             ProbeKind::Begin { seq } => format!("begin({seq})"),
             ProbeKind::End { seq } => format!("end({seq})"),
+            ProbeKind::Error { seq } => format!("error({seq})"),
             ProbeKind::Timer {
                 period,
                 randomize,

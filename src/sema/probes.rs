@@ -41,17 +41,17 @@ pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Dia
         "kernel" if comps.get(1).is_some_and(|c| c.name == "trace") => resolve_trace(comps, ctx),
         "kprobe" => resolve_kprobe(comps),
         "procfs" => resolve_procfs(comps),
-        "begin" | "end" => {
+        "begin" | "end" | "error" => {
             no_more(comps, 1)?;
             let seq = match &first.arg {
                 None => 0,
                 Some(Literal::Number(n)) => *n,
                 Some(Literal::Str(_)) => return Err(bad_arg(first, "a sequence number")),
             };
-            Ok(if first.name == "begin" {
-                ProbeKind::Begin { seq }
-            } else {
-                ProbeKind::End { seq }
+            Ok(match first.name.as_str() {
+                "begin" => ProbeKind::Begin { seq },
+                "end" => ProbeKind::End { seq },
+                _ => ProbeKind::Error { seq },
             })
         }
         "timer" => resolve_timer(comps),
@@ -65,8 +65,23 @@ pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Dia
 
 fn resolve_timer(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     let unit = comps.get(1).ok_or_else(|| {
-        no_match(&comps[0], "`timer` needs a unit: timer.s(N), timer.ms(N), timer.us(N), timer.ns(N), timer.hz(N) or timer.jiffies(N)")
+        no_match(&comps[0], "`timer` needs a unit: timer.s(N), timer.ms(N), timer.us(N), timer.ns(N), timer.hz(N), timer.jiffies(N) or timer.profile")
     })?;
+    if unit.name == "profile" {
+        if unit.arg.is_some() {
+            return Err(bad_arg(unit, "no argument"));
+        }
+        if let Some(tick) = comps.get(2) {
+            if tick.name != "tick" || tick.arg.is_some() {
+                return Err(no_match(
+                    tick,
+                    "expected `timer.profile` or `timer.profile.tick`",
+                ));
+            }
+        }
+        no_more(comps, 3)?;
+        return Ok(ProbeKind::Profile);
+    }
     if unit.name.contains('*') {
         return Err(no_match(
             unit,

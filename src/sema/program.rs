@@ -28,6 +28,9 @@ pub enum ProbeKind {
     Begin { seq: i64 },
     /// `end(seq)`: runs once at the end of the session.
     End { seq: i64 },
+    /// `error(seq)`: runs once at the end of a session that an error ended (MAXERRORS
+    /// exceeded, too many skipped probes), before the `end` probes.
+    Error { seq: i64 },
     /// `never`: a probe that never fires (its body is still checked and compiled).
     Never,
     /// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus
@@ -37,6 +40,9 @@ pub enum ProbeKind {
         randomize: u64,
         jiffies: bool,
     },
+    /// `timer.profile` (`timer.profile.tick`): on every CPU at each scheduler tick, with the
+    /// interrupted context's registers.
+    Profile,
     /// `kernel.trace("SYSTEM:NAME")`: a kernel tracepoint; its arguments are `$name`s.
     Tracepoint(crate::kernel::tracepoints::Tracepoint),
     /// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel

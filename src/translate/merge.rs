@@ -67,7 +67,9 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
         // Where a body runs matters too: begin/end allow more actions, tracepoint
         // arguments are numbered by the tracepoint.
         let kind = match &p.kind {
-            ProbeKind::Begin { .. } | ProbeKind::End { .. } => "once".to_string(),
+            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. } => {
+                "once".to_string()
+            }
             ProbeKind::Tracepoint(tp) => format!("tp{:?}", tp.args),
             _ => "event".to_string(),
         };

@@ -25,6 +25,7 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
     ("TRYLOCKDELAY", "10"),
     ("MAXMAPENTRIES", "2048"),
     ("MAXNESTING", "10"),
+    ("MAXERRORS", "0"),
     ("RS_PRINT_BUF", "8192"),
 ];
 
@@ -123,7 +124,10 @@ pub fn translate(
         let lowered = lowerer.lower(&probe.body);
         add_comparators(&lowered.comparators);
         let (fields, inits) = module_data::frame(prog, &[], &probe.locals, &lowered);
-        let interruptible = matches!(probe.kind, ProbeKind::Begin { .. } | ProbeKind::End { .. });
+        let interruptible = matches!(
+            probe.kind,
+            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. }
+        );
         let points: Vec<&str> = group
             .members
             .iter()
@@ -210,16 +214,13 @@ pub fn translate(
         }));
     }
 
-    let ordered = |want_begin: bool| -> Vec<usize> {
+    // begin, end and error probes run in sequence-number order, then in script order.
+    let ordered = |want: fn(&ProbeKind) -> Option<i64>| -> Vec<usize> {
         let mut v: Vec<(i64, usize)> = prog
             .probes
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| match p.kind {
-                ProbeKind::Begin { seq } if want_begin => Some((seq, i)),
-                ProbeKind::End { seq } if !want_begin => Some((seq, i)),
-                _ => None,
-            })
+            .filter_map(|(i, p)| want(&p.kind).map(|seq| (seq, i)))
             .collect();
         v.sort();
         v.into_iter().map(|(_, i)| i).collect()
@@ -258,8 +259,27 @@ pub fn translate(
         "tables",
         &json!({ "syscalls": tables.syscalls, "errnos": tables.errnos }),
     );
-    ctx.insert("begin_order", &ordered(true));
-    ctx.insert("end_order", &ordered(false));
+    ctx.insert(
+        "begin_order",
+        &ordered(|k| match k {
+            ProbeKind::Begin { seq } => Some(*seq),
+            _ => None,
+        }),
+    );
+    ctx.insert(
+        "end_order",
+        &ordered(|k| match k {
+            ProbeKind::End { seq } => Some(*seq),
+            _ => None,
+        }),
+    );
+    ctx.insert(
+        "error_order",
+        &ordered(|k| match k {
+            ProbeKind::Error { seq } => Some(*seq),
+            _ => None,
+        }),
+    );
     ctx.insert("provider_decls", &providers.decls);
     ctx.insert("provider_starts", &providers.starts);
     ctx.insert("provider_stops", &providers.stops);

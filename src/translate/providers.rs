@@ -34,12 +34,15 @@ impl Rendered {
 
 pub fn render_all(prog: &Program) -> Result<Rendered, String> {
     let mut out = Rendered::default();
-    let (mut timers, mut tracepoints, mut procfs) = (0, 0, 0);
+    let (mut timers, mut tracepoints, mut procfs, mut profiles) = (0, 0, 0, 0);
     let (mut entries, mut returns) = (Vec::new(), Vec::new());
     for (i, probe) in prog.probes.iter().enumerate() {
         match &probe.kind {
             // begin and end probes run from rsg_start/rsg_stop directly.
-            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Never => {}
+            ProbeKind::Begin { .. }
+            | ProbeKind::End { .. }
+            | ProbeKind::Error { .. }
+            | ProbeKind::Never => {}
             ProbeKind::Timer {
                 period,
                 randomize,
@@ -82,6 +85,11 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                 });
                 tracepoints += 1;
                 out.add("tracepoint", "t", &t)?;
+            }
+            ProbeKind::Profile => {
+                let t = json!({ "index": profiles, "probe": i });
+                profiles += 1;
+                out.add("profile", "t", &t)?;
             }
             ProbeKind::Procfs { name, maxsize } => {
                 let p = json!({ "index": procfs, "probe": i, "name": name, "maxsize": maxsize });
