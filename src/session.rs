@@ -228,6 +228,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         None
     };
     // The library is parsed only when elaboration will need it.
+    let mut next_id = next_id;
     let library = if last >= 2 {
         match crate::tapset::load(
             &mut sources,
@@ -237,7 +238,10 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
             &macros,
             &pp,
         ) {
-            Ok((lib, _)) => lib,
+            Ok((lib, after_library)) => {
+                next_id = after_library;
+                lib
+            }
             Err(diags) => {
                 print_diags(&sources, &diags);
                 return Err(fail("pass 1 (parse) failed in the tapset library"));
@@ -268,13 +272,33 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         guru: cli.guru,
         script_file: file,
     };
-    let (prog, warnings) = match sema::elaborate(&ast, &opts) {
+    let (mut prog, warnings) = match sema::elaborate(&ast, &opts) {
         Ok(ok) => ok,
         Err(diags) => {
             print_diags(&sources, &diags);
             return Err(fail("pass 2 (elaboration) failed"));
         }
     };
+    // Globals written and never read are printed at the end, as in stap: their end probes
+    // are written as source and the program is elaborated again with them.
+    if !prog.unread_globals.is_empty() && listing.is_none() {
+        let text = sema::unread::dump_source(&prog, &prog.unread_globals);
+        let file = sources.add(sema::unread::FILE_NAME.to_string(), &text);
+        let (extra, _, diags) = syntax::parse_file_with(file, &text, next_id, &macros, &pp);
+        let mut with_dump = ast.clone();
+        with_dump.items.extend(extra.items);
+        match sema::elaborate(&with_dump, &opts) {
+            Ok((p, _)) if diags.is_empty() => prog = p,
+            Ok(_) | Err(_) => {
+                let mut all = diags;
+                all.extend(sema::elaborate(&with_dump, &opts).err().unwrap_or_default());
+                print_diags(&sources, &all);
+                return Err(fail(
+                    "internal error: the end probes that print unread globals do not compile",
+                ));
+            }
+        }
+    }
     if cli.warnings_are_errors && !warnings.is_empty() {
         let as_errors: Vec<Diagnostic> = warnings
             .iter()
@@ -292,16 +316,29 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     if !cli.no_warnings {
         print_diags(&sources, &warnings);
     }
+    // -l/-L list the variables an alias offers, used or not: no optimization there.
+    let optimized = (!cli.unoptimized && listing.is_none())
+        .then(|| sema::optimize::optimize(&mut prog, max_string_len(cli)));
     if cli.verbose > 0 {
         eprintln!(
-            "Pass 2: analyzed script: {} probe{}, {} function{}, 0 embeds, {} global{} in {}",
+            "Pass 2: analyzed script: {} probe{}, {} function{}, 0 embeds, {} global{}, \
+             {} of {} library scripts used in {}",
             prog.probes.len(),
             plural(prog.probes.len()),
             prog.functions.len(),
             plural(prog.functions.len()),
             prog.globals.len(),
             plural(prog.globals.len()),
+            library_scripts_used(&prog, file, &sources),
+            library.files,
             clock.report()
+        );
+    }
+    if let (Some(r), true) = (optimized, cli.verbose > 1) {
+        eprintln!(
+            "Pass 2: optimized: {} constants folded, {} dead branches, {} dead stores, \
+             {} locals and {} globals dropped",
+            r.folded, r.dead_branches, r.dead_stores, r.locals_dropped, r.globals_dropped
         );
     }
     if let Some((_, with_vars)) = listing {
@@ -309,7 +346,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         return Ok(0);
     }
     if last == 2 {
-        print!("{}", sema::listing::print_program(&prog));
+        print!("{}", sema::listing::print_program(&prog, cli.verbose > 0));
         return Ok(0);
     }
 
@@ -510,4 +547,32 @@ fn run_here(ko: &std::path::Path, cli: &Cli) -> Result<i32, Failed> {
         Err(e @ crate::run::RunError::ModulesRefused(_)) => Err(fail(format!("{e}"))),
         Err(e) => Err(fail(e)),
     }
+}
+
+/// MAXSTRINGLEN as the module will have it (`-D MAXSTRINGLEN=N`, else the default): folded
+/// strings must not be longer than the run time would make them.
+fn max_string_len(cli: &Cli) -> usize {
+    let default = crate::translate::DEFAULT_LIMITS
+        .iter()
+        .find(|(k, _)| *k == "MAXSTRINGLEN")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(128);
+    cli.define
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "MAXSTRINGLEN")
+        .map_or(default, |(_, v)| v.trim().parse().unwrap_or(0))
+}
+
+/// How many tapset library files the program's code comes from (not the script, not the
+/// generated end probes of unread globals).
+fn library_scripts_used(
+    prog: &sema::Program,
+    script: crate::source::FileId,
+    sources: &SourceMap,
+) -> usize {
+    prog.files_used()
+        .into_iter()
+        .filter(|&f| f != script && sources.name(f) != sema::unread::FILE_NAME)
+        .count()
 }

@@ -232,22 +232,68 @@ void rs_fmt_long(struct rs_buf *b, const struct rs_fmt *f, int64_t v)
 	}
 }
 
+/*
+ * One byte of `%#s`: as it would be spelled inside a C string literal (\n, \", \\, and
+ * octal \ooo for other control and non-ASCII bytes). Returns how many bytes it wrote.
+ */
+static uint32_t rs_escape_byte(unsigned char c, char out[4])
+{
+	const char *named = NULL;
+
+	switch (c) {
+	case '\a': named = "\\a"; break;
+	case '\b': named = "\\b"; break;
+	case '\f': named = "\\f"; break;
+	case '\n': named = "\\n"; break;
+	case '\r': named = "\\r"; break;
+	case '\t': named = "\\t"; break;
+	case '\v': named = "\\v"; break;
+	case '"': named = "\\\""; break;
+	case '\\': named = "\\\\"; break;
+	default: break;
+	}
+	if (named) {
+		out[0] = named[0];
+		out[1] = named[1];
+		return 2;
+	}
+	if (c < 32 || c >= 127) {
+		out[0] = '\\';
+		out[1] = (char)('0' + ((c >> 6) & 7));
+		out[2] = (char)('0' + ((c >> 3) & 7));
+		out[3] = (char)('0' + (c & 7));
+		return 4;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
 void rs_fmt_str(struct rs_buf *b, const struct rs_fmt *f, const char *s)
 {
-	uint32_t len = 0;
+	uint32_t len = 0, shown, i;
 	const uint32_t max = ~(uint32_t)0;
 	uint32_t limit = f->prec < 0 ? max : (uint32_t)f->prec;
+	int escape = f->flags & RS_F_ALT;
+	char esc[4];
 
 	if (!s)
 		s = "<NULL>";
 	while (len < limit && s[len] != '\0')
 		len++;
+	shown = len;
+	if (escape)
+		for (shown = 0, i = 0; i < len; i++)
+			shown += rs_escape_byte((unsigned char)s[i], esc);
 
 	if (!(f->flags & RS_F_LEFT))
-		rs_fill(b, ' ', (int64_t)f->width - len);
-	rs_buf_put(b, s, len);
+		rs_fill(b, ' ', (int64_t)f->width - shown);
+	if (escape)
+		for (i = 0; i < len; i++)
+			rs_buf_put(b, esc, rs_escape_byte((unsigned char)s[i], esc));
+	else
+		rs_buf_put(b, s, len);
 	if (f->flags & RS_F_LEFT)
-		rs_fill(b, ' ', (int64_t)f->width - len);
+		rs_fill(b, ' ', (int64_t)f->width - shown);
 	if (f->flags & RS_F_ZERO)
 		rs_buf_putc(b, '\0');
 }

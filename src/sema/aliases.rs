@@ -87,6 +87,8 @@ fn name_matches(pattern: &[Component], name: &[Component]) -> bool {
 pub struct Expansion {
     /// The name it matched, as written (`syscall.openat.return`).
     pub point: String,
+    /// The provider's point, after all aliases (`kernel.trace("raw_syscalls:sys_exit")`).
+    pub resolved: String,
     pub kind: ProbeKind,
     /// The body: alias prologues, the user's body, alias epilogues.
     pub body: Block,
@@ -155,8 +157,11 @@ fn expand_into(
         }
         return match resolve_point(point, ctx) {
             Ok(kind) => {
+                let mut concrete = point.clone();
+                (concrete.optional, concrete.sufficient) = (false, false);
                 out.push(Expansion {
                     point: super::probes::point_text(point),
+                    resolved: super::probes::point_text(&concrete),
                     kind,
                     body: body.clone(),
                     span: point.span,

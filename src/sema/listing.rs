@@ -1,72 +1,75 @@
-//! `-p2` output: the elaborated program in stap's style (globals with types, then each
-//! resolved probe with its locals and body).
-use super::program::{ProbeKind, Program};
+//! `-p2` output: the elaborated program in stap's layout: `# globals` with their types (and
+//! key types), `# functions` the program calls with their signatures, `# probes`: each
+//! resolved probe point with the point the user wrote, and its locals. `-v` adds the bodies.
+use super::program::{FunctionCode, Local, Program, Type};
 use crate::syntax::pretty;
 
-pub fn print_program(prog: &Program) -> String {
+pub fn print_program(prog: &Program, with_bodies: bool) -> String {
     let mut out = String::new();
     if !prog.globals.is_empty() {
         out.push_str("# globals\n");
         for g in &prog.globals {
-            out.push_str(&format!("{}:{}\n", g.name, g.ty.name()));
+            let size = g.size.map(|n| format!("[{n}]")).unwrap_or_default();
+            out.push_str(&format!(
+                "{}{size}:{}{}\n",
+                g.name,
+                g.ty.name(),
+                keys(&g.keys)
+            ));
+        }
+    }
+    if !prog.functions.is_empty() {
+        out.push_str("# functions\n");
+        for f in &prog.functions {
+            let params: Vec<String> = f.params.iter().map(typed).collect();
+            out.push_str(&format!(
+                "{}:{} ({})\n",
+                f.name,
+                f.ret.map_or("unknown", Type::name),
+                params.join(", ")
+            ));
+            locals(&mut out, &f.locals);
+            if with_bodies {
+                match &f.body {
+                    FunctionCode::Script(b) => out.push_str(&pretty::print_block(b)),
+                    FunctionCode::Embedded(code) => out.push_str(&format!("%{{{code}%}}\n")),
+                }
+            }
         }
     }
     out.push_str("# probes\n");
     for p in &prog.probes {
-        let kind = match &p.kind {
-            ProbeKind::Tracepoint(tp) => format!("kernel.trace(\"{}:{}\")", tp.system, tp.name),
-            ProbeKind::Kprobe { symbol, ret } => {
-                format!(
-                    "kprobe.function(\"{symbol}\"){}",
-                    if *ret { ".return" } else { "" }
-                )
-            }
-            ProbeKind::Procfs { name, maxsize } => {
-                format!("procfs(\"{name}\").read.maxsize({maxsize})")
-            }
-            ProbeKind::Never => "never".to_string(),
-            ProbeKind::Profile => "timer.profile".to_string(),
-            ProbeKind::Begin { seq } => format!("begin({seq})"),
-            ProbeKind::End { seq } => format!("end({seq})"),
-            ProbeKind::Error { seq } => format!("error({seq})"),
-            ProbeKind::Timer {
-                period,
-                randomize,
-                jiffies,
-            } => {
-                let unit = if *jiffies { "jiffies" } else { "ns" };
-                if *randomize > 0 {
-                    format!("timer.{unit}({period}).randomize({randomize})")
-                } else {
-                    format!("timer.{unit}({period})")
-                }
-            }
-        };
-        out.push_str(&format!("{} /* <- {} */\n", kind, p.point));
-        if !p.locals.is_empty() {
-            let locals: Vec<_> = p
-                .locals
-                .iter()
-                .map(|l| format!("{}:{}", l.name, l.ty.name()))
-                .collect();
-            out.push_str(&format!("# locals\n{}\n", locals.join(", ")));
+        out.push_str(&format!("{} /* <- {} */\n", p.resolved, p.point));
+        locals(&mut out, &p.locals);
+        if with_bodies {
+            out.push_str(&pretty::print_block(&p.body));
         }
-        let file = crate::syntax::ast::File {
-            items: vec![crate::syntax::ast::Item::Probe(
-                crate::syntax::ast::ProbeDecl {
-                    alias: None,
-                    points: vec![],
-                    body: p.body.clone(),
-                    private: false,
-                    span: p.span,
-                },
-            )],
-        };
-        // Reuse the pass-1 printer for the body; drop its empty "probe" head.
-        let body = pretty::print_file(&file);
-        out.push_str(body.trim_start_matches("probe "));
     }
     out
+}
+
+/// ` [string, long]`: an array's key types; nothing for a scalar.
+fn keys(keys: &Option<Vec<Type>>) -> String {
+    match keys {
+        Some(k) => {
+            let names: Vec<&str> = k.iter().map(|t| t.name()).collect();
+            format!(" [{}]", names.join(", "))
+        }
+        None => String::new(),
+    }
+}
+
+fn typed(l: &Local) -> String {
+    format!("{}:{}", l.name, l.ty.name())
+}
+
+fn locals(out: &mut String, locals: &[Local]) {
+    if !locals.is_empty() {
+        out.push_str("  # locals\n");
+        for l in locals {
+            out.push_str(&format!("  {}\n", typed(l)));
+        }
+    }
 }
 
 /// `-l`/`-L` output: each probe point once, sorted; with `with_vars`, its variables as

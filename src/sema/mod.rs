@@ -5,9 +5,11 @@ pub mod analyze;
 mod expr;
 pub mod format;
 pub mod listing;
+pub mod optimize;
 pub mod probes;
 pub mod program;
 mod scope;
+pub mod unread;
 mod warnings;
 
 use crate::diag::Diagnostic;
@@ -144,6 +146,7 @@ pub fn elaborate(
     let facts = analyzer.probe_facts();
     analyzer.finish();
     let warnings = analyzer.warnings(opts.script_file);
+    let unread = analyzer.unread_globals();
     let analyzer_diags = std::mem::take(&mut analyzer.diags);
     drop(analyzer);
     diags.extend(analyzer_diags);
@@ -151,9 +154,11 @@ pub fn elaborate(
         diags.extend(warnings);
     }
 
+    prog.unread_globals = unread;
     for (x, (locals, globals_used)) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
             point: x.point,
+            resolved: x.resolved,
             kind: x.kind,
             body: x.body,
             locals,

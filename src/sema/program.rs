@@ -98,6 +98,8 @@ pub struct Local {
 pub struct Probe {
     /// The probe point as the user wrote it (used in messages and `-p2` output).
     pub point: String,
+    /// The provider's point it resolved to (`kernel.trace("raw_syscalls:sys_exit")`).
+    pub resolved: String,
     pub kind: ProbeKind,
     pub body: Block,
     pub locals: Vec<Local>,
@@ -166,11 +168,29 @@ pub struct Program {
     pub needs_syscall_names: bool,
     pub needs_errno_names: bool,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
+    /// Globals the script writes and never reads (stap prints them at the end).
+    pub unread_globals: Vec<usize>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,
 }
 
 impl Program {
+    /// The source files the program's code comes from (the script, the library files
+    /// whose aliases and functions it uses).
+    pub fn files_used(&self) -> std::collections::BTreeSet<crate::source::FileId> {
+        let mut files = std::collections::BTreeSet::new();
+        for p in &self.probes {
+            crate::syntax::visit::exprs(&p.body, &mut |e| {
+                files.insert(e.span.file);
+            });
+            files.insert(p.span.file);
+        }
+        for f in &self.functions {
+            files.insert(f.span.file);
+        }
+        files
+    }
+
     pub fn type_of(&self, id: NodeId) -> Type {
         self.types.get(&id).copied().unwrap_or(Type::Long)
     }

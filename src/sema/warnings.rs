@@ -5,6 +5,15 @@ use crate::diag::Diagnostic;
 use crate::syntax::ast::FunctionBody;
 
 impl Analyzer<'_> {
+    /// Globals written somewhere and read nowhere, by index.
+    pub fn unread_globals(&self) -> Vec<usize> {
+        (0..self.globals.len())
+            .filter(|g| {
+                self.usage.global_writes.contains(g) && !self.usage.global_reads.contains_key(g)
+            })
+            .collect()
+    }
+
     /// Warnings about the user's script (not the library): never-assigned and unused
     /// locals, unused or never-read globals, functions never called. Each is said once even
     /// when its body was expanded for many probe points.
@@ -66,7 +75,7 @@ impl Analyzer<'_> {
                         st.span,
                         format!("global `{}` is written but never read", st.name),
                     )
-                    .with_label("nothing reads what is stored here"),
+                    .with_label("nothing reads it: its value is printed when the session ends"),
                 ),
                 _ => {}
             }

@@ -14,6 +14,16 @@ pub fn print_file(f: &File) -> String {
     p.out
 }
 
+/// A block alone, `{ ... }` over several lines (the bodies `-p2 -v` shows).
+pub fn print_block(b: &Block) -> String {
+    let mut p = Printer {
+        out: String::new(),
+        depth: 0,
+    };
+    p.block_with("", b);
+    p.out
+}
+
 struct Printer {
     out: String,
     depth: usize,
