@@ -10,7 +10,7 @@
  *           key.k0 = pid; key.k1 = errno; rs_key_str(key.k2, name);
  *           p = rs_map_find_or_add(&map, &key, hash(&key), NULL); rs_stat_add(p, 1);
  *   printf: printf("%d %s %s %d %d\n", pid, execname, name, retval, nr)
- *           rs_fmt_long / rs_buf_put(" ") / rs_fmt_str ... into the context's rs_buf,
+ *           rs_fmt_long / rs_buf_add(" ") / rs_fmt_str ... into the context's rs_buf,
  *           then the handler-end commit, which here only takes the length (the kernel's
  *           rs_print_commit copies into the ring buffer: transport, not core).
  *
@@ -132,15 +132,15 @@ static __attribute__((noinline)) void rsb_printf_handler(struct rsb_context *c,
 							   const struct rsb_event *ev)
 {
 	rs_fmt_long(&c->out, &(const struct rs_fmt){ 0, 'd', -1, -1 }, ev->pid);
-	rs_buf_put(&c->out, " ", 1);
+	rs_buf_add(&c->out, " ", 1);
 	rs_fmt_str(&c->out, &(const struct rs_fmt){ 0, 's', -1, -1 }, ev->exec);
-	rs_buf_put(&c->out, " ", 1);
+	rs_buf_add(&c->out, " ", 1);
 	rs_fmt_str(&c->out, &(const struct rs_fmt){ 0, 's', -1, -1 }, ev->name);
-	rs_buf_put(&c->out, " ", 1);
+	rs_buf_add(&c->out, " ", 1);
 	rs_fmt_long(&c->out, &(const struct rs_fmt){ 0, 'd', -1, -1 }, ev->err);
-	rs_buf_put(&c->out, " ", 1);
+	rs_buf_add(&c->out, " ", 1);
 	rs_fmt_long(&c->out, &(const struct rs_fmt){ 0, 'd', -1, -1 }, ev->nr);
-	rs_buf_put(&c->out, "\n", 1);
+	rs_buf_add(&c->out, "\n", 1);
 }
 
 /* Runs n map events; returns the sum of the touched counts (a checksum). */
