@@ -22,6 +22,7 @@ fn main() {
     if any {
         core.compile("rstap_core");
     }
+    micro_bench();
     embed(&["runtime-c", "templates", "tapsets"]);
     build_id(&[
         "src",
@@ -35,6 +36,39 @@ fn main() {
     println!("cargo:rerun-if-changed=templates");
     println!("cargo:rerun-if-changed=tapsets");
     println!("cargo:rerun-if-changed=grammar");
+}
+
+/// The host micro-benchmark of the core (`benches/core.rs`, `bench/micro.py`): its C harness
+/// includes the core's .c files into one translation unit, as a generated module does, and is
+/// compiled with the code-generation flags of Kbuild that matter for this C (-O2, no SIMD, no
+/// red zone, no strict aliasing). It is linked into the bench target only, never into the
+/// library (it defines the core's symbols a second time).
+fn micro_bench() {
+    let mut b = cc::Build::new();
+    b.include("runtime-c/core")
+        .file("bench/micro/core_bench.c")
+        .opt_level(2)
+        .debug(true)
+        .warnings(true)
+        .extra_warnings(true)
+        .flag("-fno-strict-aliasing")
+        .flag("-fno-common")
+        .cargo_metadata(false);
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64") {
+        for f in [
+            "-mno-sse",
+            "-mno-sse2",
+            "-mno-mmx",
+            "-mno-avx",
+            "-mno-red-zone",
+        ] {
+            b.flag_if_supported(f);
+        }
+    }
+    b.compile("rstap_core_bench");
+    let out = std::env::var("OUT_DIR").unwrap();
+    println!("cargo:rustc-link-arg-benches={out}/librstap_core_bench.a");
+    println!("cargo:rerun-if-changed=bench/micro");
 }
 
 /// Writes `embedded.rs`: every file of the given directories as `(relative path, text)`, so the

@@ -10,7 +10,9 @@ when that directory exists, it measures:
     runtime (see ../shared/ANCHORS.md) in a temp dir, when stap is installed;
   * the Kbuild floor: a clean build of a one-function module;
   * NAME_src.c bytes, NAME.ko bytes and `size` text+data+bss of every module;
-  * the ratios of issue 7's targets table.
+  * the ratios of issue 7's targets table;
+  * runtime-c/core's per-event cost on the host (bench/micro.py: ns and callgrind
+    instructions per event of a 3-key map `<<<` and a 5-field printf).
 
 Every figure is the median of N runs (default 5), the runs interleaved round by
 round so that load from other processes hits every cell alike. It prints a
@@ -366,6 +368,8 @@ def main():
     ap.add_argument("--no-build", action="store_true",
                     help="do not run `cargo build --release` first")
     ap.add_argument("--out", default=RESULTS, help="directory for latest.md and passes.svg")
+    ap.add_argument("--no-micro", action="store_true",
+                    help="skip the host micro-benchmark of runtime-c/core (bench/micro.py)")
     args = ap.parse_args()
     n_runs = max(1, args.runs)
     kver = args.kver
@@ -527,9 +531,16 @@ def main():
         if stap:
             shutil.rmtree(STAP_RUNTIME_COPY, ignore_errors=True)
 
+    micro_res = None
+    if not args.no_micro:
+        import micro
+        log("bench: runtime-c/core per-event micro-benchmark (bench/micro.py)")
+        micro_res = micro.measure()
+
     floor_s = median(floor["wall"])
     floor_ms = floor_s * 1000 if floor_s else None
-    report = render(cells, floor, floor_ms, n_runs, kver, stap, has_cache, notes, dbg_installed)
+    report = render(cells, floor, floor_ms, n_runs, kver, stap, has_cache, notes, dbg_installed,
+                    micro_res)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write(report)
@@ -540,7 +551,8 @@ def main():
         f"{os.path.join(args.out, 'passes.svg')}")
 
 
-def render(cells, floor, floor_ms, n_runs, kver, stap, has_cache, notes, dbg_installed):
+def render(cells, floor, floor_ms, n_runs, kver, stap, has_cache, notes, dbg_installed,
+           micro_res=None):
     by = {(c.tool, c.label): c for c in cells}
     out = []
     cpu = ""
@@ -626,8 +638,24 @@ def render(cells, floor, floor_ms, n_runs, kver, stap, has_cache, notes, dbg_ins
         else:
             out.append(f"| {c.label} | cache hit, whole -p4 | <= {t['cache']} ms | – "
                        f"({c.cache_note or 'no successful cache-hit run'}) | n/a |")
-    out.append("| errno | per-event core cost (host) | <= 100 ns | – (host micro-benchmark "
-               "not in this bench yet) | n/a |")
+    if micro_res:
+        for e in ("map", "printf"):
+            ns = micro_res["ns"].get(e)
+            what = "3-key map `<<<`" if e == "map" else "5-field printf"
+            out.append(f"| errno | per-event core cost (host), {what} | <= 100 ns | "
+                       + (f"{ns[0]:.1f} ns | {check(ns[0], 100)} |" if ns else "– | n/a |"))
+    else:
+        out.append("| errno | per-event core cost (host) | <= 100 ns | – (--no-micro given) "
+                   "| n/a |")
+    if micro_res:
+        import micro
+        out.append("\n## runtime-c/core per-event cost (host, `bench/micro.py`)\n")
+        out.append(f"Median of {micro_res['runs']} runs of {micro_res['events_m']}M events, "
+                   "thread CPU time; Ir/event from callgrind over "
+                   f"{micro_res['cg_events']:,} events minus a 0-event run.\n")
+        out.append("| event | what | ns/event (CPU) | ns/event (wall) | Ir/event | target | |")
+        out.append("|---|---|---|---|---|---|---|")
+        out.extend(micro.rows(micro_res))
 
     skipped = [c for c in cells if c.skip]
     out.append("\n## Skipped cells\n")

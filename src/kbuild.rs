@@ -76,9 +76,12 @@ pub fn build(dir: &Path, build_dir: &Path, name: &str, verbose: u8) -> Result<Pa
     if verbose >= 3 {
         cmd.arg("V=1");
     }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run make: {e} (install build-essential)"))?;
+    // On a terminal, `Pass 4: compiling NAME.ko ... 3.1s` while make runs; erased before
+    // anything else is printed (make's errors included).
+    let progress = crate::progress::Progress::start(&format!("Pass 4: compiling {name}.ko"));
+    let out = cmd.output();
+    progress.finish();
+    let out = out.map_err(|e| format!("cannot run make: {e} (install build-essential)"))?;
     let ko = dir.join(format!("{name}.ko"));
     if !out.status.success() || !ko.is_file() {
         let log = format!(

@@ -5,6 +5,7 @@ pub mod diag;
 pub mod embedded;
 pub mod kbuild;
 pub mod kernel;
+pub mod progress;
 #[cfg(test)]
 mod rtcore_map_tests;
 #[cfg(test)]

@@ -112,6 +112,76 @@ fn not_a_build_dir_is_rejected_before_any_work() {
     assert!(s.work_dirs().is_empty(), "left behind: {:?}", s.work_dirs());
 }
 
+/// Pass 4's progress line (src/progress.rs) is drawn only when stderr is a terminal. Piped,
+/// as here and in CI, stderr holds no `\r` and no `compiling` line, whether make succeeds or
+/// fails. Under a pty (`script`, when installed) the line is drawn, then erased before make's
+/// error is printed, so the error starts on a clean line.
+#[test]
+fn kbuild_progress_line_only_on_a_terminal() {
+    let ok = fake_build_dir("@sleep 0.6; touch $(M)/hello.ko");
+    let failing = fake_build_dir("@sleep 0.6; echo 'hello_src.c:1:1: error: boom' >&2; exit 2");
+    let ok_dir = ok.path().display().to_string();
+    let failing_dir = failing.path().display().to_string();
+    let hello = example("hello.stp");
+    for (dir, code) in [(&ok_dir, 0), (&failing_dir, 1)] {
+        let s = Sandbox::new();
+        let run = s.run(&["-p4", "-m", "hello", "-r", dir, &hello]);
+        run.expect_code(code);
+        assert!(
+            !run.stderr.contains('\r') && !run.stderr.contains("compiling"),
+            "progress noise on a pipe:\n{:?}",
+            run.stderr
+        );
+    }
+
+    let has_script = std::process::Command::new("script")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        println!("skipped the terminal half: no `script` (util-linux) to make a pty");
+        return;
+    }
+    let s = Sandbox::new();
+    let line = [
+        common::RSTAPC,
+        "-p4",
+        "-m",
+        "hello",
+        "-r",
+        &failing_dir,
+        &hello,
+    ]
+    .iter()
+    .map(|a| format!("'{a}'"))
+    .collect::<Vec<_>>()
+    .join(" ");
+    // The sandbox's environment (its own TMPDIR and cache), with rstapc under a pty.
+    let out = std::process::Command::new("script")
+        .current_dir(s.cwd.path())
+        .env("TMPDIR", s.tmp.path())
+        .env("XDG_CACHE_HOME", s.tmp.path().join("cache"))
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{tty:?}");
+    assert!(
+        tty.contains("\rPass 4: compiling hello.ko ... 0.0s"),
+        "no progress line on a terminal:\n{tty:?}"
+    );
+    let at = tty
+        .find("rstapc: compilation failed")
+        .unwrap_or_else(|| panic!("no error:\n{tty:?}"));
+    let after_line = &tty[tty[..at].rfind("s\r").expect("a drawn line") + 1..at];
+    assert!(
+        after_line.starts_with('\r')
+            && after_line.ends_with('\r')
+            && after_line.chars().all(|c| c == ' ' || c == '\r'),
+        "the line is not erased before the error:\n{tty:?}"
+    );
+}
+
 /// Pass 2 against the target's syscall table: wildcards in `syscall.*` resolve to one
 /// kretprobe per matching call, `!` stops at the first point that resolves, `?` skips what
 /// does not, and a name that is no system call is an error naming that component.

@@ -23,4 +23,23 @@ void rs_buf_put(struct rs_buf *b, const char *s, uint32_t n); /* appends, trunca
 void rs_buf_puts(struct rs_buf *b, const char *s);
 void rs_buf_putc(struct rs_buf *b, char c);
 
+/* rs_buf_put, inline, for hot paths (each field a printf formats is one or more appends):
+ * when everything fits, which is the usual case, it is a few instructions and short
+ * strings are copied without a call to memcpy; otherwise it calls rs_buf_put. */
+static inline void rs_buf_add(struct rs_buf *b, const char *s, uint32_t n)
+{
+	/* len < cap whenever cap > 0, so n < cap - len is n <= room (the NUL keeps a byte) */
+	if (b->len < b->cap && n < b->cap - b->len && n <= 16) {
+		char *d = b->data + b->len;
+		uint32_t i;
+
+		b->len += n;
+		for (i = 0; i < n; i++)
+			d[i] = s[i];
+		d[n] = '\0';
+		return;
+	}
+	rs_buf_put(b, s, n);
+}
+
 #endif /* RS_CORE_BUF_H */

@@ -19,9 +19,13 @@ static void rs_fill(struct rs_buf *b, char c, int64_t n)
 		b->data[b->len] = '\0';
 }
 
-/* n / 10 without a 64-bit division, so 32-bit kernels need no libgcc helper. */
-static uint64_t rs_div10(uint64_t n)
+/* n / 10. A 64-bit target divides by the constant with a multiply; a 32-bit one would
+ * call a libgcc helper the kernel does not have, so it shifts and adds instead. */
+static inline uint64_t rs_div10(uint64_t n)
 {
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ >= 8
+	return n / 10;
+#else
 	uint64_t q, r;
 
 	q = (n >> 1) + (n >> 2);
@@ -32,8 +36,12 @@ static uint64_t rs_div10(uint64_t n)
 	q >>= 3;
 	r = n - ((q << 3) + (q << 1));
 	return q + ((r + 6) >> 4);
+#endif
 }
 
+/* The field is [spaces][sign][prefix][zeros][digits][spaces]. The common case (no zeros)
+ * is built in one small array and appended with one rs_buf_add: this is the hot path of
+ * every %d a probe prints. */
 static void rs_fmt_num(struct rs_buf *b, unsigned int flags, int is_signed,
 		       unsigned int base, int upper, int32_t width, int32_t prec,
 		       int64_t v)
@@ -41,13 +49,14 @@ static void rs_fmt_num(struct rs_buf *b, unsigned int flags, int is_signed,
 	static const char lower_digits[] = "0123456789abcdef";
 	static const char upper_digits[] = "0123456789ABCDEF";
 	const char *set = upper ? upper_digits : lower_digits;
-	char tmp[24]; /* 22 octal digits hold any 64-bit value */
-	char digits[24];
+	/* sign, a 2-byte prefix and 22 octal digits (any 64-bit value), written backwards */
+	char tmp[28];
+	char *end = tmp + sizeof(tmp), *p = end;
 	uint64_t u = (uint64_t)v;
 	char sign = 0;
-	const char *prefix = "";
-	uint32_t plen = 0, nd = 0, i;
-	int64_t ndig, pad;
+	char prefix[2] = { 0, 0 };
+	uint32_t plen = 0, nd;
+	int64_t ndig, pad, zeros;
 
 	if (flags & RS_F_LEFT)
 		flags &= ~(unsigned int)RS_F_ZERO;
@@ -63,43 +72,62 @@ static void rs_fmt_num(struct rs_buf *b, unsigned int flags, int is_signed,
 	}
 	if (flags & RS_F_ALT) {
 		if (base == 16) {
-			prefix = upper ? "0X" : "0x";
+			prefix[0] = '0';
+			prefix[1] = upper ? 'X' : 'x';
 			plen = 2;
 		} else if (base == 8) {
-			prefix = "0";
+			prefix[0] = '0';
 			plen = 1;
 		}
 	}
 
-	do {
-		if (base == 10) {
+	if (base == 10) {
+		do {
 			uint64_t q = rs_div10(u);
-			tmp[nd++] = set[u - ((q << 3) + (q << 1))];
+
+			*--p = set[u - ((q << 3) + (q << 1))];
 			u = q;
-		} else if (base == 16) {
-			tmp[nd++] = set[u & 15];
+		} while (u != 0);
+	} else if (base == 16) {
+		do {
+			*--p = set[u & 15];
 			u >>= 4;
-		} else {
-			tmp[nd++] = set[u & 7];
+		} while (u != 0);
+	} else {
+		do {
+			*--p = set[u & 7];
 			u >>= 3;
-		}
-	} while (u != 0);
-	for (i = 0; i < nd; i++)
-		digits[i] = tmp[nd - 1 - i];
+		} while (u != 0);
+	}
+	nd = (uint32_t)(end - p);
 
 	ndig = (int64_t)prec > (int64_t)nd ? (int64_t)prec : (int64_t)nd;
 	pad = (int64_t)width - (sign ? 1 : 0) - plen - ndig;
+	zeros = ndig - nd;
+	if ((flags & RS_F_ZERO) && pad > 0)
+		zeros += pad;
 
-	if (!(flags & (RS_F_ZERO | RS_F_LEFT)))
+	if (pad > 0 && !(flags & (RS_F_ZERO | RS_F_LEFT)))
 		rs_fill(b, ' ', pad);
-	if (sign)
-		rs_buf_putc(b, sign);
-	rs_buf_put(b, prefix, plen);
-	if (flags & RS_F_ZERO)
-		rs_fill(b, '0', pad);
-	rs_fill(b, '0', ndig - nd);
-	rs_buf_put(b, digits, nd);
-	if (flags & RS_F_LEFT)
+	if (zeros > 0) {
+		char head[3];
+		uint32_t nh = 0, i;
+
+		if (sign)
+			head[nh++] = sign;
+		for (i = 0; i < plen; i++)
+			head[nh++] = prefix[i];
+		rs_buf_add(b, head, nh);
+		rs_fill(b, '0', zeros);
+		rs_buf_add(b, p, nd);
+	} else {
+		while (plen > 0)
+			*--p = prefix[--plen];
+		if (sign)
+			*--p = sign;
+		rs_buf_add(b, p, (uint32_t)(end - p));
+	}
+	if (pad > 0 && (flags & RS_F_LEFT))
 		rs_fill(b, ' ', pad);
 }
 
@@ -140,7 +168,7 @@ static void rs_fmt_char(struct rs_buf *b, unsigned int flags, int32_t width, int
 
 	if (!(flags & RS_F_LEFT))
 		rs_fill(b, ' ', (int64_t)width - n);
-	rs_buf_put(b, out, n);
+	rs_buf_add(b, out, n);
 	if (flags & RS_F_LEFT)
 		rs_fill(b, ' ', (int64_t)width - n);
 }
@@ -171,22 +199,22 @@ static void rs_fmt_bin(struct rs_buf *b, unsigned int flags, int32_t width,
 	switch (n) {
 	case 1: {
 		uint8_t x = (uint8_t)v;
-		rs_buf_put(b, (const char *)&x, 1);
+		rs_buf_add(b, (const char *)&x, 1);
 		break;
 	}
 	case 2: {
 		uint16_t x = (uint16_t)v;
-		rs_buf_put(b, (const char *)&x, 2);
+		rs_buf_add(b, (const char *)&x, 2);
 		break;
 	}
 	case 4: {
 		uint32_t x = (uint32_t)v;
-		rs_buf_put(b, (const char *)&x, 4);
+		rs_buf_add(b, (const char *)&x, 4);
 		break;
 	}
 	default: {
 		uint64_t x = (uint64_t)v;
-		rs_buf_put(b, (const char *)&x, 8);
+		rs_buf_add(b, (const char *)&x, 8);
 		break;
 	}
 	}
@@ -275,6 +303,7 @@ void rs_fmt_str(struct rs_buf *b, const struct rs_fmt *f, const char *s)
 	uint32_t limit = f->prec < 0 ? max : (uint32_t)f->prec;
 	int escape = f->flags & RS_F_ALT;
 	char esc[4];
+	int64_t pad;
 
 	if (!s)
 		s = "<NULL>";
@@ -284,16 +313,17 @@ void rs_fmt_str(struct rs_buf *b, const struct rs_fmt *f, const char *s)
 	if (escape)
 		for (shown = 0, i = 0; i < len; i++)
 			shown += rs_escape_byte((unsigned char)s[i], esc);
+	pad = (int64_t)f->width - shown;
 
-	if (!(f->flags & RS_F_LEFT))
-		rs_fill(b, ' ', (int64_t)f->width - shown);
+	if (pad > 0 && !(f->flags & RS_F_LEFT))
+		rs_fill(b, ' ', pad);
 	if (escape)
 		for (i = 0; i < len; i++)
-			rs_buf_put(b, esc, rs_escape_byte((unsigned char)s[i], esc));
+			rs_buf_add(b, esc, rs_escape_byte((unsigned char)s[i], esc));
 	else
-		rs_buf_put(b, s, len);
-	if (f->flags & RS_F_LEFT)
-		rs_fill(b, ' ', (int64_t)f->width - shown);
+		rs_buf_add(b, s, len);
+	if (pad > 0 && (f->flags & RS_F_LEFT))
+		rs_fill(b, ' ', pad);
 	if (f->flags & RS_F_ZERO)
 		rs_buf_putc(b, '\0');
 }

@@ -1,7 +1,7 @@
 /* runtime-c/core/format.h: SystemTap's printf conversions.
  *
  * The translator parses format strings at compile time and emits one call per literal run
- * (rs_buf_put) and one per conversion, passing the parsed spec. Output follows what stap's
+ * (rs_buf_add) and one per conversion, passing the parsed spec. Output follows what stap's
  * own runtime prints (stap >= 1.3), which matches C's printf except where noted:
  *
  *   d i      signed decimal; '+' or ' ' give a sign to non-negative values.

@@ -105,7 +105,7 @@ impl Lowerer<'_> {
             match p {
                 FmtPiece::Text(t) => {
                     self.w
-                        .line(format!("rs_buf_put({buf}, {}, {});", c_string(t), t.len()))
+                        .line(format!("rs_buf_add({buf}, {}, {});", c_string(t), t.len()))
                 }
                 FmtPiece::Conv(c) => {
                     let width = self.count(c.width, &mut next);
