@@ -16,13 +16,16 @@ export DEBIAN_FRONTEND=noninteractive
 # linux-headers-amd64       the default build dir /lib/modules/VER/build
 # linux-image-amd64         /boot/vmlinuz-VER booted in the VM, and /lib/modules/VER/kernel,
 #                           from which virtme-ng loads 9p/virtio/overlay modules for the guest
+# linux-image-rt-amd64,     the PREEMPT_RT flavor (VER-rt-amd64), for tests/vm_rt.rs and
+#   linux-headers-rt-amd64  `rstapc -r VER-rt-amd64`; never the default target
 # qemu-system-x86           the VM (TCG)
 # python3-venv              venv + ensurepip for virtme-ng
 # busybox-static, kmod      virtme-ng's initramfs (busybox, modprobe/insmod/depmod); insmod/rmmod in the guest
 # util-linux, coreutils     dmesg, timeout (normally present already)
 # prometheus                promtool, which checks the text the prometheus probe serves
 # systemtap-common          SystemTap's own tapset library, which the pass-1 tests parse in place
-packages=(build-essential linux-headers-amd64 linux-image-amd64 qemu-system-x86
+packages=(build-essential linux-headers-amd64 linux-image-amd64
+          linux-headers-rt-amd64 linux-image-rt-amd64 qemu-system-x86
           python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus
           systemtap-common)
 
@@ -42,16 +45,20 @@ else
 fi
 
 # The kernel the VM boots must have its headers: linux-image-amd64 and
-# linux-headers-amd64 move together, but check the pair exists.
-kver=
-for f in /boot/vmlinuz-*; do
-    [[ -e $f ]] || continue
-    v=${f#/boot/vmlinuz-}
-    [[ -d /lib/modules/$v/build && -d /lib/modules/$v/kernel ]] && kver+="$v"$'\n'
-done
-kver=$(printf '%s' "$kver" | sort -V | tail -n1)
+# linux-headers-amd64 move together (as do the -rt- pair), but check each pair
+# exists. vm-run.sh picks them as rstapc does: the plain flavor is the default.
+here=$(cd "$(dirname "$0")" && pwd)
+kver=$("$here/vm-run.sh" --print-kernel 2>/dev/null) || kver=
 [[ -n $kver ]] || { echo "setup: no kernel with image + headers + modules" >&2; exit 1; }
 echo "setup: VM kernel $kver (/boot/vmlinuz-$kver, /lib/modules/$kver/build)"
+rtver=$("$here/vm-run.sh" --print-rt-kernel 2>/dev/null) || rtver=
+if [[ -z $rtver ]]; then
+    echo "setup: no PREEMPT_RT kernel with image + headers + modules: linux-image-rt-amd64" \
+         "$(dpkg-query -W -f='${Version}' linux-image-rt-amd64 2>/dev/null) and linux-headers-rt-amd64" \
+         "$(dpkg-query -W -f='${Version}' linux-headers-rt-amd64 2>/dev/null) must name the same kernel" >&2
+    exit 1
+fi
+echo "setup: PREEMPT_RT kernel $rtver (rstapc -r $rtver; tests/vm_rt.rs)"
 
 have_vng=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("virtme-ng"))' 2>/dev/null || true)
 if [[ $have_vng == "$vng_version" && -x $venv/bin/vng && $force != 1 ]]; then

@@ -4,6 +4,7 @@
 #
 #   scripts/vm-run.sh [--rwdir DIR]... [--kernel VER] [--timeout SECS] [--] COMMAND...
 #   scripts/vm-run.sh --print-kernel     # the kernel version it would boot
+#   scripts/vm-run.sh --print-rt-kernel  # the newest PREEMPT_RT one (boot it with --kernel)
 #
 # The guest command's stdout goes to our stdout, its stderr to our stderr, and
 # its exit status becomes ours (vng propagates it). Kernel console output is NOT
@@ -23,7 +24,7 @@ kver=${RSTAP_VM_KERNEL:-}
 rwdirs=()
 print_kernel=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case $1 in
@@ -31,30 +32,47 @@ while (($#)); do
         --kernel) kver=$2; shift 2 ;;
         --timeout) tmo=$2; shift 2 ;;
         --print-kernel) print_kernel=1; shift ;;
+        --print-rt-kernel) print_kernel=rt; shift ;;
         -h|--help) usage ;;
         --) shift; break ;;
         *) break ;;
     esac
 done
-((print_kernel || $#)) || usage
+[[ $print_kernel != 0 || $# -gt 0 ]] || usage
+
+# Whether VER is a PREEMPT_RT kernel: its .config says so, or without one its name
+# (Debian's linux-image-rt-amd64 is 6.1.0-NN-rt-amd64). Same rule as rstapc's.
+is_rt() {
+    local config=/lib/modules/$1/build/.config
+    if [[ -f $config ]]; then grep -qx 'CONFIG_PREEMPT_RT=y' "$config"
+    else [[ -$1- == *-rt-* ]]; fi
+}
 
 # Newest Debian kernel that has both an image and a build dir (the one modules
-# are compiled against must be the one booted).
+# are compiled against must be the one booted). A PREEMPT_RT flavor installed
+# beside the plain one is not the default, as in rstapc: `newest_kernel rt` names it.
 newest_kernel() {
-    local f v best=
+    local f v plain= rt=
     for f in /boot/vmlinuz-*; do
         [[ -e $f ]] || continue
         v=${f#/boot/vmlinuz-}
         [[ -d /lib/modules/$v/build && -d /lib/modules/$v/kernel ]] || continue
-        best+="$v"$'\n'
+        if is_rt "$v"; then rt+="$v"$'\n'; else plain+="$v"$'\n'; fi
     done
-    printf '%s' "$best" | sort -V | tail -n1
+    if [[ ${1:-} == rt ]]; then printf '%s' "$rt" | sort -V | tail -n1
+    elif [[ -n $plain ]]; then printf '%s' "$plain" | sort -V | tail -n1
+    else printf '%s' "$rt" | sort -V | tail -n1; fi
 }
+if [[ $print_kernel == rt ]]; then
+    kver=$(newest_kernel rt)
+    [[ -n $kver ]] || { echo "vm-run: no PREEMPT_RT kernel with /boot/vmlinuz-VER and /lib/modules/VER/{build,kernel} (linux-image-rt-amd64, linux-headers-rt-amd64)" >&2; exit 2; }
+    echo "$kver"; exit 0
+fi
 if [[ -z $kver ]]; then
     kver=$(newest_kernel)
     [[ -n $kver ]] || { echo "vm-run: no /boot/vmlinuz-VER with /lib/modules/VER/{build,kernel}; run scripts/setup.sh" >&2; exit 2; }
 fi
-((print_kernel)) && { echo "$kver"; exit 0; }
+[[ $print_kernel == 1 ]] && { echo "$kver"; exit 0; }
 
 [[ -x $venv/bin/vng ]] || { echo "vm-run: $venv/bin/vng missing; run scripts/setup.sh" >&2; exit 2; }
 export PATH="$venv/bin:$PATH"   # vng execs virtme-run by name

@@ -27,6 +27,15 @@
 //!
 //! Without a kernel build dir or virtme-ng the test prints why and skips; with
 //! RSTAP_REQUIRE_VM=1 (set by .ci/run) a missing VM is a failure instead.
+//!
+//! The cases are built for and run on rstapc's default target kernel, or on
+//! `RSTAP_RUNTIME_KERNEL` (a release or build dir, as `-r` takes them; `rt` is the newest
+//! installed PREEMPT_RT kernel). On a PREEMPT_RT kernel tests/rt/rt_lockcheck.c is loaded
+//! first and reports every sleeping lock taken in atomic context as a kernel `BUG:` line.
+mod common;
+
+use common::lockcheck;
+use rstap::kernel::Target;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -147,9 +156,20 @@ fn errno_script_cases() -> Vec<Case> {
         .collect()
 }
 
+/// The kernel the cases are built for and booted (RSTAP_RUNTIME_KERNEL, else the default).
+fn runtime_target() -> Result<Target, String> {
+    match std::env::var("RSTAP_RUNTIME_KERNEL") {
+        Ok(k) if k == "rt" => rstap::kernel::find_preempt_rt().ok_or_else(|| {
+            "RSTAP_RUNTIME_KERNEL=rt: no PREEMPT_RT kernel with a build dir is installed".into()
+        }),
+        Ok(k) if !k.is_empty() => rstap::kernel::find_target(Some(&k)),
+        _ => rstap::kernel::find_target(None),
+    }
+}
+
 /// Why the runtime tests cannot run here, if they cannot.
 fn missing_vm() -> Option<String> {
-    let target = match rstap::kernel::find_target(None) {
+    let target = match runtime_target() {
         Ok(t) => t,
         Err(e) => return Some(e),
     };
@@ -177,10 +197,19 @@ fn build_progs(dir: &Path) {
     }
 }
 
-/// The guest's side: one block of shell per case, results into `res/N.*`.
-fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
+/// The guest's side: one block of shell per case, results into `res/N.*`; with `lockcheck`
+/// (a PREEMPT_RT target) that module watches all of them.
+fn guest_script(
+    cases: &[(usize, &Case)],
+    work: &Path,
+    res: &Path,
+    lockcheck: Option<&Path>,
+) -> String {
     let rstaprun = env!("CARGO_BIN_EXE_rstaprun");
     let mut s = String::from("cd / ; dmesg -c >/dev/null\n");
+    if let Some(ko) = lockcheck {
+        s.push_str(&lockcheck::guest_load(ko));
+    }
     for (i, case) in cases {
         let ko = work.join(format!("rt_{i}.ko"));
         let t = case
@@ -223,6 +252,9 @@ fn guest_script(cases: &[(usize, &Case)], work: &Path, res: &Path) -> String {
         s.push_str(&format!(
             "dmesg -c | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace' > {r}.klog\n"
         ));
+    }
+    if lockcheck.is_some() {
+        s.push_str(&lockcheck::guest_unload(&res.join("lockcheck.hits")));
     }
     s.push_str("exit 0\n");
     s
@@ -309,6 +341,18 @@ fn runtime_cases_in_one_vm_boot() {
         .tempdir()
         .unwrap();
     build_progs(work.path());
+    let target = runtime_target().unwrap();
+    let rt = rstap::kernel::is_preempt_rt(&target.release, &target.build_dir);
+    println!(
+        "runtime cases for kernel {}{}",
+        target.release,
+        if rt {
+            " (PREEMPT_RT, with rt_lockcheck)"
+        } else {
+            ""
+        }
+    );
+    let lockcheck_ko = rt.then(|| lockcheck::build(&target.build_dir, &work.path().join("lc")));
 
     // Pass 4 for every case on the host.
     let rstapc = env!("CARGO_BIN_EXE_rstapc");
@@ -319,6 +363,8 @@ fn runtime_cases_in_one_vm_boot() {
         std::fs::write(&script, &case.prog).unwrap();
         let out = Command::new(rstapc)
             .args(["-p4", "-m", &format!("rt_{i}")])
+            .arg("-r")
+            .arg(&target.build_dir)
             .args(&case.compile_args)
             .arg(&script)
             .current_dir(work.path())
@@ -337,10 +383,9 @@ fn runtime_cases_in_one_vm_boot() {
     }
 
     // One boot runs them all.
-    let script = guest_script(&built, work.path(), res.path());
+    let script = guest_script(&built, work.path(), res.path(), lockcheck_ko.as_deref());
     let guest = work.path().join("guest.sh");
     std::fs::write(&guest, script).unwrap();
-    let target = rstap::kernel::find_target(None).unwrap();
     let (vng, extra) = rstap::vm::find_vng().unwrap();
     let image = rstap::vm::kernel_image(&target).unwrap();
     let mut cmd = rstap::vm::vng_command(
@@ -353,9 +398,20 @@ fn runtime_cases_in_one_vm_boot() {
     let out = cmd.output().expect("cannot start the VM");
     assert!(
         out.status.success(),
-        "the VM run failed: {}",
-        String::from_utf8_lossy(&out.stdout)
+        "the VM run failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+    if rt {
+        let hits = read(res.path().join("lockcheck.hits"));
+        if hits.trim() != "0" {
+            failures.push(format!(
+                "rt_lockcheck saw {:?} sleeping locks or allocations in atomic context \
+                 (the failing cases' kernel logs show where)",
+                hits.trim()
+            ));
+        }
+    }
 
     for (i, case) in &built {
         let problems = check(case, res.path(), *i);

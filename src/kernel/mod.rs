@@ -16,7 +16,9 @@ pub struct Target {
 }
 
 /// Resolves `-r KVER|BUILD_DIR`, or the default: the running kernel when its build dir
-/// exists, else the newest `/lib/modules/*/build`.
+/// exists, else the newest `/lib/modules/*/build` that is not a PREEMPT_RT kernel (an RT
+/// flavor installed next to the plain one, Debian's `linux-image-rt-amd64`, is only chosen
+/// with `-r`, or when it is the only one).
 pub fn find_target(requested: Option<&str>) -> Result<Target, String> {
     find_target_in(requested, Path::new("/lib/modules"), &running_release())
 }
@@ -94,9 +96,12 @@ pub fn find_target_in(
     }
 }
 
-fn newest_build_dir(modules: &Path) -> Option<(String, PathBuf)> {
-    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(modules)
-        .ok()?
+/// The installed releases with a build directory: (release, build dir).
+fn build_dirs(modules: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(modules) else {
+        return Vec::new();
+    };
+    entries
         .filter_map(Result::ok)
         .map(|e| {
             (
@@ -105,9 +110,50 @@ fn newest_build_dir(modules: &Path) -> Option<(String, PathBuf)> {
             )
         })
         .filter(|(_, b)| b.join("Makefile").is_file())
+        .collect()
+}
+
+/// The default when the running kernel has no build dir: the newest plain kernel; a
+/// PREEMPT_RT one only when there is nothing else.
+fn newest_build_dir(modules: &Path) -> Option<(String, PathBuf)> {
+    let mut found = build_dirs(modules);
+    found.sort_by(|a, b| {
+        let (rt_a, rt_b) = (is_preempt_rt(&a.0, &a.1), is_preempt_rt(&b.0, &b.1));
+        // false < true: RT kernels sort first, so the last one is the newest plain one.
+        rt_b.cmp(&rt_a).then_with(|| version_cmp(&a.0, &b.0))
+    });
+    found.pop()
+}
+
+/// Whether the kernel is a PREEMPT_RT one: its build dir's `.config` says so, or (without a
+/// `.config`) its release names the `rt` flavor, as Debian's `6.1.0-56-rt-amd64` does.
+pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
+    match std::fs::read_to_string(build_dir.join(".config")) {
+        Ok(config) => config
+            .lines()
+            .any(|l| l.trim_end() == "CONFIG_PREEMPT_RT=y"),
+        Err(_) => release.split('-').any(|part| part == "rt"),
+    }
+}
+
+/// The newest installed PREEMPT_RT kernel with a build dir under `modules`, if any (what the
+/// RT tests build for; `rstapc -r` selects it by hand).
+pub fn find_preempt_rt_in(modules: &Path) -> Option<Target> {
+    let mut found: Vec<(String, PathBuf)> = build_dirs(modules)
+        .into_iter()
+        .filter(|(r, b)| is_preempt_rt(r, b))
         .collect();
     found.sort_by(|a, b| version_cmp(&a.0, &b.0));
-    found.pop()
+    found.pop().map(|(release, build_dir)| Target {
+        release,
+        build_dir,
+        note: None,
+    })
+}
+
+/// [`find_preempt_rt_in`] for `/lib/modules`.
+pub fn find_preempt_rt() -> Option<Target> {
+    find_preempt_rt_in(Path::new("/lib/modules"))
 }
 
 /// Compares releases numerically where they are numbers (`6.10` > `6.9`).
@@ -160,6 +206,69 @@ mod tests {
         let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
         assert_eq!(t.release, "6.1.0-56-amd64");
         assert!(t.note.unwrap().contains("6.18.0-host"));
+    }
+
+    #[test]
+    fn the_default_is_never_the_rt_flavor_beside_the_plain_one() {
+        // Debian's linux-headers-rt-amd64 next to linux-headers-amd64: "rt" sorts after
+        // "amd64", so the newest by name alone would be the RT kernel.
+        let m = fake_modules(&["6.1.0-56-amd64", "6.1.0-56-rt-amd64", "6.1.0-9-amd64"]);
+        let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
+        assert_eq!(t.release, "6.1.0-56-amd64");
+        assert_eq!(t.build_dir, m.path().join("6.1.0-56-amd64/build"));
+        // Even an older plain kernel wins over a newer RT one.
+        let m = fake_modules(&["6.1.0-9-amd64", "6.1.0-56-rt-amd64"]);
+        let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
+        assert_eq!(t.release, "6.1.0-9-amd64");
+        // Asked for, or the only one installed, the RT kernel is the target.
+        let t = find_target_in(Some("6.1.0-56-rt-amd64"), m.path(), "").unwrap();
+        assert_eq!(t.release, "6.1.0-56-rt-amd64");
+        let m = fake_modules(&["6.1.0-56-rt-amd64"]);
+        let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
+        assert_eq!(t.release, "6.1.0-56-rt-amd64");
+        // The running kernel still comes first, RT or not.
+        let m = fake_modules(&["6.1.0-56-amd64", "6.1.0-56-rt-amd64"]);
+        let t = find_target_in(None, m.path(), "6.1.0-56-rt-amd64").unwrap();
+        assert_eq!(t.release, "6.1.0-56-rt-amd64");
+    }
+
+    #[test]
+    fn preempt_rt_comes_from_the_config_else_the_name() {
+        let m = fake_modules(&["6.1.0-56-amd64", "6.1.0-56-rt-amd64", "6.6.0-custom"]);
+        let build = |r: &str| m.path().join(r).join("build");
+        assert!(is_preempt_rt(
+            "6.1.0-56-rt-amd64",
+            &build("6.1.0-56-rt-amd64")
+        ));
+        assert!(!is_preempt_rt("6.1.0-56-amd64", &build("6.1.0-56-amd64")));
+        assert!(!is_preempt_rt("6.6.0-custom", &build("6.6.0-custom")));
+        assert_eq!(
+            find_preempt_rt_in(m.path()).unwrap().release,
+            "6.1.0-56-rt-amd64"
+        );
+        // A .config decides: an RT kernel without "rt" in its name, and the other way round.
+        std::fs::write(
+            build("6.6.0-custom").join(".config"),
+            "CONFIG_PREEMPT_RT=y\n",
+        )
+        .unwrap();
+        std::fs::write(
+            build("6.1.0-56-rt-amd64").join(".config"),
+            "CONFIG_PREEMPT=y\n",
+        )
+        .unwrap();
+        assert!(is_preempt_rt("6.6.0-custom", &build("6.6.0-custom")));
+        assert!(!is_preempt_rt(
+            "6.1.0-56-rt-amd64",
+            &build("6.1.0-56-rt-amd64")
+        ));
+        let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
+        assert_eq!(t.release, "6.1.0-56-rt-amd64");
+        assert_eq!(
+            find_preempt_rt_in(m.path()).unwrap().release,
+            "6.6.0-custom"
+        );
+        assert!(find_preempt_rt_in(fake_modules(&["6.1.0-56-amd64"]).path()).is_none());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests that run the `rstapc` binary.
 #![allow(dead_code)]
+pub mod lockcheck;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,168 @@
+//! errno.stp on Debian's PREEMPT_RT flavor (linux-image-rt-amd64 with its headers), where
+//! spinlock_t, mutexes and the allocators sleep: built against the RT headers on the host,
+//! run in ONE boot of the RT kernel with the workload (1000 failing openat, 777 failing
+//! close) as the traced command. The counts must be exact, the module gone afterwards, and
+//! the guest's kernel log clean, with tests/rt/rt_lockcheck.c loaded to report any sleeping
+//! lock or allocation in atomic context (this kernel has no CONFIG_DEBUG_ATOMIC_SLEEP).
+//!
+//! Without an installed RT kernel (image and headers) or virtme-ng the test prints why and
+//! skips; with RSTAP_REQUIRE_VM=1 (set by .ci/run) that is a failure.
+mod common;
+
+use common::lockcheck;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn skip_or_fail(why: &str) {
+    if std::env::var("RSTAP_REQUIRE_VM").is_ok_and(|v| v == "1") {
+        panic!("RSTAP_REQUIRE_VM=1 but the PREEMPT_RT test cannot run: {why}");
+    }
+    println!("skipped: errno.stp on PREEMPT_RT: {why}");
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+#[test]
+fn errno_script_counts_exactly_on_preempt_rt() {
+    let Some(target) = rstap::kernel::find_preempt_rt() else {
+        return skip_or_fail(
+            "no PREEMPT_RT kernel build dir under /lib/modules \
+             (scripts/setup.sh installs linux-headers-rt-amd64 and linux-image-rt-amd64)",
+        );
+    };
+    let image = match rstap::vm::kernel_image(&target) {
+        Ok(i) => i,
+        Err(e) => return skip_or_fail(&e),
+    };
+    let Some((vng, extra_path)) = rstap::vm::find_vng() else {
+        return skip_or_fail("virtme-ng (vng) is not installed (scripts/setup.sh installs it)");
+    };
+    let start = Instant::now();
+    let work = tempfile::Builder::new()
+        .prefix("rstap-vmrt")
+        .tempdir()
+        .unwrap();
+    let res = tempfile::Builder::new()
+        .prefix("rstap-vmrt-res")
+        .tempdir()
+        .unwrap();
+    let w = work.path();
+
+    let workload = w.join("workload");
+    let st = Command::new("cc")
+        .args(["-O2", "-Wall", "-pthread", "-o"])
+        .arg(&workload)
+        .arg(common::repo_root().join("tests/progs/workload.c"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "cannot build the workload");
+    let lockcheck_ko = lockcheck::build(&target.build_dir, &w.join("lc"));
+    let out = Command::new(common::RSTAPC)
+        .args(["-p4", "-m", "errno_rt", "-r"])
+        .arg(&target.build_dir)
+        .arg(common::example("errno.stp"))
+        .current_dir(w)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rstapc -p4 -r {} examples/errno.stp failed:\n{}",
+        target.release,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let built = start.elapsed();
+
+    let r = res.path().display();
+    let script = format!(
+        "cd / ; dmesg -c >/dev/null\n\
+         {load}\
+         timeout 120 {rstaprun} -c '{w}/workload 1000 777' {w}/errno_rt.ko > {r}/out 2> {r}/err\n\
+         echo $? > {r}/rc\n\
+         grep '^errno_rt ' /proc/modules > {r}/loaded\n\
+         {unload}\
+         uname -r > {r}/uname\n\
+         dmesg > {r}/dmesg\n",
+        load = lockcheck::guest_load(&lockcheck_ko),
+        rstaprun = env!("CARGO_BIN_EXE_rstaprun"),
+        w = w.display(),
+        unload = lockcheck::guest_unload(&res.path().join("hits")),
+    );
+    let guest = w.join("guest.sh");
+    std::fs::write(&guest, script).unwrap();
+    let vm = rstap::vm::vng_command(
+        &vng,
+        extra_path,
+        &image,
+        &format!("sh {}", guest.display()),
+        &[res.path()],
+    )
+    .output()
+    .expect("cannot start the VM");
+    let (out, err) = (read(res.path(), "out"), read(res.path(), "err"));
+    let all = format!(
+        "stdout:\n{out}stderr:\n{err}guest:\n{}{}",
+        String::from_utf8_lossy(&vm.stdout),
+        String::from_utf8_lossy(&vm.stderr)
+    );
+    assert!(
+        vm.status.success(),
+        "the VM run failed ({:?})\n{all}",
+        vm.status
+    );
+    assert_eq!(read(res.path(), "uname").trim(), target.release, "{all}");
+    assert_eq!(
+        read(res.path(), "rc").trim(),
+        "0",
+        "rstaprun's exit status\n{all}"
+    );
+    for re in [
+        r"^ +[0-9]+ openat +workload +ENOENT +1000$",
+        r"^ +[0-9]+ close +workload +EBADF +777$",
+    ] {
+        let re = regex_lite::Regex::new(re).unwrap();
+        assert!(
+            out.lines().any(|l| re.is_match(l)),
+            "no line matches /{re}/\n{all}"
+        );
+    }
+    assert!(
+        read(res.path(), "loaded").trim().is_empty(),
+        "errno_rt is still loaded after the run\n{all}"
+    );
+    let dmesg = read(res.path(), "dmesg");
+    let bad: Vec<&str> = dmesg
+        .lines()
+        .filter(|l| {
+            [
+                "BUG:",
+                "WARNING:",
+                "Oops",
+                "general protection",
+                "Call Trace",
+                "scheduling while atomic",
+                "lockdep",
+            ]
+            .iter()
+            .any(|p| l.contains(p))
+        })
+        .collect();
+    assert!(bad.is_empty(), "the guest kernel logged:\n{dmesg}\n{all}");
+    assert_eq!(
+        read(res.path(), "hits").trim(),
+        "0",
+        "rt_lockcheck's count of atomic-context calls\n{dmesg}"
+    );
+    assert!(
+        dmesg.contains("rt_lockcheck: watching"),
+        "rt_lockcheck did not run:\n{dmesg}"
+    );
+    println!(
+        "errno.stp on {}: exact counts, clean kernel log (built in {:.1} s, {:.1} s in all)",
+        target.release,
+        built.as_secs_f64(),
+        start.elapsed().as_secs_f64()
+    );
+}
