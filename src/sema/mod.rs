@@ -151,13 +151,14 @@ pub fn elaborate(
         diags.extend(warnings);
     }
 
-    for (x, (locals, globals_used)) in expansions.into_iter().zip(facts) {
+    for (x, facts) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
             point: x.point,
             kind: x.kind,
             body: x.body,
-            locals,
-            globals_used,
+            locals: facts.locals,
+            globals_used: facts.globals_used,
+            globals_locked: facts.globals_locked,
             span: x.span,
         });
     }
