@@ -16,10 +16,10 @@
  * Readers (@count/@sum/@min/@max/@avg, `k in a`, foreach, delete) hold the global's lock,
  * like every other use of a global, so at most one reader of a statistic runs at a time
  * and the aggregate map foreach walks needs nothing more; the other reads combine into
- * storage of the reader's own. A reader takes each CPU's
- * part lock in turn, only while it reads that part; it never holds two part locks, and
- * part locks are taken last (after the globals' locks) and nothing is locked while one is
- * held: they cannot deadlock. The combined value is as of the moment each part was read.
+ * storage of the reader's own. A reader takes each CPU's part lock in turn, only while it
+ * reads that part; it never holds two part locks, and part locks are taken last (after
+ * the globals' locks) and nothing is locked while one is held: they cannot deadlock. The
+ * combined value is as of the moment each part was read.
  *
  * Arrays: each CPU's part is a map of max_entries keys (MAXMAPENTRIES or `global a[N]`),
  * and foreach combines them into an aggregate map of the same capacity. See
