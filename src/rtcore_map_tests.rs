@@ -784,4 +784,5 @@ fn rtcore_map_million_entries() {
 }
 
 // The statistics tests live in their own file.
+mod stat_map;
 mod stats;

@@ -295,3 +295,26 @@ fn target_compiles_to_the_runtime_accessor() {
     let run = Sandbox::new().run(&["-p3", "-e", "probe begin { printf(\"%d\\n\", target()) }"]);
     run.expect_code(0).stdout_has("RS_RETURN(rs_target());");
 }
+
+/// `<<<` adds into the CPU's own part of a statistic, so a probe that only adds to a
+/// statistics global does not lock it (only its other globals); readers do lock it.
+#[test]
+fn adding_to_statistics_takes_no_lock() {
+    let run = Sandbox::new().run(&[
+        "-p3",
+        "-e",
+        "global names, s, a, n\n\
+         probe syscall_any.return { if (retval < 0) { names[pid()] = execname(); a[pid(), name] <<< 1; s <<< retval } }\n\
+         probe timer.s(1) { s <<< 1; a[n, \"x\"] <<< 2 }\n\
+         probe end { foreach ([p, c] in a) printf(\"%d %s %d %d\\n\", p, c, @count(a[p, c]), @sum(s)) }",
+    ]);
+    run.expect_code(0)
+        // globals: names 0, s 1, a 2, n 3
+        .stdout_has("static const unsigned char rsg_locks_0[] = { 0 };")
+        .stdout_has("static const unsigned char rsg_locks_1[] = { 3 };")
+        .stdout_has("static const unsigned char rsg_locks_2[] = { 1, 2 };")
+        .stdout_has("rs_pstat_add(&rsg_ps_v_s, ")
+        .stdout_has("rs_pmap_add(&rsg_pmap_v_a, ")
+        .stdout_has("rs_pmap_aggregate(&rsg_pmap_v_a)")
+        .stdout_has("rs_pstat_get(&rsg_ps_v_s, &l->st");
+}

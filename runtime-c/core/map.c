@@ -282,6 +282,13 @@ void *rs_map_entry_value(const struct rs_map *m, const void *entry)
 	return (unsigned char *)entry + m->val_off;
 }
 
+uint64_t rs_map_entry_hash(const struct rs_map *m, const void *entry)
+{
+	(void)m;
+	/* rs_map_tag(tag) == tag: the high half is 0 */
+	return ((const struct rs_map_hdr *)entry)->tag;
+}
+
 /* Moves items[i] down the max-heap items[0..n) until both children are not greater. */
 static void rs_sift_down(void **items, uint32_t i, uint32_t n,
 			 int (*cmp)(const void *a, const void *b, void *ctx), void *ctx)

@@ -111,6 +111,12 @@ uint32_t rs_map_entries(struct rs_map *m, void **out);
 const void *rs_map_entry_key(const struct rs_map *m, const void *entry);
 void *rs_map_entry_value(const struct rs_map *m, const void *entry);
 
+/* A hash that stands for the entry's key in any map: the map keeps only 32 bits of the
+ * hash the key was added with, and this value reduces to the same 32 bits. So an entry
+ * can be looked up in, or copied into, another map with the same key layout without
+ * knowing how its key was hashed (per-CPU statistics arrays merge their parts this way). */
+uint64_t rs_map_entry_hash(const struct rs_map *m, const void *entry);
+
 /* Sorts items[0..n) in place so that cmp(items[i], items[i+1], ctx) <= 0. Heapsort: no
  * recursion, no allocation, O(n log n) worst case; not stable, but deterministic (the same
  * input gives the same output). Break ties in cmp (e.g. by key) for a total order. */

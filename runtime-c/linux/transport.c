@@ -35,6 +35,10 @@
 #ifndef RS_OUT_WAIT_MS
 #define RS_OUT_WAIT_MS 200
 #endif
+/* rs_transport_drain(): at most this long for the reader to empty the buffer. */
+#ifndef RS_DRAIN_WAIT_MS
+#define RS_DRAIN_WAIT_MS 10000
+#endif
 
 struct rs_rec_hdr {
 	u64 ts;		/* ktime_get_mono_fast_ns() at commit: same clock on every CPU */
@@ -303,6 +307,18 @@ static int rs_out_release(struct inode *inode, struct file *file)
 		rsg_exit();
 	}
 	return 0;
+}
+
+static __maybe_unused void rs_transport_drain(void)
+{
+	unsigned int waited = 0;
+
+	while (rs_rb && atomic_read(&rs_readers) > 0 && !ring_buffer_empty(rs_rb) &&
+	       waited < RS_DRAIN_WAIT_MS) {
+		if (msleep_interruptible(RS_OUT_STEP_MS) || signal_pending(current))
+			break;
+		waited += RS_OUT_STEP_MS;
+	}
 }
 
 static int rs_ctl_start(void)

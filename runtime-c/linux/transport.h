@@ -83,6 +83,15 @@ static int rs_transport_init(const char *modname);
 /* module_exit: remove the proc files, run rsg_stop() if still started, free the buffer. */
 static void rs_transport_exit(void);
 
+/*
+ * Process context (rsg_stop(), after the probes are detached and before the end probes):
+ * sleeps until the reader has taken every record out of the ring buffer, so that what the
+ * end probes print finds room instead of being dropped behind a backlog. Returns at once
+ * when no reader has out/frames open (nobody would drain it), after RS_DRAIN_WAIT_MS
+ * (default 10000) in all, or when a signal is pending.
+ */
+static void rs_transport_drain(void);
+
 /* Any context (NMI included), never sleeps: running -> exit (starting -> exit, too). */
 static void rs_request_exit(void);
 

@@ -44,6 +44,18 @@ pub struct Analyzer<'p> {
     pub(super) usage: Usage,
     /// The target of a plain `=` or `<<<` is being typed: that use is no read.
     pub(super) no_read: bool,
+    /// The target of `<<<` is being resolved: a statistics global used only this way needs
+    /// no lock (each CPU adds into its own part; see runtime-c/linux/pstat.h).
+    pub(super) adding: bool,
+}
+
+/// What pass 2 found out about one probe body.
+pub struct ProbeFacts {
+    pub locals: Vec<Local>,
+    /// Globals the body (or a function it calls) touches.
+    pub globals_used: BTreeSet<usize>,
+    /// Those of them it must lock: all but statistics used only as the target of `<<<`.
+    pub globals_locked: BTreeSet<usize>,
 }
 
 #[derive(Default)]
@@ -79,6 +91,7 @@ impl<'p> Analyzer<'p> {
             changed: false,
             usage: Usage::default(),
             no_read: false,
+            adding: false,
         };
         for g in globals {
             if let Some(&first) = a.global_index.get(&g.name.name) {
@@ -197,6 +210,7 @@ impl<'p> Analyzer<'p> {
             self.current = i;
             self.locals = std::mem::take(&mut self.states[i]);
             self.locals.globals_used.clear();
+            self.locals.globals_locked.clear();
             let body = std::mem::replace(
                 &mut self.bodies[i].1,
                 Block {
@@ -211,20 +225,34 @@ impl<'p> Analyzer<'p> {
         }
     }
 
-    /// The locals and globals used of each probe body, in the order given to `run`.
-    pub fn probe_facts(&self) -> Vec<(Vec<Local>, BTreeSet<usize>)> {
+    /// The locals, the globals used and the globals to lock of each probe body, in the
+    /// order given to `run`.
+    pub fn probe_facts(&self) -> Vec<ProbeFacts> {
         self.bodies
             .iter()
             .zip(&self.states)
             .filter(|((owner, _), _)| matches!(owner, BodyOwner::Probe))
-            .map(|(_, st)| (locals_of(st, 0), self.globals_used_closure(st)))
+            .map(|(_, st)| ProbeFacts {
+                locals: locals_of(st, 0),
+                globals_used: self.closure(st, |s| &s.globals_used),
+                globals_locked: self.closure(st, |s| &s.globals_locked),
+            })
             .collect()
     }
 
     /// A body's globals plus those of every function it calls, transitively: the probe
     /// handler takes all their locks up front.
     fn globals_used_closure(&self, st: &LocalState) -> BTreeSet<usize> {
-        let mut all = st.globals_used.clone();
+        self.closure(st, |s| &s.globals_used)
+    }
+
+    /// `set` of a body united with `set` of every function it calls, transitively.
+    fn closure(
+        &self,
+        st: &LocalState,
+        set: impl Fn(&LocalState) -> &BTreeSet<usize>,
+    ) -> BTreeSet<usize> {
+        let mut all = set(st).clone();
         let mut seen = BTreeSet::new();
         let mut work: Vec<usize> = self.calls_in(st);
         while let Some(f) = work.pop() {
@@ -232,11 +260,20 @@ impl<'p> Analyzer<'p> {
                 continue;
             }
             if let Some(b) = self.fns[f].body {
-                all.extend(self.states[b].globals_used.iter().copied());
+                all.extend(set(&self.states[b]).iter().copied());
                 work.extend(self.calls_in(&self.states[b]));
             }
         }
         all
+    }
+
+    /// Records a use of global `g` by the current body: every use but the target of `<<<`
+    /// also needs the global's lock.
+    pub(super) fn use_global(&mut self, g: usize) {
+        self.locals.globals_used.insert(g);
+        if !self.adding {
+            self.locals.globals_locked.insert(g);
+        }
     }
 
     fn calls_in(&self, st: &LocalState) -> Vec<usize> {
@@ -528,7 +565,7 @@ impl<'p> Analyzer<'p> {
         match &e.kind {
             ExprKind::Var(v) => match self.global_index.get(&v.name).copied() {
                 Some(g) if self.globals[g].array_at.is_some() => {
-                    self.locals.globals_used.insert(g);
+                    self.use_global(g);
                     self.prog.vars.insert(e.id, VarRef::Global(g));
                     self.check_not_iterating(g, e.span);
                 }
@@ -615,7 +652,7 @@ impl<'p> Analyzer<'p> {
     /// Resolves a name: a global if declared, else a local of the current body.
     pub(super) fn resolve(&mut self, id: &Ident, node: NodeId) -> VarRef {
         let r = if let Some(&g) = self.global_index.get(&id.name) {
-            self.locals.globals_used.insert(g);
+            self.use_global(g);
             VarRef::Global(g)
         } else if let Some(&l) = self.locals.index.get(&id.name) {
             VarRef::Local(l)
@@ -663,7 +700,7 @@ impl<'p> Analyzer<'p> {
             );
             return None;
         };
-        self.locals.globals_used.insert(g);
+        self.use_global(g);
         if arity == 0 || arity > 9 {
             self.error(Diagnostic::error(
                 at,

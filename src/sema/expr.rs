@@ -59,10 +59,12 @@ impl Analyzer<'_> {
             }
             ExprKind::Assign { op, target, value } => self.assign(*op, target, value),
             ExprKind::Aggregate { target, value } => {
+                self.adding = true;
                 self.lvalue(target);
                 self.no_read = true;
                 self.expect(target, Type::Stats);
                 self.no_read = false;
+                self.adding = false;
                 self.expect(value, Type::Long);
                 None
             }
@@ -213,10 +215,13 @@ impl Analyzer<'_> {
         if !self.no_read {
             self.mark(VarRef::Global(g), e.span, false);
         }
-        // The keys are read even when the element is only written.
+        // The keys are read even when the element is only written (and their globals
+        // are locked even when the element is only added to).
         let saved = std::mem::replace(&mut self.no_read, false);
+        let adding = std::mem::replace(&mut self.adding, false);
         self.keys(g, keys);
         self.no_read = saved;
+        self.adding = adding;
         if let Some(w) = want {
             self.unify_value(g, Some(w), e.span);
         }

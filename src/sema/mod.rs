@@ -155,14 +155,15 @@ pub fn elaborate(
     }
 
     prog.unread_globals = unread;
-    for (x, (locals, globals_used)) in expansions.into_iter().zip(facts) {
+    for (x, facts) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
             point: x.point,
             resolved: x.resolved,
             kind: x.kind,
             body: x.body,
-            locals,
-            globals_used,
+            locals: facts.locals,
+            globals_used: facts.globals_used,
+            globals_locked: facts.globals_locked,
             span: x.span,
         });
     }

@@ -562,6 +562,7 @@ fn drop_unused_globals(prog: &mut Program) -> usize {
     };
     for p in &mut prog.probes {
         remap(&mut p.globals_used);
+        remap(&mut p.globals_locked);
     }
     for f in &mut prog.functions {
         remap(&mut f.globals_used);

@@ -103,8 +103,11 @@ pub struct Probe {
     pub kind: ProbeKind,
     pub body: Block,
     pub locals: Vec<Local>,
-    /// Globals the body touches, by index; the handler locks them in this order.
+    /// Globals the body touches (itself or through the functions it calls), by index.
     pub globals_used: BTreeSet<usize>,
+    /// Those the handler locks, in this order: all but the statistics it only adds to
+    /// with `<<<` (each CPU adds into its own part, without the global's lock).
+    pub globals_locked: BTreeSet<usize>,
     pub span: Span,
 }
 

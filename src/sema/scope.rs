@@ -34,6 +34,8 @@ pub struct LocalState {
     pub types: Vec<Option<Typed>>,
     pub names: Vec<String>,
     pub globals_used: BTreeSet<usize>,
+    /// The globals it uses other than as the target of `<<<` (which needs no lock).
+    pub globals_locked: BTreeSet<usize>,
     /// Functions this body calls (by index), for the handler's lock set.
     pub calls: BTreeSet<usize>,
 }

@@ -18,6 +18,9 @@ pub struct LoweredBody {
     pub ptr_temps: usize,
     /// How many `char tmpN[MAXSTRINGLEN]` the locals struct holds.
     pub string_temps: usize,
+    /// How many `struct rs_stat stN` the locals struct holds (statistics read from their
+    /// per-CPU parts: each read gets its own copy).
+    pub stat_temps: usize,
     /// Key buffers the locals struct holds: `struct rsg_key_G kN` for array G of each slot.
     pub key_temps: Vec<usize>,
     /// Sort orders `foreach` needs: (array, column, descending).
@@ -44,6 +47,8 @@ pub struct Lowerer<'a> {
     ptr_max: usize,
     str_next: usize,
     str_max: usize,
+    stat_next: usize,
+    stat_max: usize,
     pub(super) key_temps: Vec<usize>,
     pub(super) comparators: Vec<Comparator>,
     /// Label numbers of the enclosing loops, for `continue`.
@@ -73,6 +78,8 @@ impl<'a> Lowerer<'a> {
             ptr_max: 0,
             str_next: 0,
             str_max: 0,
+            stat_next: 0,
+            stat_max: 0,
             key_temps: vec![],
             comparators: vec![],
             loops: vec![],
@@ -89,6 +96,7 @@ impl<'a> Lowerer<'a> {
             long_temps: self.long_max,
             ptr_temps: self.ptr_max,
             string_temps: self.str_max,
+            stat_temps: self.stat_max,
             key_temps: self.key_temps,
             comparators: self.comparators,
         }
@@ -121,6 +129,14 @@ impl<'a> Lowerer<'a> {
     pub(super) fn key_temp(&mut self, g: usize) -> String {
         self.key_temps.push(g);
         format!("l->k{}", self.key_temps.len() - 1)
+    }
+
+    /// A `struct rs_stat` in the locals struct, for one read of a global statistic.
+    pub(super) fn stat_temp(&mut self) -> String {
+        let n = self.stat_next;
+        self.stat_next += 1;
+        self.stat_max = self.stat_max.max(self.stat_next);
+        format!("l->st{n}")
     }
 
     pub(super) fn str_temp(&mut self) -> String {
@@ -163,7 +179,7 @@ impl<'a> Lowerer<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         // Temporaries live for one statement: values flow only within it.
-        let saved = (self.long_next, self.str_next, self.ptr_next);
+        let saved = (self.long_next, self.str_next, self.ptr_next, self.stat_next);
         match &s.kind {
             StmtKind::Block(b) => {
                 self.w.open("");
@@ -233,7 +249,7 @@ impl<'a> Lowerer<'a> {
             StmtKind::Delete(e) => self.delete(e),
             StmtKind::Try { .. } => unreachable!("pass 2 rejects try/catch"),
         }
-        (self.long_next, self.str_next, self.ptr_next) = saved;
+        (self.long_next, self.str_next, self.ptr_next, self.stat_next) = saved;
     }
 
     /// Evaluates an expression for its side effects only.
@@ -275,8 +291,7 @@ impl<'a> Lowerer<'a> {
             ExprKind::In { keys, array } => self.exists(e, keys, array),
             ExprKind::Aggregate { target, value } => {
                 let v = self.expr(value);
-                let place = self.place(target);
-                self.w.line(format!("rs_stat_add(&{place}, {v});"));
+                self.stat_add(target, &v);
                 String::new()
             }
             ExprKind::AtOp { args, .. } => self.stat_op(e, &args[0]),

@@ -39,8 +39,55 @@ impl Lowerer<'_> {
         key
     }
 
+    /// The map `foreach` walks: the array's own, or a statistics array's aggregate.
     fn map(&self, g: usize) -> String {
-        format!("rsg_map_{}", c_ident(&self.prog.globals[g].name))
+        map_c(self.prog, g)
+    }
+
+    /// A statistics array (one map per CPU, `struct rs_pmap`), not a plain one.
+    fn is_pmap(&self, g: usize) -> bool {
+        self.prog.globals[g].ty == Type::Stats
+    }
+
+    fn pmap(&self, g: usize) -> String {
+        format!("rsg_pmap_{}", c_ident(&self.prog.globals[g].name))
+    }
+
+    /// A statistics scalar global (`struct rs_pstat`, one part per CPU), or `None` for a
+    /// local statistic.
+    fn pstat(&self, e: &Expr) -> Option<String> {
+        match (self.prog.vars.get(&e.id), &e.kind) {
+            (Some(VarRef::Global(_)), ExprKind::Var(v)) => {
+                Some(format!("rsg_ps_{}", c_ident(&v.name)))
+            }
+            _ => None,
+        }
+    }
+
+    /// `target <<< v`: a global statistic adds into this CPU's part, without its lock.
+    pub(super) fn stat_add(&mut self, target: &Expr, v: &str) {
+        let ExprKind::Index { array, keys } = &target.kind else {
+            match self.pstat(target) {
+                Some(ps) => self.w.line(format!("rs_pstat_add(&{ps}, {v});")),
+                None => {
+                    let place = self.var(target);
+                    self.w.line(format!("rs_stat_add(&{place}, {v});"));
+                }
+            }
+            return;
+        };
+        let g = self.array_of(target);
+        let key = self.key(g, keys);
+        let near = self.near(&format!("identifier '{}'", array.name), array.span);
+        self.w.line(format!(
+            "if (unlikely(rs_pmap_add(&{}, &{key}, {}, {v})))",
+            self.pmap(g),
+            self.hash(g, &key)
+        ));
+        self.w.line(format!(
+            "\tRSG_ERROR(\"Array overflow, check MAXMAPENTRIES\", {});",
+            c_string(&near)
+        ));
     }
 
     fn hash(&self, g: usize, key: &str) -> String {
@@ -79,11 +126,22 @@ impl Lowerer<'_> {
         let g = self.array_of(e);
         let key = self.key(g, keys);
         let p = self.ptr_temp();
-        self.w.line(format!(
-            "{p} = rs_map_find(&{}, &{key}, {});",
-            self.map(g),
-            self.hash(g, &key)
-        ));
+        if self.is_pmap(g) {
+            // All CPUs' parts of a[k] combined into a copy of this read's own (NULL if no
+            // CPU has the key).
+            let st = self.stat_temp();
+            self.w.line(format!(
+                "{p} = (void *)rs_pmap_get(&{}, &{key}, {}, &{st});",
+                self.pmap(g),
+                self.hash(g, &key)
+            ));
+        } else {
+            self.w.line(format!(
+                "{p} = rs_map_find(&{}, &{key}, {});",
+                self.map(g),
+                self.hash(g, &key)
+            ));
+        }
         (g, p)
     }
 
@@ -111,7 +169,15 @@ impl Lowerer<'_> {
                 let (_, p) = self.lookup(arg, keys);
                 format!("((const struct rs_stat *){p})")
             }
-            _ => format!("(&{})", self.var(arg)),
+            _ => match self.pstat(arg) {
+                Some(ps) => {
+                    // All CPUs' parts combined into a copy of this read's own.
+                    let st = self.stat_temp();
+                    self.w.line(format!("rs_pstat_get(&{ps}, &{st});"));
+                    format!("((const struct rs_stat *)&{st})")
+                }
+                None => format!("(&{})", self.var(arg)),
+            },
         };
         let near = match &arg.kind {
             ExprKind::Index { array, .. } => {
@@ -157,15 +223,25 @@ impl Lowerer<'_> {
             ExprKind::Index { keys, .. } => {
                 let g = self.array_of(e);
                 let key = self.key(g, keys);
-                self.w.line(format!(
-                    "rs_map_delete(&{}, &{key}, {});",
-                    self.map(g),
-                    self.hash(g, &key)
-                ));
+                let (f, map) = if self.is_pmap(g) {
+                    ("rs_pmap_delete", self.pmap(g))
+                } else {
+                    ("rs_map_delete", self.map(g))
+                };
+                self.w
+                    .line(format!("{f}(&{map}, &{key}, {});", self.hash(g, &key)));
             }
             ExprKind::Var(_) => match self.prog.vars.get(&e.id) {
-                Some(VarRef::Global(g)) if self.prog.globals[*g].keys.is_some() => {
-                    self.w.line(format!("rs_map_clear(&{});", self.map(*g)))
+                Some(&VarRef::Global(g)) if self.prog.globals[g].keys.is_some() => {
+                    if self.is_pmap(g) {
+                        self.w.line(format!("rs_pmap_clear(&{});", self.pmap(g)))
+                    } else {
+                        self.w.line(format!("rs_map_clear(&{});", self.map(g)))
+                    }
+                }
+                Some(VarRef::Global(_)) if self.ty(e) == Type::Stats => {
+                    let ps = self.pstat(e).unwrap_or_default();
+                    self.w.line(format!("rs_pstat_clear(&{ps});"))
                 }
                 _ => {
                     let v = self.var(e);
@@ -210,6 +286,18 @@ impl Lowerer<'_> {
         let name = c_ident(&self.prog.globals[g].name);
         let limit = f.limit.as_ref().map(|l| self.expr(l));
         self.w.open("");
+        if self.is_pmap(g) {
+            // Combine the CPUs' maps into the aggregate map, which the loop walks.
+            let near = self.near(&format!("identifier '{}'", f.array.name), f.array.span);
+            self.w.line(format!(
+                "if (unlikely(rs_pmap_aggregate(&{})))",
+                self.pmap(g)
+            ));
+            self.w.line(format!(
+                "\tRSG_ERROR(\"Array overflow, check MAXMAPENTRIES\", {});",
+                c_string(&near)
+            ));
+        }
         self.w.line(format!(
             "uint32_t fe{d}_n = rs_map_entries(&{map}, rsg_sort_{name}), fe{d}_i;"
         ));
@@ -283,7 +371,7 @@ pub fn comparator_name(prog: &crate::sema::Program, c: &Comparator) -> String {
 pub fn comparator_c(prog: &crate::sema::Program, c: &Comparator) -> String {
     let g = &prog.globals[c.array];
     let name = c_ident(&g.name);
-    let map = format!("rsg_map_{name}");
+    let map = map_c(prog, c.array);
     let (ty, a, b) = match c.column {
         Some(i) => (
             g.keys.as_ref().map_or(Type::Long, |k| k[i]),
@@ -310,4 +398,15 @@ pub fn comparator_c(prog: &crate::sema::Program, c: &Comparator) -> String {
         "static int {}(const void *a, const void *b, void *ctx)\n{{\n\tint r = {cmp};\n\n\t(void)ctx;\n\tif (r)\n\t\treturn {sign};\n\treturn (a > b) - (a < b);\n}}\n",
         comparator_name(prog, c)
     )
+}
+
+/// The map of array `g` that `foreach` walks: `rsg_map_NAME`, or for a statistics array the
+/// aggregate of its per-CPU maps, `rsg_pmap_NAME.agg`.
+fn map_c(prog: &crate::sema::Program, g: usize) -> String {
+    let glob = &prog.globals[g];
+    if glob.ty == Type::Stats {
+        format!("rsg_pmap_{}.agg", c_ident(&glob.name))
+    } else {
+        format!("rsg_map_{}", c_ident(&glob.name))
+    }
 }

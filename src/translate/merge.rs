@@ -79,8 +79,9 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
             .map(|l| format!("{}:{}", l.name, l.ty.name()))
             .collect();
         keys.push(format!(
-            "{kind}|{locals:?}|{:?}|{}",
+            "{kind}|{locals:?}|{:?}|{:?}|{}",
             p.globals_used,
+            p.globals_locked,
             visit::shape(&p.body, &skip)
         ));
         literals.push(lits);

@@ -148,7 +148,7 @@ pub fn translate(
             "long_temps": lowered.long_temps,
             "ptr_temps": lowered.ptr_temps,
             "body": lowered.code,
-            "locks": probe.globals_used.iter().collect::<Vec<_>>(),
+            "locks": probe.globals_locked.iter().collect::<Vec<_>>(),
             "max_actions": if interruptible { "MAXACTION_INTERRUPTIBLE" } else { "MAXACTION" },
             "const_fields": const_fields,
             "const_rows": if group.slots.is_empty() { vec![] } else { rows },
@@ -233,6 +233,10 @@ pub fn translate(
         .collect();
     let uses_maps = !data.arrays.is_empty();
     let uses_stats = prog.globals.iter().any(|g| g.ty == Type::Stats);
+    let uses_stat_maps = prog
+        .globals
+        .iter()
+        .any(|g| g.ty == Type::Stats && g.keys.is_some());
 
     let define_list = limits(defines);
     let providers = providers::render_all(prog)?;
@@ -246,7 +250,21 @@ pub fn translate(
     ctx.insert("global_count", &prog.globals.len());
     ctx.insert("global_inits", &data.inits);
     ctx.insert("uses_maps", &uses_maps);
-    ctx.insert("uses_stats", &(uses_stats || uses_maps));
+    // Local statistics (`x <<< v` on a local) need core/stat too.
+    let local_stats = prog
+        .probes
+        .iter()
+        .flat_map(|p| &p.locals)
+        .chain(
+            prog.functions
+                .iter()
+                .flat_map(|f| f.locals.iter().chain(&f.params)),
+        )
+        .any(|l| l.ty == Type::Stats);
+    ctx.insert("uses_stats", &(uses_stats || uses_maps || local_stats));
+    ctx.insert("uses_stat_maps", &uses_stat_maps);
+    ctx.insert("uses_pstats", &uses_stats);
+    ctx.insert("pstats", &data.pstats);
     ctx.insert("probes", &probes);
     ctx.insert("handlers", &handlers);
     ctx.insert("functions", &functions);

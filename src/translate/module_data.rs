@@ -48,6 +48,9 @@ pub fn frame(
     for t in 0..lowered.string_temps {
         fields.push(format!("char tmp{t}[MAXSTRINGLEN]"));
     }
+    for t in 0..lowered.stat_temps {
+        fields.push(format!("struct rs_stat st{t}"));
+    }
     for (i, g) in lowered.key_temps.iter().enumerate() {
         fields.push(format!(
             "struct rsg_key_{} k{i}",
@@ -59,6 +62,8 @@ pub fn frame(
 
 pub struct Globals {
     pub scalars: Vec<Value>,
+    /// Statistics scalars: one `struct rs_pstat rsg_ps_NAME` each (per-CPU parts).
+    pub pstats: Vec<Value>,
     pub arrays: Vec<Value>,
     pub inits: Vec<String>,
 }
@@ -66,12 +71,17 @@ pub struct Globals {
 pub fn globals(prog: &Program) -> Globals {
     let mut out = Globals {
         scalars: vec![],
+        pstats: vec![],
         arrays: vec![],
         inits: vec![],
     };
     for g in &prog.globals {
         let name = c_ident(&g.name);
         match &g.keys {
+            None if g.ty == Type::Stats => {
+                out.pstats
+                    .push(json!({ "name": name, "script_name": g.name }));
+            }
             None => {
                 out.scalars.push(json!({ "decl": field(g.ty, &name) }));
                 match &g.init {
@@ -108,6 +118,7 @@ pub fn globals(prog: &Program) -> Globals {
                     .map_or("MAXMAPENTRIES".to_string(), |n| n.to_string());
                 out.arrays.push(json!({
                     "name": name,
+                    "stats": g.ty == Type::Stats,
                     "script_name": g.name,
                     "fields": fields,
                     "hash": hash,
