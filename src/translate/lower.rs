@@ -166,6 +166,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Each loop iteration is an action, so even `while (1) {}` ends at MAXACTION.
+    fn iteration(&mut self, loop_stmt: &Stmt) {
+        let near = self.near("statement", loop_stmt.span);
+        self.w.line(format!("RSG_ACTIONS(1, {});", c_string(&near)));
+    }
+
     /// A statement that is not a block gets its own action check (loop bodies).
     pub(super) fn body(&mut self, s: &Stmt) {
         match &s.kind {
@@ -209,6 +215,7 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::While { cond, body } => {
                 self.w.open("for (;;)");
+                self.iteration(s);
                 let c = self.expr(cond);
                 self.w.line(format!("if (!({c}))"));
                 self.w.line("\tbreak;");
@@ -227,6 +234,7 @@ impl<'a> Lowerer<'a> {
                     self.effect(e);
                 }
                 self.w.open("for (;;)");
+                self.iteration(s);
                 if let Some(cond) = cond {
                     let c = self.expr(cond);
                     self.w.line(format!("if (!({c}))"));
