@@ -13,7 +13,7 @@ use crate::sema::{FunctionCode, ProbeKind, Program, Type};
 use crate::source::SourceMap;
 use crate::syntax::ast::Literal;
 use lower::{c_ident, Comparator, Lowerer};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Limits with stap's names and defaults; `-D NAME=VALUE` overrides them.
@@ -273,10 +273,18 @@ pub fn translate(
         &functions.iter().any(|f| !f["frame"].is_null()),
     );
     ctx.insert("comparators", &comparator_code);
-    ctx.insert(
-        "tables",
-        &json!({ "syscalls": tables.syscalls, "errnos": tables.errnos }),
-    );
+    let mut name_tables = Vec::new();
+    if !tables.syscalls.is_empty() {
+        name_tables.push(name_table(
+            "syscall",
+            "64-bit system call",
+            &tables.syscalls,
+        )?);
+    }
+    if !tables.errnos.is_empty() {
+        name_tables.push(name_table("errno", "errno", &tables.errnos)?);
+    }
+    ctx.insert("name_tables", &name_tables);
     ctx.insert(
         "begin_order",
         &ordered(|k| match k {
@@ -341,4 +349,31 @@ pub(crate) fn render(template: &str, ctx: &tera::Context) -> Result<String, Stri
         .map_err(|e| format!("internal error in template {template}: {e:?}"))?;
     tera.render(template, ctx)
         .map_err(|e| format!("internal error rendering {template}: {e:?}"))
+}
+
+/// A table of names by number, packed for the module: the names (C identifiers, so no
+/// escaping) and each number's offset into their concatenation, 0xffff for a gap.
+fn name_table(name: &str, what: &str, names: &[Option<String>]) -> Result<Value, String> {
+    let mut offsets = Vec::with_capacity(names.len());
+    let mut present = Vec::new();
+    let mut at = 0usize;
+    for n in names {
+        match n {
+            Some(n) if n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                offsets.push(at);
+                at += n.len() + 1;
+                present.push(n.as_str());
+            }
+            Some(n) => {
+                return Err(format!(
+                    "unexpected {what} name {n:?} in the kernel headers"
+                ))
+            }
+            None => offsets.push(0xffff),
+        }
+    }
+    if at >= 0xffff {
+        return Err(format!("the {what} names do not fit a 16-bit offset table"));
+    }
+    Ok(json!({ "name": name, "what": what, "names": present, "offsets": offsets }))
 }
