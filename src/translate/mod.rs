@@ -375,5 +375,31 @@ fn name_table(name: &str, what: &str, names: &[Option<String>]) -> Result<Value,
     if at >= 0xffff {
         return Err(format!("the {what} names do not fit a 16-bit offset table"));
     }
-    Ok(json!({ "name": name, "what": what, "names": present, "offsets": offsets }))
+    // A few names per line of C: `\0` ends each name (the next starts with a letter or `_`,
+    // so it never reads as more octal digits).
+    let mut lines: Vec<String> = vec![String::new()];
+    for n in present {
+        if lines.last().is_some_and(|l| l.len() + n.len() > 88) {
+            lines.push(String::new());
+        }
+        let line = lines.last_mut().expect("lines starts with one");
+        line.push_str(n);
+        line.push_str("\\0");
+    }
+    Ok(json!({ "name": name, "what": what, "lines": lines, "offsets": offsets }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_tables_pack_names_and_offsets() {
+        let names = [Some("read".to_string()), None, Some("write".to_string())];
+        let t = name_table("syscall", "system call", &names).unwrap();
+        assert_eq!(t["offsets"], json!([0, 0xffff, 5]));
+        assert_eq!(t["lines"], json!(["read\\0write\\0"]));
+        let bad = [Some("a\"b".to_string())];
+        assert!(name_table("syscall", "system call", &bad).is_err());
+    }
 }
