@@ -147,8 +147,35 @@ pub fn parse_define(s: &str) -> Result<(String, String), String> {
             "`{value}` is not an allowed value for {name} (a number or simple expression)"
         ));
     }
+    if let Some(&(_, min, max)) = LIMIT_RANGES.iter().find(|(n, _, _)| *n == name) {
+        match value.parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => {}
+            _ => {
+                return Err(format!(
+                    "{name} must be a whole number from {min} to {max}, not `{value}`"
+                ))
+            }
+        }
+    }
     Ok((name.to_string(), value.to_string()))
 }
+
+/// The limits the generated module reads, and the values a `-D` may give each: a whole
+/// number in range, checked here rather than left to the C compiler (`MAXACTION=abc`) or
+/// to run time (`MAXSTRINGLEN=0` leaves no room for a string's NUL, `MAXMAPENTRIES=0` no
+/// room for any entry; a huge MAXTRYLOCK or TRYLOCKDELAY would spin in probe context).
+pub const LIMIT_RANGES: &[(&str, i64, i64)] = &[
+    ("MAXSTRINGLEN", 2, 65536),
+    ("MAXACTION", 1, 1_000_000_000_000_000),
+    ("MAXACTION_INTERRUPTIBLE", 1, 1_000_000_000_000_000),
+    ("MAXTRYLOCK", 0, 1_000_000),
+    ("TRYLOCKDELAY", 0, 1000),
+    ("MAXMAPENTRIES", 1, 1_000_000),
+    ("MAXNESTING", 0, 256),
+    ("MAXERRORS", 0, i32::MAX as i64),
+    ("MAXSKIPPED", 0, i32::MAX as i64),
+    ("RS_PRINT_BUF", 256, 16384),
+];
 
 /// A valid kernel module name: what `-m` accepts and what a derived name becomes.
 pub fn check_module_name(name: &str) -> Result<(), String> {
@@ -177,6 +204,35 @@ mod tests {
         assert!(parse_define("1X=2").is_err());
         assert!(parse_define("X=\"a\"").is_err());
         assert!(parse_define("X=1\n#include").is_err());
+    }
+
+    #[test]
+    fn limits_must_be_numbers_in_range() {
+        assert!(parse_define("MAXSTRINGLEN=256").is_ok());
+        assert!(parse_define("MAXTRYLOCK=0").is_ok());
+        for bad in [
+            "MAXSTRINGLEN=0",
+            "MAXSTRINGLEN",
+            "MAXACTION=abc",
+            "MAXACTION=-1",
+            "MAXACTION=(1000)",
+            "MAXMAPENTRIES=0",
+            "MAXERRORS=99999999999",
+            "MAXTRYLOCK=1000000000",
+        ] {
+            let e = parse_define(bad).unwrap_err();
+            assert!(e.contains("must be a whole number from"), "{bad}: {e}");
+        }
+        // Every limit the module has a default for is checked, and its default passes.
+        for (name, default) in crate::translate::DEFAULT_LIMITS {
+            assert!(
+                LIMIT_RANGES.iter().any(|(n, _, _)| n == name),
+                "{name} has no range"
+            );
+            if default.parse::<i64>().is_ok() {
+                parse_define(&format!("{name}={default}")).unwrap();
+            }
+        }
     }
 
     #[test]

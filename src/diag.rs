@@ -61,6 +61,31 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The primary span and the notes' spans.
+    fn spans(&self) -> impl Iterator<Item = Span> + '_ {
+        std::iter::once(self.span).chain(self.notes.iter().map(|(s, _)| *s))
+    }
+
+    /// The diagnostic with its places as `file:line:col` notes instead of source lines.
+    fn to_codespan_without_source(&self, sources: &SourceMap) -> CsDiagnostic<usize> {
+        let base = match self.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+        };
+        let place = |span: Span, what: &str| {
+            let at = sources.locate(span);
+            if what.is_empty() {
+                format!("at {at} (a line too long to show)")
+            } else {
+                format!("at {at} (a line too long to show): {what}")
+            }
+        };
+        let mut notes = vec![place(self.span, &self.label)];
+        notes.extend(self.notes.iter().map(|(s, n)| place(*s, n)));
+        notes.extend(self.help.iter().cloned());
+        base.with_message(&self.message).with_notes(notes)
+    }
+
     fn to_codespan(&self) -> CsDiagnostic<usize> {
         let base = match self.severity {
             Severity::Error => CsDiagnostic::error(),
@@ -77,6 +102,27 @@ impl Diagnostic {
     }
 }
 
+/// Source lines longer than this are not shown (a 10 MB line would make a 10 MB message):
+/// the diagnostic says where instead.
+const MAX_SHOWN_LINE: usize = 1000;
+
+/// Whether the line where `span` starts or ends is too long to show.
+fn on_long_line(sources: &SourceMap, span: Span) -> bool {
+    let text = sources.text(span.file).as_bytes();
+    [span.start, span.end].iter().any(|&at| {
+        let at = (at as usize).min(text.len());
+        let start = text[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = text[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| at + i);
+        end - start > MAX_SHOWN_LINE
+    })
+}
+
 /// Renders diagnostics as text: `error: ...`, then ` ┌─ file:line:col`, the source line and a
 /// caret under the spot. Color only when `color` is set (a terminal).
 pub fn render(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
@@ -87,10 +133,13 @@ pub fn render(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> String 
     };
     let config = term::Config::default();
     for d in diags {
+        let cs = if d.spans().any(|s| on_long_line(sources, s)) {
+            d.to_codespan_without_source(sources)
+        } else {
+            d.to_codespan()
+        };
         // Writing to an in-memory buffer only fails on a bad span; fall back to a plain line.
-        if term::emit_to_write_style(&mut buffer, &config, sources.files(), &d.to_codespan())
-            .is_err()
-        {
+        if term::emit_to_write_style(&mut buffer, &config, sources.files(), &cs).is_err() {
             let line = format!(
                 "{}: {}: {}\n",
                 sources.locate(d.span),
@@ -117,5 +166,33 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 impl Diagnostics {
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_is_not_shown() {
+        let mut sources = SourceMap::new();
+        let short = sources.add("short.stp", "probe begin { x = }\n");
+        let long = format!("probe begin {{ x = \"{}\" + }}\n", "a".repeat(5000));
+        let at = long.len() - 2;
+        let long = sources.add("long.stp", long);
+        let diags = [
+            Diagnostic::error(Span::new(short, 18, 19), "unexpected `}`").with_label("here"),
+            Diagnostic::error(Span::new(long, at, at + 1), "unexpected `}`")
+                .with_label("here")
+                .with_help("a help line"),
+        ];
+        let text = render(&sources, &diags, false);
+        assert!(text.contains("1 │ probe begin { x = }"), "{text}");
+        assert!(
+            text.contains("= at long.stp:1:5024 (a line too long to show): here"),
+            "{text}"
+        );
+        assert!(text.contains("= a help line"), "{text}");
+        assert!(text.len() < 1000, "{text}");
     }
 }

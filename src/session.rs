@@ -64,6 +64,10 @@ struct Script {
     text: String,
 }
 
+/// The largest script rstapc reads (stap's own scripts are at most a few hundred KB; a
+/// 10 MB script of probes takes about a second and 800 MB to parse).
+pub const MAX_SCRIPT_BYTES: usize = 32 << 20;
+
 fn read_script(cli: &Cli) -> Result<Script, Failed> {
     if let Some(text) = &cli.expr {
         return Ok(Script {
@@ -76,22 +80,35 @@ fn read_script(cli: &Cli) -> Result<Script, Failed> {
             "no script given: pass a script file or -e 'SCRIPT' (see --help)",
         ));
     };
+    // At most one byte past the limit: `/dev/zero` or an endless pipe ends here too.
     let mut bytes = Vec::new();
+    let cap = MAX_SCRIPT_BYTES as u64 + 1;
     let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+        std::io::stdin().take(cap).read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map(|_| ())
+        std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes))
     };
     read.map_err(|e| fail(format!("cannot read script {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!(
-            "{} is not a text script: invalid UTF-8 at byte {}",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let too_large = bytes.len() > MAX_SCRIPT_BYTES;
+    bytes.truncate(MAX_SCRIPT_BYTES);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) if !too_large => text,
+        // Invalid UTF-8 says more than the size, unless it is only a character cut short.
+        Err(e) if !too_large || e.utf8_error().error_len().is_some() => {
+            return Err(fail(format!(
+                "{} is not a text script: invalid UTF-8 at byte {}",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )))
+        }
+        _ => {
+            return Err(fail(format!(
+                "script {} is larger than {} MB",
+                path.display(),
+                MAX_SCRIPT_BYTES >> 20
+            )))
+        }
+    };
     Ok(Script {
         name: path.display().to_string(),
         text,

@@ -12,12 +12,25 @@ use logos::Logos;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// The library's functions by name, its probe aliases, and how many files were read.
+/// The library's functions by name (one per arity: stap overloads by argument count), its
+/// probe aliases, and how many files were read.
 #[derive(Default)]
 pub struct Library {
-    pub functions: HashMap<String, FunctionDecl>,
+    pub functions: HashMap<String, Vec<FunctionDecl>>,
     pub aliases: Aliases,
     pub files: usize,
+}
+
+impl Library {
+    /// Adds a function; a later definition with the same name and arity replaces the
+    /// earlier one (a `-I` directory's over the built-in tapsets).
+    pub fn add_function(&mut self, f: FunctionDecl) {
+        let same = self.functions.entry(f.name.name.clone()).or_default();
+        match same.iter_mut().find(|g| g.params.len() == f.params.len()) {
+            Some(g) => *g = f,
+            None => same.push(f),
+        }
+    }
 }
 
 /// The library's macros: every `@define` of its `.stpm` files (built-in first, then `-I`
@@ -151,9 +164,7 @@ pub fn load(
         lib.files += 1;
         for item in ast.items {
             match item {
-                Item::Function(f) => {
-                    lib.functions.insert(f.name.name.clone(), f);
-                }
+                Item::Function(f) => lib.add_function(f),
                 Item::Probe(p) if p.alias.is_some() => lib.aliases.add(&p),
                 _ => {}
             }

@@ -318,3 +318,249 @@ fn adding_to_statistics_takes_no_lock() {
         .stdout_has("rs_pmap_aggregate(&rsg_pmap_v_a)")
         .stdout_has("rs_pstat_get(&rsg_ps_v_s, &l->st");
 }
+
+// ---- bad input (issue 6): a clear message, exit 1, no panic, nothing left behind --------
+
+/// Pseudo-random bytes, the same on every run (xorshift64).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Runs rstapc through every pass it would (no `-p`), which must stop with exit 1, `message`
+/// on stderr and no work directory, within `secs` seconds (generous: a loaded machine).
+fn refused(s: &Sandbox, args: &[&str], message: &str, secs: u64) -> common::Run {
+    let start = std::time::Instant::now();
+    let run = s.run(args);
+    run.expect_code(1).stderr_has(message);
+    let took = start.elapsed();
+    assert!(took.as_secs() < secs, "{args:?} took {took:?}");
+    assert!(
+        s.work_dirs().is_empty(),
+        "{args:?} left {:?}",
+        s.work_dirs()
+    );
+    run
+}
+
+#[test]
+fn unreadable_script_is_refused() {
+    let s = Sandbox::new();
+    std::fs::create_dir(s.cwd.path().join("dir.stp")).unwrap();
+    refused(&s, &["dir.stp"], "cannot read script dir.stp", 10);
+    // Without read permission (root reads it anyway, so only checked when it is unreadable).
+    let path = s.cwd.path().join("secret.stp");
+    std::fs::write(&path, "probe begin { exit() }").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&path).is_err() {
+        refused(&s, &["secret.stp"], "cannot read script secret.stp", 10);
+    }
+}
+
+#[test]
+fn random_bytes_are_refused() {
+    let s = Sandbox::new();
+    std::fs::write(s.cwd.path().join("noise.stp"), noise(100_000, 6)).unwrap();
+    refused(&s, &["noise.stp"], "noise.stp is not a text script", 10);
+    // The same noise as printable text gets past the UTF-8 check to the parser.
+    let text: Vec<u8> = noise(100_000, 7)
+        .into_iter()
+        .map(|b| b" \n\t{}()[];=+-*/%<>!&|^~?:.,\"'#$@abcdefgxyz0123456789"[b as usize % 52])
+        .collect();
+    std::fs::write(s.cwd.path().join("text.stp"), text).unwrap();
+    refused(&s, &["text.stp"], "pass 1 (parse) failed", 10);
+}
+
+#[test]
+fn endless_input_is_cut_off() {
+    let s = Sandbox::new();
+    refused(
+        &s,
+        &["-p1", "/dev/zero"],
+        "script /dev/zero is larger than 32 MB",
+        30,
+    );
+}
+
+#[test]
+fn ten_megabytes_of_probes_parse() {
+    let s = Sandbox::new();
+    let mut script = String::with_capacity(10_100_000);
+    let mut i = 0;
+    while script.len() < 10_000_000 {
+        script.push_str(&format!(
+            "probe timer.ms({}) {{ x{i} = {i}; printf(\"%d\\n\", x{i}) }}\n",
+            i % 1000 + 1
+        ));
+        i += 1;
+    }
+    std::fs::write(s.cwd.path().join("big.stp"), &script).unwrap();
+    let start = std::time::Instant::now();
+    s.run(&["-p1", "big.stp"])
+        .expect_code(0)
+        .stdout_has("probe timer.ms(1000) {");
+    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
+    assert!(s.work_dirs().is_empty());
+}
+
+#[test]
+fn ten_megabytes_on_one_line() {
+    let s = Sandbox::new();
+    let comment = format!("# {}\nprobe begin {{ exit() }}\n", "c".repeat(10_000_000));
+    std::fs::write(s.cwd.path().join("comment.stp"), comment).unwrap();
+    s.run(&["-p2", "comment.stp"]).expect_code(0);
+    let string = format!(
+        "probe begin {{ println(\"{}\") }}\n",
+        "s".repeat(10_000_000)
+    );
+    std::fs::write(s.cwd.path().join("string.stp"), string).unwrap();
+    s.run(&["-p2", "string.stp"]).expect_code(0);
+    // One expression of 2.5 million terms is a tree as deep: refused, not a stack overflow.
+    let sum = format!("probe begin {{ x = 1{} }}\n", " + 1".repeat(2_500_000));
+    std::fs::write(s.cwd.path().join("sum.stp"), sum).unwrap();
+    let run = refused(&s, &["sum.stp"], "nesting deeper than 1000 levels", 60);
+    // The message says where, without repeating the 10 MB line.
+    run.stderr_has("at sum.stp:1:19 (a line too long to show)");
+    assert!(
+        run.stderr.len() < 2000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn ten_thousand_parentheses() {
+    let s = Sandbox::new();
+    // Bare parentheses make no tree nodes: any depth is fine, through pass 2.
+    let parens = format!(
+        "probe begin {{ println({}1{}) }}\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    std::fs::write(s.cwd.path().join("parens.stp"), parens).unwrap();
+    s.run(&["-p2", "parens.stp"]).expect_code(0);
+    // Parenthesized sums and calls nest the tree: refused before any work directory.
+    let sums = format!(
+        "probe begin {{ x = {}1{} }}\n",
+        "(1 + ".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    std::fs::write(s.cwd.path().join("sums.stp"), sums).unwrap();
+    refused(&s, &["sums.stp"], "nesting deeper than 1000 levels", 30);
+    let calls = format!(
+        "probe begin {{ x = {}1{} }}\n",
+        "f(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    std::fs::write(s.cwd.path().join("calls.stp"), calls).unwrap();
+    refused(&s, &["calls.stp"], "nesting deeper than 1000 levels", 30);
+}
+
+/// The deepest trees pass 1 accepts go through elaboration and translation without
+/// overflowing the stack (pass 1's own limit is tested in tests/parse.rs).
+#[test]
+fn deepest_accepted_nesting_goes_through_passes_2_and_3() {
+    let s = Sandbox::new();
+    let n = 990;
+    let cases = [
+        format!("probe begin {{ x = 1{}; println(x) }}\n", " + 1".repeat(n)),
+        format!(
+            "probe begin {} println(1) {}\n",
+            "{".repeat(n),
+            "}".repeat(n)
+        ),
+        format!(
+            "probe begin {{ x = 1; {}println(x) }}\n",
+            "if (x) ".repeat(n)
+        ),
+        format!(
+            "function f(a) {{ return a }} probe begin {{ println({}1{}) }}\n",
+            "f(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!(
+            "probe begin {{ x = 1; println({}1{}) }}\n",
+            "x ? ".repeat(n),
+            " : 2".repeat(n)
+        ),
+        format!(
+            "global a probe begin {{ a[0] = 0; println({}0{}) }}\n",
+            "a[".repeat(n),
+            "]".repeat(n)
+        ),
+    ];
+    let pass = if kernel_build_dir().is_some() {
+        "-p3"
+    } else {
+        "-p2"
+    };
+    for (i, script) in cases.iter().enumerate() {
+        let name = format!("deep{i}.stp");
+        std::fs::write(s.cwd.path().join(&name), script).unwrap();
+        s.run(&[pass, &name]).expect_code(0);
+    }
+    assert!(s.work_dirs().is_empty(), "left {:?}", s.work_dirs());
+}
+
+#[test]
+fn limits_must_be_numbers_in_range() {
+    let s = Sandbox::new();
+    for (bad, message) in [
+        (
+            "MAXSTRINGLEN=0",
+            "MAXSTRINGLEN must be a whole number from 2 to 65536, not `0`",
+        ),
+        ("MAXACTION=abc", "MAXACTION must be a whole number"),
+        ("MAXMAPENTRIES=-1", "MAXMAPENTRIES must be a whole number"),
+        (
+            "MAXTRYLOCK=99999999999",
+            "MAXTRYLOCK must be a whole number",
+        ),
+    ] {
+        refused(&s, &["-D", bad, &example(HELLO)], message, 10);
+    }
+}
+
+#[test]
+fn bad_target_kernel_is_refused() {
+    let s = Sandbox::new();
+    refused(
+        &s,
+        &["-r", "0.0.0-no-such-kernel", &example(HELLO)],
+        "-r 0.0.0-no-such-kernel: no build directory at /lib/modules/0.0.0-no-such-kernel/build",
+        10,
+    );
+    refused(
+        &s,
+        &["-r", "/no/such/dir", &example(HELLO)],
+        "-r /no/such/dir: not a kernel build directory",
+        10,
+    );
+    refused(&s, &["-r", "", &example(HELLO)], "not a kernel release", 10);
+}
+
+#[test]
+fn bad_pass_values_are_refused() {
+    let s = Sandbox::new();
+    refused(
+        &s,
+        &["-p", "abc", &example(HELLO)],
+        "invalid value 'abc' for '-p <N>'",
+        10,
+    );
+    refused(
+        &s,
+        &["-p", "-1", &example(HELLO)],
+        "unexpected argument '-1'",
+        10,
+    );
+    refused(&s, &["-p", "", &example(HELLO)], "for '-p <N>'", 10);
+}

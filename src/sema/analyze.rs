@@ -23,10 +23,11 @@ pub struct Analyzer<'p> {
     pub diags: Vec<Diagnostic>,
     pub(super) global_index: HashMap<String, usize>,
     pub(super) globals: Vec<GlobalState>,
-    pub(super) fn_index: HashMap<String, usize>,
+    /// Functions by name: one entry per arity (stap overloads by argument count).
+    pub(super) fn_index: HashMap<String, Vec<usize>>,
     pub(super) fns: Vec<FnState>,
-    /// Library functions by name, pulled in on first call.
-    pub(super) library: &'p HashMap<String, FunctionDecl>,
+    /// Library functions by name, one per arity, pulled in on first call.
+    pub(super) library: &'p HashMap<String, Vec<FunctionDecl>>,
     pub(super) bodies: Vec<(BodyOwner, Block)>,
     /// Per body: the `$name` target variables its probe point provides.
     pub(super) target_names: Vec<Vec<String>>,
@@ -47,6 +48,8 @@ pub struct Analyzer<'p> {
     /// The target of `<<<` is being resolved: a statistics global used only this way needs
     /// no lock (each CPU adds into its own part; see runtime-c/linux/pstat.h).
     pub(super) adding: bool,
+    /// What `error` has reported, by place and message.
+    reported: std::collections::HashSet<(Span, String)>,
 }
 
 /// What pass 2 found out about one probe body.
@@ -70,7 +73,7 @@ impl<'p> Analyzer<'p> {
     pub fn new(
         prog: &'p mut Program,
         globals: &[GlobalVar],
-        library: &'p HashMap<String, FunctionDecl>,
+        library: &'p HashMap<String, Vec<FunctionDecl>>,
     ) -> Analyzer<'p> {
         let mut a = Analyzer {
             prog,
@@ -92,6 +95,7 @@ impl<'p> Analyzer<'p> {
             usage: Usage::default(),
             no_read: false,
             adding: false,
+            reported: Default::default(),
         };
         for g in globals {
             if let Some(&first) = a.global_index.get(&g.name.name) {
@@ -141,17 +145,31 @@ impl<'p> Analyzer<'p> {
         a
     }
 
-    pub fn has_function(&self, name: &str) -> bool {
-        self.fn_index.contains_key(name)
+    /// The function registered with this name and number of parameters, if any.
+    pub(super) fn function(&self, name: &str, arity: usize) -> Option<usize> {
+        self.fn_index
+            .get(name)?
+            .iter()
+            .copied()
+            .find(|&f| self.fns[f].decl.params.len() == arity)
+    }
+
+    /// Where the function of this name and arity is defined, if there is one already.
+    pub fn function_span(&self, name: &str, arity: usize) -> Option<Span> {
+        self.function(name, arity)
+            .map(|f| self.fns[f].decl.name.span)
     }
 
     /// Registers a script function of the user's script (the library's come in on demand).
     pub fn add_function(&mut self, decl: &FunctionDecl) -> usize {
-        if let Some(&i) = self.fn_index.get(&decl.name.name) {
+        if let Some(i) = self.function(&decl.name.name, decl.params.len()) {
             return i;
         }
         let i = self.fns.len();
-        self.fn_index.insert(decl.name.name.clone(), i);
+        self.fn_index
+            .entry(decl.name.name.clone())
+            .or_default()
+            .push(i);
         let ret = declared(decl.ret, decl.name.span);
         self.fns.push(FnState {
             decl: decl.clone(),
@@ -358,6 +376,7 @@ impl<'p> Analyzer<'p> {
             };
             self.prog.functions.push(Function {
                 name: f.decl.name.name.clone(),
+                symbol: f.decl.name.name.clone(),
                 ret: if f.returns_value {
                     Some(f.ret.map_or(Type::Long, |t| t.ty))
                 } else {
@@ -375,10 +394,13 @@ impl<'p> Analyzer<'p> {
         for f in self.prog.calls.values_mut() {
             *f = renumber[*f];
         }
+        overload_symbols(&mut self.prog.functions);
     }
 
+    /// Reports `d` during the reporting walk, once (an expression typed twice, e.g. once
+    /// without and once with a hint, would otherwise say the same thing twice).
     pub(super) fn error(&mut self, d: Diagnostic) {
-        if self.report {
+        if self.report && self.reported.insert((d.span, d.message.clone())) {
             self.diags.push(d);
         }
     }
@@ -788,6 +810,28 @@ impl<'p> Analyzer<'p> {
             ),
             Some(_) => {}
         }
+    }
+}
+
+/// Gives each overloaded function a C symbol of its own: `name_N` for N parameters, with
+/// `_` appended while that still clashes with another function's symbol.
+fn overload_symbols(functions: &mut [Function]) {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for f in functions.iter() {
+        *count.entry(f.name.clone()).or_default() += 1;
+    }
+    let mut taken: std::collections::HashSet<String> = functions
+        .iter()
+        .filter(|f| count[&f.name] == 1)
+        .map(|f| f.name.clone())
+        .collect();
+    for f in functions.iter_mut().filter(|f| count[&f.name] > 1) {
+        let mut symbol = format!("{}_{}", f.name, f.params.len());
+        while taken.contains(&symbol) {
+            symbol.push('_');
+        }
+        taken.insert(symbol.clone());
+        f.symbol = symbol;
     }
 }
 

@@ -398,48 +398,16 @@ impl Analyzer<'_> {
             self.prog.builtins.insert(e.id, b);
             return self.builtin_call(e, b, func, args);
         }
-        let f = match self.fn_index.get(&func.name).copied() {
-            Some(f) => f,
-            None => match self.library.get(&func.name) {
-                Some(decl) => {
-                    let decl = decl.clone();
-                    self.add_function(&decl)
-                }
-                None => {
-                    for a in args {
-                        self.expr(a, None);
-                    }
-                    let mut d = Diagnostic::error(
-                        func.span,
-                        format!("unresolved function `{}`", func.name),
-                    )
-                    .with_label("no built-in, script or tapset function has this name");
-                    if let Some(near) = self.nearest_function(&func.name) {
-                        d = d.with_help(format!("did you mean `{near}`?"));
-                    }
-                    self.error(d);
-                    return None;
-                }
-            },
+        let Some(f) = self.overload(e, func, args) else {
+            for a in args {
+                self.expr(a, None);
+            }
+            return self.common_return(&func.name);
         };
         self.reach_function(f);
         self.locals.calls.insert(f);
         self.prog.calls.insert(e.id, f);
         let params = self.fns[f].decl.params.clone();
-        if params.len() != args.len() {
-            self.error(
-                Diagnostic::error(
-                    e.span,
-                    format!(
-                        "`{}` takes {} argument(s), {} given",
-                        func.name,
-                        params.len(),
-                        args.len()
-                    ),
-                )
-                .with_note(self.fns[f].decl.name.span, "defined here"),
-            );
-        }
         for (i, a) in args.iter().enumerate().take(params.len()) {
             let want = self.param_type(f, i);
             let got = self.expr(a, want);
@@ -460,6 +428,92 @@ impl Analyzer<'_> {
             }
         }
         ret.filter(|_| self.fns[f].returns_value)
+    }
+
+    /// The function a call means: the script's or the library's of that name taking that
+    /// many arguments (a script function hides the library's of the same arity). A call
+    /// whose name has a single definition of another arity is reported and still typed
+    /// against it; with several definitions it is only reported.
+    fn overload(&mut self, e: &Expr, func: &Ident, args: &[Expr]) -> Option<usize> {
+        let arity = args.len();
+        if let Some(f) = self.function(&func.name, arity) {
+            return Some(f);
+        }
+        let library = self
+            .library
+            .get(&func.name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if let Some(decl) = library.iter().find(|d| d.params.len() == arity) {
+            return Some(self.add_function(&decl.clone()));
+        }
+        // Every definition of this name, the script's first; the library's unless hidden.
+        let mut defs: Vec<FunctionDecl> = self
+            .fn_index
+            .get(&func.name)
+            .into_iter()
+            .flatten()
+            .map(|&f| self.fns[f].decl.clone())
+            .collect();
+        for d in library {
+            if !defs.iter().any(|s| s.params.len() == d.params.len()) {
+                defs.push(d.clone());
+            }
+        }
+        if defs.is_empty() {
+            let mut d =
+                Diagnostic::error(func.span, format!("unresolved function `{}`", func.name))
+                    .with_label("no built-in, script or tapset function has this name");
+            if let Some(near) = self.nearest_function(&func.name) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            self.error(d);
+            return None;
+        }
+        let mut counts: Vec<usize> = defs.iter().map(|d| d.params.len()).collect();
+        counts.sort_unstable();
+        let mut d = Diagnostic::error(
+            e.span,
+            format!(
+                "`{}` takes {} argument(s), {arity} given",
+                func.name,
+                either(&counts)
+            ),
+        );
+        for def in &defs {
+            let what = if defs.len() == 1 {
+                "defined here".to_string()
+            } else {
+                format!(
+                    "the one with {} parameter(s) is defined here",
+                    def.params.len()
+                )
+            };
+            d = d.with_note(def.name.span, what);
+        }
+        self.error(d);
+        match defs.as_slice() {
+            [only] => Some(self.add_function(only)),
+            _ => {
+                // Type the script's candidates anyway: their return types may agree.
+                for f in self.fn_index.get(&func.name).cloned().unwrap_or_default() {
+                    self.reach_function(f);
+                }
+                None
+            }
+        }
+    }
+
+    /// The return type every definition of `name` has (declared or inferred so far), if
+    /// they agree: a call that matches none of them does not make its context an error too.
+    fn common_return(&self, name: &str) -> Option<Type> {
+        let script = self.fn_index.get(name).into_iter().flatten();
+        let library = self.library.get(name).into_iter().flatten();
+        let mut types = script
+            .map(|&f| self.fns[f].ret.map(|t| t.ty))
+            .chain(library.map(|d| crate::sema::scope::declared(d.ret, d.span).map(|t| t.ty)));
+        let first = types.next()??;
+        types.all(|t| t == Some(first)).then_some(first)
     }
 
     fn param_type(&self, f: usize, i: usize) -> Option<Type> {
@@ -610,6 +664,21 @@ impl Analyzer<'_> {
             self.expect(a, *t);
         }
         self.prog.formats.insert(e.id, pieces);
+    }
+}
+
+/// `0`, `0 or 1`, `0, 1 or 3`: the argument counts a function's definitions take.
+fn either(counts: &[usize]) -> String {
+    match counts {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!(
+            "{} or {last}",
+            rest.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -26,8 +26,8 @@ pub const PROCFS_VALUE_SLOT: usize = usize::MAX;
 /// What elaboration needs besides the script.
 pub struct Options<'a> {
     pub script_name: &'a str,
-    /// Library functions by name (from the tapsets).
-    pub library: &'a HashMap<String, FunctionDecl>,
+    /// Library functions by name (from the tapsets), one per arity.
+    pub library: &'a HashMap<String, Vec<FunctionDecl>>,
     /// Probe aliases of the library.
     pub aliases: &'a aliases::Aliases,
     /// The target kernel's build directory (tracepoint prototypes), if there is one.
@@ -120,11 +120,19 @@ pub fn elaborate(
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
     for f in &functions {
-        if analyzer_has(&analyzer, &f.name.name) {
-            diags.push(Diagnostic::error(
-                f.name.span,
-                format!("function `{}` is defined twice", f.name.name),
-            ));
+        // Functions overload by argument count; two of one name and arity clash.
+        if let Some(first) = analyzer.function_span(&f.name.name, f.params.len()) {
+            diags.push(
+                Diagnostic::error(
+                    f.name.span,
+                    format!(
+                        "function `{}` with {} parameter(s) is defined twice",
+                        f.name.name,
+                        f.params.len()
+                    ),
+                )
+                .with_note(first, "first defined here"),
+            );
             continue;
         }
         analyzer.add_function(f);
@@ -184,10 +192,6 @@ pub fn elaborate(
         return Err(diags);
     }
     Ok((prog, diags))
-}
-
-fn analyzer_has(a: &Analyzer, name: &str) -> bool {
-    a.has_function(name)
 }
 
 fn item_span(i: &Item) -> crate::source::Span {

@@ -70,6 +70,9 @@ pub struct Global {
 #[derive(Debug, Clone)]
 pub struct Function {
     pub name: String,
+    /// The name the C code knows it by: `name`, or `name_N` (N parameters) when the
+    /// program holds several overloads of `name`; unique in the program.
+    pub symbol: String,
     pub params: Vec<Local>,
     /// `None` for a function that returns nothing.
     pub ret: Option<Type>,

@@ -66,7 +66,7 @@ impl Lowerer<'_> {
     /// callee), a string result into a temporary; an error inside it ends this handler too.
     fn function_call(&mut self, e: &Expr, f: usize, args: &[Expr]) -> String {
         let func = &self.prog.functions[f];
-        let name = format!("rsf_{}", c_ident(&func.name));
+        let name = format!("rsf_{}", c_ident(&func.symbol));
         let ret = func.ret;
         let mut atoms: Vec<String> = Vec::new();
         for a in args {

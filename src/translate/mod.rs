@@ -166,7 +166,7 @@ pub fn translate(
 
     let mut functions = Vec::new();
     for f in &prog.functions {
-        let name = c_ident(&f.name);
+        let name = c_ident(&f.symbol);
         let mut params: Vec<String> = vec!["struct rsg_context *c".into()];
         if f.ret == Some(Type::String) {
             params.push("char *rs_ret".into());
