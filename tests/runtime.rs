@@ -248,6 +248,9 @@ fn guest_script(
     lockcheck: Option<&Path>,
 ) -> String {
     let rstaprun = env!("CARGO_BIN_EXE_rstaprun");
+    // The guest's limit on one case's rstaprun: only a hung case reaches it. Generous,
+    // because TCG on a busy host is slow: the printf flood drains megabytes after its 5 s.
+    const GUEST_TIMEOUT: u32 = 180;
     let mut s = String::from("cd / ; dmesg -c >/dev/null\n");
     if let Some(ko) = lockcheck {
         s.push_str(&lockcheck::guest_load(ko));
@@ -276,7 +279,7 @@ fn guest_script(
         ));
         match &case.run {
             Some(cmd) => s.push_str(&format!(
-                "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
+                "timeout {GUEST_TIMEOUT} {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
                  n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
                  spid=$(pgrep -P $rpid | head -n 1)\n\
                  ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1\n\
@@ -286,7 +289,7 @@ fn guest_script(
                 cmd = cmd.replace("{module}", &module).replace("{pid}", "$spid"),
             )),
             None => s.push_str(&format!(
-                "timeout 60 {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc\n",
+                "timeout {GUEST_TIMEOUT} {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc\n",
                 ko = ko.display()
             )),
         }
