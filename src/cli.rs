@@ -68,7 +68,7 @@ pub struct Cli {
     pub include: Vec<PathBuf>,
 
     /// Set a C macro in the module (a limit such as MAXACTION=10000).
-    #[arg(short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
+    #[arg(short = 'D', value_name = "NAME=VALUE", value_parser = parse_define, long_help = DEFINE_HELP)]
     pub define: Vec<(String, String)>,
 
     /// Guru mode: allow embedded C and other unsafe constructs.
@@ -107,6 +107,34 @@ pub struct Cli {
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
 }
+
+/// `--help` for -D: the limits and what each allows (issue 11: every accepted setting must
+/// be safe for the kernel; README.md, "Limits", says the same).
+const DEFINE_HELP: &str = "\
+Set a C macro in the module (a limit such as MAXACTION=10000). The limits, their ranges and
+what they allow (stap's names and defaults):
+  MAXSTRINGLEN=2..65536 (128)       bytes of a string, its NUL included
+  MAXACTION=1..500000 (1000)        statements a probe run may execute with interrupts off;
+                                    also 64 bytes a string reader copies, 32 comparisons of
+                                    a sorted foreach, 16 entries a statistics foreach merges.
+                                    MAXACTION x (1 + MAXSTRINGLEN/1024) must be <= 500000
+                                    (about 0.5 s, far below the hard-lockup watchdog)
+  MAXACTION_INTERRUPTIBLE=1..5000000 (MAXACTION x 10)  the same for begin, end and error
+                                    probes, which keep interrupts on (as procfs probes do,
+                                    within MAXACTION); x (1 + MAXSTRINGLEN/1024) <= 5000000
+  MAXTRYLOCK=0..1000000 (1000), TRYLOCKDELAY=0..1000 ns (10)  tries for a global's lock
+                                    before the run is skipped; MAXTRYLOCK x (TRYLOCKDELAY +
+                                    20 ns) x the locks of one probe must be <= 100 ms
+  MAXMAPENTRIES=1..1000000 (2048)   entries of an array (memory taken at load)
+  MAXNESTING=0..64 (10)             nested script function calls; each is a C frame on the
+                                    16 KB kernel stack, and the build is refused when
+                                    MAXNESTING x the largest frame passes 6 KB
+  MAXERRORS, MAXSKIPPED             run-time errors / skipped runs before the session ends
+  RS_PRINT_BUF=256..16384 (8192)    a probe run's print buffer (longer output is flushed)
+  RS_REC_MAX=64..4000 (2048)        largest output record (one ring-buffer page at most)
+  KRETACTIVE=1..4096                instances per kretprobe (default max(10, 2 x CPUs),
+                                    at most 256)
+One CPU's probe context (print buffer, locals, MAXNESTING frames) may take at most 1 MiB.";
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -166,15 +194,24 @@ pub fn parse_define(s: &str) -> Result<(String, String), String> {
 /// room for any entry; a huge MAXTRYLOCK or TRYLOCKDELAY would spin in probe context).
 pub const LIMIT_RANGES: &[(&str, i64, i64)] = &[
     ("MAXSTRINGLEN", 2, 65536),
-    ("MAXACTION", 1, 1_000_000_000_000_000),
-    ("MAXACTION_INTERRUPTIBLE", 1, 1_000_000_000_000_000),
+    // Together with MAXSTRINGLEN and the lock counts, also checked in pass 3 against how
+    // long a probe may run (src/translate/budget.rs check_work).
+    ("MAXACTION", 1, 500_000),
+    ("MAXACTION_INTERRUPTIBLE", 1, 5_000_000),
     ("MAXTRYLOCK", 0, 1_000_000),
     ("TRYLOCKDELAY", 0, 1000),
     ("MAXMAPENTRIES", 1, 1_000_000),
-    ("MAXNESTING", 0, 256),
+    // Each level is a C frame on a 16 KB kernel stack (src/stack_budget.rs).
+    ("MAXNESTING", 0, 64),
     ("MAXERRORS", 0, i32::MAX as i64),
     ("MAXSKIPPED", 0, i32::MAX as i64),
     ("RS_PRINT_BUF", 256, 16384),
+    // A ring-buffer event must fit one buffer page (4096 bytes less the page's and the
+    // event's headers): a larger record could never be reserved, so every print would be
+    // dropped. 64 leaves room for the record header and some text.
+    ("RS_REC_MAX", 64, 4000),
+    // stap's: instances per kretprobe (templates/providers/kprobes.c.tera says the default).
+    ("KRETACTIVE", 1, 4096),
 ];
 
 /// A valid kernel module name: what `-m` accepts and what a derived name becomes.

@@ -14,6 +14,7 @@ pub mod run;
 pub mod sema;
 pub mod session;
 pub mod source;
+pub mod stack_budget;
 pub mod syntax;
 pub mod tapset;
 pub mod translate;

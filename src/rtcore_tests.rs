@@ -12,6 +12,7 @@ struct RsBuf {
     len: u32,
     cap: u32,
     truncated: u32,
+    flush: Option<unsafe extern "C" fn(*mut RsBuf)>,
 }
 
 #[repr(C)]
@@ -53,6 +54,7 @@ impl Buf {
                 len: 0,
                 cap: 0,
                 truncated: 0,
+                flush: None,
             },
         });
         let p = buf.storage.as_mut_ptr() as *mut c_char;
@@ -599,6 +601,7 @@ fn rtcore_buf_basics() {
         len: 7,
         cap: 7,
         truncated: 7,
+        flush: None,
     };
     unsafe {
         rs_buf_init(&mut rb, std::ptr::null_mut(), 100);
@@ -738,4 +741,61 @@ fn rtcore_alt_s_escapes_like_a_c_literal() {
     assert_eq!(fmt_str(ALT, 6, -1, "a\n"), b"   a\\n");
     assert_eq!(fmt_str(ALT | LEFT, 5, 2, "\n\nzz"), b"\\n\\n ");
     assert_eq!(fmt_str(0, -1, -1, "a\n"), b"a\n");
+}
+
+thread_local! {
+    /// What `collect_flush` was handed, in order (one Vec per flush).
+    static FLUSHED: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A flush function like the probe context's: takes data[0..len) and empties the buffer.
+unsafe extern "C" fn collect_flush(b: *mut RsBuf) {
+    let b = &mut *b;
+    let bytes = std::slice::from_raw_parts(b.data as *const u8, b.len as usize).to_vec();
+    FLUSHED.with(|f| f.borrow_mut().push(bytes));
+    b.len = 0;
+}
+
+fn flushed_and_rest(buf: &Buf) -> Vec<u8> {
+    let mut all: Vec<u8> = FLUSHED.with(|f| f.borrow_mut().drain(..).flatten().collect());
+    all.extend(buf.bytes());
+    all
+}
+
+/// A buffer with a flush never truncates: a piece that does not fit is preceded by a
+/// flush (so it stays in one piece when it fits an empty buffer), and one longer than the
+/// buffer goes out in buffer-sized pieces (issue 11: `printf("%9000d")`, a 5 KB printf
+/// after a 4 KB one, into the 8 KB print buffer).
+#[test]
+fn rtcore_flush_instead_of_truncation() {
+    FLUSHED.with(|f| f.borrow_mut().clear());
+    let mut buf = Buf::new(16);
+    buf.b.flush = Some(collect_flush);
+    buf.put(b"hello ");
+    buf.put(b"0123456789"); // fits an empty buffer, not the rest: flush first
+    FLUSHED.with(|f| assert_eq!(f.borrow().as_slice(), &[b"hello ".to_vec()]));
+    assert_eq!(buf.bytes(), b"0123456789");
+    buf.put(&[b'x'; 40]); // longer than the buffer
+    buf.check_invariants();
+    assert_eq!(buf.b.truncated, 0);
+    let mut want = b"hello 0123456789".to_vec();
+    want.extend([b'x'; 40]);
+    assert_eq!(flushed_and_rest(&buf), want);
+
+    // Padding and zero-filling are flushed the same way.
+    let mut buf = Buf::new(64);
+    buf.b.flush = Some(collect_flush);
+    buf.long(0, b'd', 9000, -1, 1);
+    buf.long(ZERO, b'd', 300, -1, -7);
+    buf.long(LEFT, b'x', 200, 150, 255);
+    buf.check_invariants();
+    assert_eq!(buf.b.truncated, 0);
+    let want = format!("{:9000}{:0300}{:<200}", 1, -7, format!("{:0150x}", 255));
+    assert_eq!(String::from_utf8(flushed_and_rest(&buf)).unwrap(), want);
+
+    // Without a flush the same appends are cut, as before.
+    let mut buf = Buf::new(64);
+    buf.long(0, b'd', 9000, -1, 1);
+    assert_eq!(buf.b.truncated, 1);
+    assert_eq!(buf.bytes().len(), 63);
 }

@@ -428,6 +428,19 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     // Pass 4: compile.
     let clock = PassClock::start();
     let built = kbuild::build(work.path(), &target.build_dir, &module, cli.verbose);
+    // The probes' deepest path must fit the kernel stack (src/stack_budget.rs).
+    let built = built.and_then(|ko| {
+        let maxnesting = limit_value(cli, "MAXNESTING");
+        let usage = crate::stack_budget::check(work.path(), &module, maxnesting)?;
+        if cli.verbose > 1 {
+            eprintln!(
+                "Pass 4: kernel stack: at most {} bytes (probe {}, {} per nesting level, \
+                 MAXNESTING={maxnesting})",
+                usage.total, usage.base, usage.per_level
+            );
+        }
+        Ok(ko)
+    });
     let ko = match built {
         Ok(ko) => ko,
         Err(e) => {
@@ -579,6 +592,20 @@ fn max_string_len(cli: &Cli) -> usize {
         .rev()
         .find(|(k, _)| k == "MAXSTRINGLEN")
         .map_or(default, |(_, v)| v.trim().parse().unwrap_or(0))
+}
+
+/// A numeric limit as the module will have it: the last `-D NAME=N`, else the default.
+fn limit_value(cli: &Cli, name: &str) -> u64 {
+    let default = crate::translate::DEFAULT_LIMITS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    cli.define
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map_or(default, |(_, v)| v.trim().parse().unwrap_or(default))
 }
 
 /// How many tapset library files the program's code comes from (not the script, not the

@@ -118,7 +118,7 @@ fn not_a_build_dir_is_rejected_before_any_work() {
 /// error is printed, so the error starts on a clean line.
 #[test]
 fn kbuild_progress_line_only_on_a_terminal() {
-    let ok = fake_build_dir("@sleep 0.6; touch $(M)/hello.ko");
+    let ok = fake_build_dir("@sleep 0.6; touch $(M)/hello.ko $(M)/hello_src.su");
     let failing = fake_build_dir("@sleep 0.6; echo 'hello_src.c:1:1: error: boom' >&2; exit 2");
     let ok_dir = ok.path().display().to_string();
     let failing_dir = failing.path().display().to_string();
@@ -337,4 +337,109 @@ fn compile_cache_hits_and_is_safe_under_concurrency() {
     s.run(&["-v", "-p4", "-m", "cached", &hello])
         .expect_code(0)
         .stderr_has("Pass 4: compiled C");
+}
+
+/// Issue 11: what a module must not be built with is refused, with the figure, before any
+/// kernel sees it (each of these was accepted before, and each loads badly or not at all).
+#[test]
+fn kernel_safety_limits_are_refused_with_their_figures() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let refused = |args: &[&str], message: &str| {
+        let run = s.run(args);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{args:?} was not refused:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(message),
+            "{args:?}: expected {message:?} in:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    };
+    let ok = "probe begin { exit() }";
+    // Item 5: nesting above the cap, and 64 levels of a 100+ byte frame (gcc's figure).
+    refused(
+        &["-p4", "-D", "MAXNESTING=256", "-e", ok],
+        "MAXNESTING must be a whole number from 0 to 64",
+    );
+    let big_frame = "function h(a, b, c, d, s:string) {
+        if (a > 0) { t = a * b + c * d; u = sprintf(\"%s%d\", s, t % 10)
+                     return h(a - 1, t % 7, c + 1, d ^ t, u) + t % 3 + (u == \"x\") }
+        return b + c + d }
+        probe begin { printf(\"%d\\n\", h(60, 1, 2, 3, \"\")); exit() }";
+    refused(
+        &["-p4", "-D", "MAXNESTING=64", "-e", big_frame],
+        "bytes of kernel stack",
+    );
+    // Item 4: a context over the 1 MiB budget.
+    let strings = "probe begin { a = \"1\"; b = a . a; c = b . b; d = c . c; e = d . d; f = e . e;
+        g = f . f; h = g . g; i = h . h; j = i . i; k = j . j; l = k . k; m = l . l;
+        n = m . m; o = n . n; p = o . o; q = p . p; printf(\"%s\\n\", q); exit() }";
+    refused(
+        &["-p3", "-D", "MAXSTRINGLEN=65536", "-e", strings],
+        "bytes per CPU with MAXSTRINGLEN=65536",
+    );
+    // Item 10: work limits that could reach a watchdog.
+    refused(
+        &["-p3", "-D", "MAXACTION=1000000000", "-e", ok],
+        "MAXACTION must be a whole number from 1 to 500000",
+    );
+    refused(
+        &[
+            "-p3",
+            "-D",
+            "MAXACTION=500000",
+            "-D",
+            "MAXSTRINGLEN=4096",
+            "-e",
+            ok,
+        ],
+        "lower MAXACTION to at most 100000",
+    );
+    refused(
+        &[
+            "-p3",
+            "-D",
+            "MAXTRYLOCK=1000000",
+            "-D",
+            "TRYLOCKDELAY=1000",
+            "-e",
+            "global n probe timer.ms(1) { n++ }",
+        ],
+        "spin 1020 ms for its locks",
+    );
+    // Item 14: a record larger than a ring-buffer page could never be reserved.
+    refused(
+        &["-p3", "-D", "RS_REC_MAX=8192", "-e", ok],
+        "RS_REC_MAX must be a whole number from 64 to 4000",
+    );
+}
+
+/// Issue 11, item 14: map hashing is seeded at each load (get_random_u64), not a constant
+/// an attacker could precompute colliding keys for.
+#[test]
+fn map_hash_is_seeded_at_load() {
+    if kernel_build_dir().is_none() {
+        println!("skipped: no kernel build directory under /lib/modules");
+        return;
+    }
+    let s = Sandbox::new();
+    let run = s.run(&[
+        "-p3",
+        "-e",
+        "global a probe begin { a[execname()] = 1; exit() }",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run
+        .stdout
+        .contains("rsg_hash_seed = RS_HASH_INIT ^ get_random_u64();"));
+    assert!(run.stdout.contains("uint64_t h = rsg_hash_seed;"));
+    assert!(!run.stdout.contains("uint64_t h = RS_HASH_INIT;"));
 }

@@ -7,6 +7,7 @@ void rs_buf_init(struct rs_buf *b, char *storage, uint32_t cap)
 	b->len = 0;
 	b->cap = storage ? cap : 0;
 	b->truncated = 0;
+	b->flush = NULL;
 	if (b->cap > 0)
 		b->data[0] = '\0';
 }
@@ -19,17 +20,31 @@ static uint32_t rs_buf_room(const struct rs_buf *b)
 	return b->cap - 1 - b->len;
 }
 
-void rs_buf_put(struct rs_buf *b, const char *s, uint32_t n)
+uint32_t rs_buf_reserve(struct rs_buf *b, uint32_t n)
 {
 	uint32_t room = rs_buf_room(b);
 
-	if (n > room) {
-		n = room;
-		b->truncated = 1;
+	if (n > room && b->flush && b->len > 0) {
+		b->flush(b);
+		room = rs_buf_room(b);
 	}
-	if (n > 0) {
-		memcpy(b->data + b->len, s, n);
-		b->len += n;
+	return room;
+}
+
+void rs_buf_put(struct rs_buf *b, const char *s, uint32_t n)
+{
+	while (n > 0) {
+		uint32_t room = rs_buf_reserve(b, n);
+		uint32_t k = n < room ? n : room;
+
+		if (k == 0) {
+			b->truncated = 1;
+			break;
+		}
+		memcpy(b->data + b->len, s, k);
+		b->len += k;
+		s += k;
+		n -= k;
 	}
 	if (b->cap > 0)
 		b->data[b->len] = '\0';

@@ -4,17 +4,19 @@
 /* Appends n copies of c (nothing if n <= 0), cut at the buffer's capacity. */
 static void rs_fill(struct rs_buf *b, char c, int64_t n)
 {
-	uint32_t room;
+	while (n > 0) {
+		uint32_t want = (uint64_t)n > 0xffffffffu ? 0xffffffffu : (uint32_t)n;
+		uint32_t room = rs_buf_reserve(b, want);
+		uint32_t k = want < room ? want : room;
 
-	if (n <= 0)
-		return;
-	room = (b->cap == 0 || b->len >= b->cap - 1) ? 0 : b->cap - 1 - b->len;
-	if ((uint64_t)n > room) {
-		n = room;
-		b->truncated = 1;
+		if (k == 0) {
+			b->truncated = 1;
+			break;
+		}
+		n -= k;
+		while (k-- > 0)
+			b->data[b->len++] = c;
 	}
-	while (n-- > 0)
-		b->data[b->len++] = c;
 	if (b->cap > 0)
 		b->data[b->len] = '\0';
 }

@@ -310,6 +310,15 @@ static void rs_sift_down(void **items, uint32_t i, uint32_t n,
 	items[i] = x;
 }
 
+uint32_t rs_sort_cost(uint32_t n)
+{
+	uint64_t bits = 0, m;
+
+	for (m = (uint64_t)n + 1; m > 1; m = (m + 1) / 2)
+		bits++;
+	return (uint32_t)(((uint64_t)n * bits + 31) / 32) + 1;
+}
+
 void rs_sort(void **items, uint32_t n, int (*cmp)(const void *a, const void *b, void *ctx),
 	     void *ctx)
 {

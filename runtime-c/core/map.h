@@ -123,4 +123,9 @@ uint64_t rs_map_entry_hash(const struct rs_map *m, const void *entry);
 void rs_sort(void **items, uint32_t n, int (*cmp)(const void *a, const void *b, void *ctx),
 	     void *ctx);
 
+/* What a foreach's snapshot and sort of n entries counts against MAXACTION: one action
+ * per 32 comparisons (n x ceil(log2(n + 1)) / 32, at least 1), so that no accepted
+ * MAXACTION lets a sort run long with interrupts off (issue 11). */
+uint32_t rs_sort_cost(uint32_t n);
+
 #endif /* RS_CORE_MAP_H */

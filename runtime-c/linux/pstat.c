@@ -165,6 +165,16 @@ static __maybe_unused void rs_pmap_clear(struct rs_pmap *p)
 	}
 }
 
+static __maybe_unused uint32_t rs_pmap_count(struct rs_pmap *p)
+{
+	uint64_t n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(p->parts, cpu)->map.count);
+	return n > 0xffffffffu ? 0xffffffffu : (uint32_t)n;
+}
+
 static __maybe_unused int rs_pmap_aggregate(struct rs_pmap *p)
 {
 	int cpu, rc = 0;

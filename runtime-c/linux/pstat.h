@@ -65,6 +65,8 @@ struct rs_pmap {
 /* Module load: n keys per map, keys of key_size bytes. 0 or -ENOMEM/-EINVAL. */
 static int rs_pmap_init(struct rs_pmap *p, uint32_t n, uint32_t key_size);
 static void rs_pmap_free(struct rs_pmap *p);
+/* Any context: the entries of all CPUs' maps together (what rs_pmap_aggregate merges). */
+static uint32_t rs_pmap_count(struct rs_pmap *p);
 /* probe: a[k] <<< v. 0, or -1 if this CPU's map is full (Array overflow). */
 static int rs_pmap_add(struct rs_pmap *p, const void *key, uint64_t hash, int64_t v);
 /* Global locked: *out = a[k] combined over the CPUs and returns out, or NULL if no CPU has

@@ -490,17 +490,24 @@ static __maybe_unused void rs_transport_exit(void)
 {
 	struct trace_buffer *rb;
 
-	/* Waits for readers and writers of ctl/out still inside their handlers. */
-	proc_remove(rs_proc_dir);
-	rs_proc_dir = NULL;
+	/*
+	 * Stop the session first, while /proc/rstap_NAME/ still exists: rsg_stop() removes
+	 * the procfs probes' files inside it. Removing the directory first would free those
+	 * entries, and rsg_stop()'s proc_remove() would then use them after the free. The
+	 * state becomes stopped in every case, so a "start" written before the directory
+	 * goes away is refused.
+	 */
 	mutex_lock(&rs_ctl_mutex);
 	if (rs_started) {
 		/* The runner went away without "stop": unregister the probes now. */
 		rsg_stop();
 		rs_started = false;
-		atomic_set(&rs_state, RS_STATE_STOPPED);
 	}
+	atomic_set(&rs_state, RS_STATE_STOPPED);
 	mutex_unlock(&rs_ctl_mutex);
+	/* Waits for readers and writers of ctl/out/frames still inside their handlers. */
+	proc_remove(rs_proc_dir);
+	rs_proc_dir = NULL;
 	rb = rs_rb;
 	WRITE_ONCE(rs_rb, NULL);
 	if (rb)

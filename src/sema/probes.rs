@@ -211,7 +211,9 @@ fn resolve_kprobe(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     })
 }
 
-/// `procfs("NAME").read` and `procfs("NAME").read.maxsize(N)` (`procfs.read`: "command").
+/// `procfs("NAME").read`, `procfs("NAME").umask(N).read` and `.read.maxsize(N)`
+/// (`procfs.read`: "command"). The file's mode is stap's (man stapprobes): 0400 for a read
+/// probe, or with `.umask(N)` 0444 with N's bits cleared (`umask(0040)` gives 0404).
 fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     let name = match &comps[0].arg {
         None => "command".to_string(),
@@ -230,7 +232,16 @@ fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
             "a plain file name (letters, digits, `_-.`; not ctl or out)",
         ));
     }
-    match comps.get(1) {
+    let mut next = 1;
+    let mut umask = None;
+    if let Some(c) = comps.get(1).filter(|c| c.name == "umask") {
+        match c.arg {
+            Some(Literal::Number(n)) if (0..=0o777).contains(&n) => umask = Some(n as u32),
+            _ => return Err(bad_arg(c, "a umask from 0 to 0777")),
+        }
+        next = 2;
+    }
+    match comps.get(next) {
         Some(c) if c.name == "read" => {}
         Some(c) if c.name == "write" => {
             return Err(no_match(c, "procfs write probes are not supported yet"))
@@ -238,9 +249,10 @@ fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         Some(c) => return Err(no_match(c, "expected `.read`")),
         None => return Err(no_match(&comps[0], "expected `.read` after procfs(...)")),
     }
+    let mode = umask.map_or(0o400, |u| 0o444 & !u);
     let mut maxsize = 128 * 1024 / 8; // stap's default is MAXSTRINGLEN; the prometheus alias sets it
     maxsize = maxsize.max(4096);
-    if let Some(c) = comps.get(2) {
+    if let Some(c) = comps.get(next + 1) {
         if c.name != "maxsize" {
             return Err(no_match(c, "expected `.maxsize(N)` or nothing"));
         }
@@ -248,9 +260,13 @@ fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
             Some(Literal::Number(n)) if (1..=16 * 1024 * 1024).contains(&n) => maxsize = n as u32,
             _ => return Err(bad_arg(c, "a size from 1 to 16 MiB")),
         }
-        no_more(comps, 3)?;
+        no_more(comps, next + 2)?;
     }
-    Ok(ProbeKind::Procfs { name, maxsize })
+    Ok(ProbeKind::Procfs {
+        name,
+        maxsize,
+        mode,
+    })
 }
 
 /// Shell-style matching of one component name: `*` matches any run of characters.

@@ -50,7 +50,12 @@ pub enum ProbeKind {
     Kprobe { symbol: String, ret: bool },
     /// `procfs("NAME").read`: runs when /proc/rstap_MODULE/NAME is read; what the body
     /// writes to `$value` (up to `maxsize` bytes) is the file's content.
-    Procfs { name: String, maxsize: u32 },
+    Procfs {
+        name: String,
+        maxsize: u32,
+        /// The file's permission bits (0400, or what `.umask(N)` leaves of 0444).
+        mode: u32,
+    },
 }
 
 #[derive(Debug, Clone)]

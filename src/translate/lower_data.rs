@@ -286,9 +286,16 @@ impl Lowerer<'_> {
         let name = c_ident(&self.prog.globals[g].name);
         let limit = f.limit.as_ref().map(|l| self.expr(l));
         self.w.open("");
+        let near = self.near(&format!("identifier '{}'", f.array.name), f.array.span);
         if self.is_pmap(g) {
-            // Combine the CPUs' maps into the aggregate map, which the loop walks.
-            let near = self.near(&format!("identifier '{}'", f.array.name), f.array.span);
+            // Combine the CPUs' maps into the aggregate map, which the loop walks: one
+            // action per 16 entries merged, counted before the work (issue 11: with
+            // interrupts off, CPUs x MAXMAPENTRIES entries must not go uncounted).
+            self.w.line(format!(
+                "RSG_ACTIONS(rs_pmap_count(&{}) / 16 + 1, {});",
+                self.pmap(g),
+                c_string(&near)
+            ));
             self.w.line(format!(
                 "if (unlikely(rs_pmap_aggregate(&{})))",
                 self.pmap(g)
@@ -298,15 +305,22 @@ impl Lowerer<'_> {
                 c_string(&near)
             ));
         }
-        self.w.line(format!(
-            "uint32_t fe{d}_n = rs_map_entries(&{map}, rsg_sort_{name}), fe{d}_i;"
-        ));
         let sort = f
             .keys
             .iter()
             .enumerate()
             .find_map(|(i, (_, s))| s.map(|s| (Some(i), s)))
             .or(f.value_sort.map(|s| (None, s)));
+        if sort.is_some() {
+            // The snapshot and the sort: n log n comparisons, counted before the work.
+            self.w.line(format!(
+                "RSG_ACTIONS(rs_sort_cost(rs_map_count(&{map})), {});",
+                c_string(&near)
+            ));
+        }
+        self.w.line(format!(
+            "uint32_t fe{d}_n = rs_map_entries(&{map}, rsg_sort_{name}), fe{d}_i;"
+        ));
         if let Some((column, dir)) = sort {
             let c = Comparator {
                 array: g,

@@ -1,5 +1,6 @@
 //! Pass 3: the elaborated program as kernel-module C source (`NAME_src.c`) and its Kbuild
 //! file. Tera renders the module's shape and each provider; the C writer renders bodies.
+mod budget;
 pub mod cwriter;
 pub mod lower;
 mod lower_call;
@@ -97,6 +98,7 @@ pub fn translate(
     // One handler per group of probes whose bodies differ only in literals.
     let groups = merge::group(prog, optimize);
     let mut handlers = Vec::new();
+    let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     let mut handler_of = vec![(0usize, None::<usize>); prog.probes.len()];
     for (index, group) in groups.iter().enumerate() {
         let probe = &prog.probes[group.rep];
@@ -127,11 +129,17 @@ pub fn translate(
         }
         let lowered = lowerer.lower(&probe.body);
         add_comparators(&lowered.comparators);
-        let (fields, inits) = module_data::frame(prog, &[], &probe.locals, &lowered);
+        let (fields, inits, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
+        handler_sizes.push(size);
         let interruptible = matches!(
             probe.kind,
             ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. }
         );
+        // Probes run from a process's system call (the runner's start/stop, a read of a
+        // procfs file) keep interrupts on: their body is not a reason for the CPU to miss
+        // its timer and the watchdogs (issue 11). Preemption stays off (the context is
+        // this CPU's, the global locks are raw spinlocks).
+        let irqs_on = interruptible || matches!(probe.kind, ProbeKind::Procfs { .. });
         let points: Vec<&str> = group
             .members
             .iter()
@@ -154,6 +162,7 @@ pub fn translate(
             "body": lowered.code,
             "locks": probe.globals_locked.iter().collect::<Vec<_>>(),
             "max_actions": if interruptible { "MAXACTION_INTERRUPTIBLE" } else { "MAXACTION" },
+            "irqs_on": irqs_on,
             "const_fields": const_fields,
             "const_rows": if group.slots.is_empty() { vec![] } else { rows },
         }));
@@ -185,7 +194,9 @@ pub fn translate(
                         _ => format!("int64_t a_{}", c_ident(&p.name)),
                     });
                 }
-                let (fields, inits) = module_data::frame(prog, &f.params, &f.locals, &lowered);
+                let (fields, inits, size) =
+                    module_data::frame(prog, &f.params, &f.locals, &lowered);
+                function_sizes.push(size);
                 (
                     lowered.code,
                     Some(json!({
@@ -243,6 +254,15 @@ pub fn translate(
         .any(|g| g.ty == Type::Stats && g.keys.is_some());
 
     let define_list = limits(defines);
+    let limit_values = budget::Limits::from_defines(&define_list);
+    let context_bytes = budget::context_bytes(&handler_sizes, &function_sizes, limit_values)?;
+    let max_locks = prog
+        .probes
+        .iter()
+        .map(|p| p.globals_locked.len() as u64)
+        .max()
+        .unwrap_or(0);
+    budget::check_work(limit_values, max_locks)?;
     let providers = providers::render_all(prog)?;
 
     let mut ctx = tera::Context::new();
@@ -277,6 +297,7 @@ pub fn translate(
         &functions.iter().any(|f| !f["frame"].is_null()),
     );
     ctx.insert("comparators", &comparator_code);
+    ctx.insert("context_bytes", &context_bytes);
     let mut name_tables = Vec::new();
     if !tables.syscalls.is_empty() {
         name_tables.push(name_table(
@@ -318,7 +339,9 @@ pub fn translate(
     let mut mk = tera::Context::new();
     mk.insert("name", module_name);
     mk.insert("checks", AUTOCONF_CHECKS);
-    mk.insert("ccflags", &Vec::<String>::new());
+    // -fstack-usage: gcc writes each function's frame size to NAME_src.su, which
+    // src/stack_budget.rs checks against the kernel stack after the build.
+    mk.insert("ccflags", &["-fstack-usage"]);
     let makefile = render("Makefile.tera", &mk)?;
 
     Ok(Translated {

@@ -1,5 +1,6 @@
 //! The data side of the module: globals (scalars and arrays with their key structs, hash
 //! functions and storage) and the frames (locals structs) of probes and functions.
+use super::budget::{round8, FrameSize};
 use super::cwriter::c_string;
 use super::lower::{c_ident, long_literal, LoweredBody};
 use crate::sema::{Local, Program, Type};
@@ -22,16 +23,43 @@ fn zero(ty: Type, lvalue: &str) -> String {
     }
 }
 
-/// The fields of a body's locals struct and the statements that reset its locals on entry
-/// (parameters are set by the caller's arguments instead).
+/// What a field of type `ty` adds to a frame's size (budget.rs).
+fn field_size(size: &mut FrameSize, ty: Type) {
+    match ty {
+        Type::Long => size.fixed += 8,
+        Type::String => size.strings += 1,
+        Type::Stats => size.fixed += STAT_BYTES,
+    }
+}
+
+/// sizeof(struct rs_stat): count, sum, min, max.
+const STAT_BYTES: u64 = 32;
+
+/// The fields of a body's locals struct, the statements that reset its locals on entry
+/// (parameters are set by the caller's arguments instead), and its size.
 pub fn frame(
     _prog: &Program,
     params: &[Local],
     locals: &[Local],
     lowered: &LoweredBody,
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<String>, Vec<String>, FrameSize) {
     let mut fields = Vec::new();
     let mut inits = Vec::new();
+    let mut size = FrameSize::default();
+    for l in params.iter().chain(locals) {
+        field_size(&mut size, l.ty);
+    }
+    size.strings += lowered.string_temps as u64;
+    size.fixed += STAT_BYTES * lowered.stat_temps as u64;
+    for g in &lowered.key_temps {
+        // A key struct: each key field padded to 8 bytes, strings MAXSTRINGLEN long.
+        let mut key = FrameSize::default();
+        for t in _prog.globals[*g].keys.iter().flatten() {
+            field_size(&mut key, *t);
+        }
+        size.fixed += round8(key.fixed);
+        size.strings += key.strings;
+    }
     for p in params {
         let name = c_ident(&p.name);
         fields.push(field(p.ty, &name));
@@ -57,7 +85,7 @@ pub fn frame(
             c_ident(&_prog.globals[*g].name)
         ));
     }
-    (fields, inits)
+    (fields, inits, size)
 }
 
 pub struct Globals {

@@ -91,8 +91,15 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                 profiles += 1;
                 out.add("profile", "t", &t)?;
             }
-            ProbeKind::Procfs { name, maxsize } => {
-                let p = json!({ "index": procfs, "probe": i, "name": name, "maxsize": maxsize });
+            ProbeKind::Procfs {
+                name,
+                maxsize,
+                mode,
+            } => {
+                let p = json!({
+                    "index": procfs, "probe": i, "name": name, "maxsize": maxsize,
+                    "mode": format!("0{mode:o}"),
+                });
                 procfs += 1;
                 out.add("procfs", "p", &p)?;
             }
