@@ -24,10 +24,12 @@ export DEBIAN_FRONTEND=noninteractive
 # util-linux, coreutils     dmesg, timeout (normally present already)
 # prometheus                promtool, which checks the text the prometheus probe serves
 # systemtap-common          SystemTap's own tapset library, which the pass-1 tests parse in place
+# dwarves                   pahole: kernels whose headers ship vmlinux (6.12) give every module
+#                           its BTF at the end of Kbuild, and that step fails without it
 packages=(build-essential linux-headers-amd64 linux-image-amd64
           linux-headers-rt-amd64 linux-image-rt-amd64 qemu-system-x86
           python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus
-          systemtap-common)
+          systemtap-common dwarves)
 
 [[ $(id -u) == 0 ]] || { echo "setup: must run as root" >&2; exit 1; }
 

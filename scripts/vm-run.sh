@@ -9,12 +9,21 @@
 # The guest command's stdout goes to our stdout, its stderr to our stderr, and
 # its exit status becomes ours (vng propagates it). Kernel console output is NOT
 # mixed in; set RSTAP_VM_CONSOLE=1 to get it on stderr (vng --verbose).
+# The guest boots with the kernel's memory and lockup checking on (KERNEL_DEBUG_ARGS
+# below: slub_debug, page poisoning, short soft-lockup and hung-task thresholds) and,
+# after COMMAND, its kernel log is checked for KLOG_PROBLEMS: matching lines go to
+# stderr and a COMMAND that succeeded makes us exit 125.
 # Special exit statuses: 255 = guest died without reporting a status (kernel
-# panic / oops with panic_on_oops); 124 = --timeout expired.
+# panic / oops with panic_on_oops); 124 = --timeout expired; 125 = kernel log problem.
 #
 # Environment: RSTAP_VENV (default /opt/rstap/venv), RSTAP_VM_CPUS (2),
 # RSTAP_VM_MEMORY (2G), RSTAP_VM_TIMEOUT (600), RSTAP_VM_CONSOLE (0).
 set -euo pipefail
+
+# Copies of rstap::vm::KERNEL_DEBUG_ARGS and rstap::vm::KLOG_PROBLEMS (src/vm.rs says
+# why each is there); tests/vm_scripts.rs checks they stay the same.
+KERNEL_DEBUG_ARGS=(slub_debug=FZPU page_poison=1 watchdog_thresh=5 softlockup_panic=0 sysctl.kernel.hung_task_timeout_secs=30)
+KLOG_PROBLEMS='\bBUG\b|\bWARNING\b|Oops|general protection|Call Trace|Poison overwritten|Redzone|list_add corruption|list_del corruption|soft lockup|hard LOCKUP|rcu.*stall|blocked for more than|scheduling while atomic'
 
 venv=${RSTAP_VENV:-/opt/rstap/venv}
 cpus=${RSTAP_VM_CPUS:-2}
@@ -24,7 +33,7 @@ kver=${RSTAP_VM_KERNEL:-}
 rwdirs=()
 print_kernel=0
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case $1 in
@@ -78,6 +87,10 @@ fi
 export PATH="$venv/bin:$PATH"   # vng execs virtme-run by name
 
 if (($# == 1)); then cmd=$1; else cmd=$(printf '%q ' "$@"); fi
+cmd="( $cmd
+); rc=\$?; if dmesg | grep -E '$KLOG_PROBLEMS' >&2; then echo 'vm-run: the guest kernel logged a problem (above)' >&2; [ \$rc -eq 0 ] && rc=125; fi; exit \$rc"
+appends=()
+for a in "${KERNEL_DEBUG_ARGS[@]}"; do appends+=(--append "$a"); done
 
 extra=()
 [[ ${RSTAP_VM_CONSOLE:-0} == 1 ]] && extra+=(--verbose)
@@ -92,7 +105,7 @@ rcfile=$(mktemp)
 trap 'rm -f "$rcfile"' EXIT
 { { timeout -k 10 "$tmo" \
       vng --run "/boot/vmlinuz-$kver" --disable-kvm --disable-microvm \
-          --cpus "$cpus" --memory "$memory" "${rwdirs[@]}" "${extra[@]}" \
+          --cpus "$cpus" --memory "$memory" "${appends[@]}" "${rwdirs[@]}" "${extra[@]}" \
           --exec "$cmd" </dev/null
     echo $? >"$rcfile"
   } 2>&1 1>&4 4>&- | cat >&2

@@ -4,13 +4,56 @@
 //! The guest sees the host's root filesystem read-only, so the module, rstaprun and any
 //! workload are used in place. The guest's standard output and exit status come back to the
 //! caller; after the run the guest checks that the module is gone and that its kernel log has
-//! no BUG/WARNING/Oops, and fails the run otherwise.
+//! none of [`KLOG_PROBLEMS`], and fails the run otherwise. Every guest boots with the
+//! kernel's own memory and lockup checking on ([`KERNEL_DEBUG_ARGS`]), so a use-after-free,
+//! an overrun or a long stretch with interrupts off in generated code shows in that log.
 use crate::cli::Cli;
 use crate::kernel::Target;
 use crate::session::Failed;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// Kernel command-line arguments of every guest (`--vm`, the runtime suite, the RT test,
+/// scripts/vm-run.sh). Debian's 6.1 and 6.12 kernels have SLUB_DEBUG, PAGE_POISONING,
+/// DEBUG_LIST and BUG_ON_DATA_CORRUPTION built in but off:
+/// - `slub_debug=FZPU`: sanity checks (F), red zones around every object (Z), poisoning of
+///   freed objects (P) and alloc/free owner tracking (U), so a write past an allocation or
+///   into a freed one is reported ("Redzone overwritten", "Poison overwritten") and a read
+///   of freed memory sees 0x6b bytes (a pointer read from it faults as non-canonical);
+/// - `page_poison=1`: freed pages are poisoned too (vmalloc'd maps, ring-buffer pages);
+/// - `watchdog_thresh=5`: a CPU that does not schedule for 10 s is a "soft lockup" and one
+///   with interrupts off for 5 s a "hard LOCKUP" (default 10/20 s), logged, not a panic
+///   (`softlockup_panic=0`);
+/// - `hung_task_timeout_secs=30`: a task stuck in uninterruptible sleep for 30 s (default
+///   120) is reported ("blocked for more than 30 seconds"), e.g. an rmmod waiting forever.
+///   It is a sysctl, set from the command line through `sysctl.` (kernel 5.8 and later).
+///
+/// RCU's stall timeout is Debian's 21 s (`CONFIG_RCU_CPU_STALL_TIMEOUT`).
+pub const KERNEL_DEBUG_ARGS: &[&str] = &[
+    "slub_debug=FZPU",
+    "page_poison=1",
+    "watchdog_thresh=5",
+    "softlockup_panic=0",
+    "sysctl.kernel.hung_task_timeout_secs=30",
+];
+
+/// What a guest's kernel log must not contain: an extended regular expression (`grep -E`,
+/// and regex_lite in the tests on the host), one definition for every VM run. The shell scripts
+/// that boot a guest (scripts/vm-run.sh, scripts/vm-smoke.sh) carry a copy that
+/// tests/vm_scripts.rs compares with this one. `BUG` and `WARNING` are whole words, so DEBUG or
+/// a module named `bug_x` do not match.
+pub const KLOG_PROBLEMS: &str = concat!(
+    r"\bBUG\b|\bWARNING\b|Oops|general protection|Call Trace|",
+    "Poison overwritten|Redzone|list_add corruption|list_del corruption|",
+    r"soft lockup|hard LOCKUP|rcu.*stall|blocked for more than|scheduling while atomic"
+);
+
+/// The guest shell's filter of a kernel log on its standard input: prints the offending
+/// lines and succeeds (status 0) when there are any.
+pub fn klog_grep() -> String {
+    format!("grep -E '{KLOG_PROBLEMS}'")
+}
 
 /// Where setup.sh installs virtme-ng when it is not on PATH.
 const DEFAULT_VENV: &str = "/opt/rstap/venv";
@@ -58,8 +101,9 @@ pub fn guest_script(rstaprun: &Path, ko: &Path, module: &str, run_args: &[String
     format!(
         "{run} {args} {ko}; rc=$?; \
          if grep -q '^{module} ' /proc/modules; then echo 'rstapc: module {module} is still loaded after the run' >&2; rc=1; fi; \
-         if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace' >&2; then \
+         if dmesg | {klog} >&2; then \
          echo 'rstapc: the guest kernel logged a problem (above)' >&2; rc=1; fi; exit $rc",
+        klog = klog_grep(),
         run = shell_quote(&rstaprun.display().to_string()),
         args = args.join(" "),
         ko = shell_quote(&ko.display().to_string()),
@@ -84,6 +128,9 @@ pub fn vng_command(
         "--memory",
         "2G",
     ]);
+    for arg in KERNEL_DEBUG_ARGS {
+        cmd.arg("--append").arg(arg);
+    }
     for dir in rwdirs {
         cmd.arg("--rwdir").arg(dir);
     }
@@ -224,7 +271,36 @@ mod tests {
         );
         assert!(s.starts_with("'/x/rstaprun' '-T' '2' '/t/m.ko'"));
         assert!(s.contains("grep -q '^m ' /proc/modules"));
-        assert!(s.contains("BUG:|WARNING:|Oops"));
+        assert!(s.contains(&format!("dmesg | {}", klog_grep())));
+    }
+
+    #[test]
+    fn klog_problems_finds_what_the_kernel_prints() {
+        let log = "\
+[    1.0] Kernel command line: slub_debug=FZPU page_poison=1 softlockup_panic=0
+[    1.1] SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=2, Nodes=1
+[    2.0] rt_3: loading out-of-tree module taints kernel.
+[    2.1] CONFIG_DEBUG_LIST is on
+[    3.0] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[    3.1] WARNING: CPU: 1 PID: 77 at mm/percpu.c:1781 pcpu_alloc+0x5a/0x7c0
+[    3.2] =============================================================================
+[    3.3] BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten
+[    3.4] Redzone  ffff8880071e2f40: bb bb bb bb
+[    3.5] list_del corruption. prev->next should be ffff8880, but was dead000000000100
+[    3.6] watchdog: BUG: soft lockup - CPU#0 stuck for 11s! [sh:99]
+[    3.7] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[    3.8] INFO: task rmmod:123 blocked for more than 30 seconds.
+[    3.9] general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b
+[    4.0] Call Trace:
+[    4.1] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1
+[    4.2] BUG: scheduling while atomic: x/1/0x00000002
+";
+        let re = regex_lite::Regex::new(KLOG_PROBLEMS).unwrap();
+        let hits: Vec<&str> = log.lines().filter(|l| re.is_match(l)).collect();
+        assert_eq!(hits.len(), 12, "{hits:#?}");
+        assert!(hits
+            .iter()
+            .all(|l| !l.contains("command line") && !l.contains("DEBUG_LIST")));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Runtime tests: every case in tests/runtime/*.txt is compiled on the host (`rstapc -p4`),
 //! then all of them run in ONE boot of the target kernel in a VM (virtme-ng, TCG), each with
 //! `rstaprun`. Per case the guest records the output, the exit status, whether the module
-//! is still loaded afterwards, and any BUG/WARNING/Oops the kernel logged.
+//! is still loaded afterwards, and any problem the kernel logged (rstap::vm::KLOG_PROBLEMS;
+//! the guest boots with slub_debug and short lockup thresholds: rstap::vm::KERNEL_DEBUG_ARGS).
 //!
 //! Case format (bpftrace-style directives, one per line; a case starts at `NAME`):
 //! ```text
@@ -192,6 +193,9 @@ fn errno_script_cases() -> Vec<Case> {
             ],
             timeout: Some("60".into()),
             run: Some("workload 1000 777".into()),
+            // Exact counts, so no run may be skipped: the same descheduled-vCPU lock waits
+            // as below (one skip in 1,777 was seen under slub_debug at host load 6).
+            compile_args: vec!["-D".into(), "MAXTRYLOCK=1000000".into()],
             ..Case::default()
         })
         .chain([under_load])
@@ -295,7 +299,8 @@ fn guest_script(
         }
         s.push_str(&format!("grep '^rt_{i} ' /proc/modules > {r}.loaded\n"));
         s.push_str(&format!(
-            "dmesg -c | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace' > {r}.klog\n"
+            "dmesg -c > {r}.dmesg; {} < {r}.dmesg > {r}.klog\n",
+            rstap::vm::klog_grep()
         ));
     }
     if lockcheck.is_some() {
@@ -369,7 +374,13 @@ fn check(case: &Case, res: &Path, i: usize) -> Vec<String> {
     }
     let klog = read(res.join(format!("{i}.klog")));
     if !klog.trim().is_empty() {
-        problems.push(format!("the kernel logged:\n{klog}"));
+        let dmesg = read(res.join(format!("{i}.dmesg")));
+        let tail: Vec<&str> = dmesg.lines().rev().take(200).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        problems.push(format!(
+            "the kernel logged:\n{klog}its log during the case (last 200 lines):\n{}",
+            tail.join("\n")
+        ));
     }
     if !problems.is_empty() {
         if case.expect_seq.is_some() && lines.len() > 40 {

@@ -133,22 +133,9 @@ fn errno_script_counts_exactly_on_preempt_rt() {
         "errno_rt is still loaded after the run\n{all}"
     );
     let dmesg = read(res.path(), "dmesg");
-    let bad: Vec<&str> = dmesg
-        .lines()
-        .filter(|l| {
-            [
-                "BUG:",
-                "WARNING:",
-                "Oops",
-                "general protection",
-                "Call Trace",
-                "scheduling while atomic",
-                "lockdep",
-            ]
-            .iter()
-            .any(|p| l.contains(p))
-        })
-        .collect();
+    // Any kernel problem (rstap::vm::KLOG_PROBLEMS), and lockdep, should it be on.
+    let mut bad = common::klog_problems(&dmesg);
+    bad.extend(dmesg.lines().filter(|l| l.contains("lockdep")));
     assert!(bad.is_empty(), "the guest kernel logged:\n{dmesg}\n{all}");
     assert_eq!(
         read(res.path(), "hits").trim(),

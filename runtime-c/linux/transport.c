@@ -147,7 +147,11 @@ static void rs_print_commit_stream(struct rs_buf *b, u32 stream)
 		h->len = n;
 		h->stream = stream;
 		memcpy(h + 1, p, n);
+#ifdef RS_HAVE_RING_BUFFER_UNLOCK_COMMIT_NO_EVENT
+		ring_buffer_unlock_commit(rb);
+#else
 		ring_buffer_unlock_commit(rb, ev);
+#endif
 		p += n;
 		left -= n;
 	}

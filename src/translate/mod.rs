@@ -30,7 +30,11 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
 ];
 
 /// Kernel API checks the module needs (runtime/autoconf/NAME.c).
-const AUTOCONF_CHECKS: &[&str] = &["timer_delete_sync", "hrtimer_setup"];
+const AUTOCONF_CHECKS: &[&str] = &[
+    "timer_delete_sync",
+    "hrtimer_setup",
+    "ring_buffer_unlock_commit_no_event",
+];
 
 /// Kernel tables a module carries when the script uses the tapset functions that read them:
 /// names indexed by number (`None` for a gap).

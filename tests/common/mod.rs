@@ -8,6 +8,13 @@ use std::process::{Command, Output};
 
 pub const RSTAPC: &str = env!("CARGO_BIN_EXE_rstapc");
 
+/// The lines of a guest's kernel log that match rstap::vm::KLOG_PROBLEMS (the one
+/// definition of what a VM run's log must not contain).
+pub fn klog_problems(log: &str) -> Vec<&str> {
+    let re = regex_lite::Regex::new(rstap::vm::KLOG_PROBLEMS).expect("a valid regex");
+    log.lines().filter(|l| re.is_match(l)).collect()
+}
+
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
