@@ -4,10 +4,19 @@
 # examples/errno.stp (or examples/old_errno.stp with `old_errno`) in a VM booted from the
 # target kernel, with the workload as the traced command (-c). Prints the table.
 #
-#   scripts/errno-demo.sh [errno|old_errno] [N_OPENAT N_CLOSE]
+#   scripts/errno-demo.sh [-r KVER] [errno|old_errno] [N_OPENAT N_CLOSE]
+#
+# -r KVER: build for and boot that installed kernel (e.g. 6.1.0-57-amd64, or the RT one
+# `scripts/vm-run.sh --print-rt-kernel` names); default: rstapc's --vm default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+release=()
+if [[ ${1:-} == -r ]]; then
+    [[ -n ${2:-} ]] || { echo "errno-demo: -r needs a kernel release" >&2; exit 2; }
+    release=(-r "$2")
+    shift 2
+fi
 script=${1:-errno}
 n_open=${2:-1000}
 n_close=${3:-777}
@@ -17,5 +26,5 @@ cargo build --release --quiet
 mkdir -p target/progs
 cc -O2 -Wall -pthread -o target/progs/workload tests/progs/workload.c
 
-echo "rstapc -v --vm -m $script -c 'workload $n_open $n_close' examples/$script.stp" >&2
-exec ./target/release/rstapc -v --vm -m "$script" -c "$PWD/target/progs/workload $n_open $n_close" "examples/$script.stp"
+echo "rstapc -v --vm ${release[*]} -m $script -c 'workload $n_open $n_close' examples/$script.stp" >&2
+exec ./target/release/rstapc -v --vm "${release[@]}" -m "$script" -c "$PWD/target/progs/workload $n_open $n_close" "examples/$script.stp"

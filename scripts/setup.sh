@@ -18,6 +18,10 @@ export DEBIAN_FRONTEND=noninteractive
 #                           from which virtme-ng loads 9p/virtio/overlay modules for the guest
 # linux-image-rt-amd64,     the PREEMPT_RT flavor (VER-rt-amd64), for tests/vm_rt.rs and
 #   linux-headers-rt-amd64  `rstapc -r VER-rt-amd64`; never the default target
+# linux-image-6.12-amd64,   bookworm's second kernel line (from bookworm-security), plain
+#   linux-headers-6.12-amd64, and PREEMPT_RT, beside 6.1: the runtime tests boot the newest
+#   linux-image-6.12-rt-amd64, of each line, vm_rt both RT kernels. These metapackages
+#   linux-headers-6.12-rt-amd64 follow the newest 6.12 ABI, as linux-image-amd64 does 6.1's.
 # qemu-system-x86           the VM (TCG)
 # python3-venv              venv + ensurepip for virtme-ng
 # busybox-static, kmod      virtme-ng's initramfs (busybox, modprobe/insmod/depmod); insmod/rmmod in the guest
@@ -27,7 +31,9 @@ export DEBIAN_FRONTEND=noninteractive
 # dwarves                   pahole: kernels whose headers ship vmlinux (6.12) give every module
 #                           its BTF at the end of Kbuild, and that step fails without it
 packages=(build-essential linux-headers-amd64 linux-image-amd64
-          linux-headers-rt-amd64 linux-image-rt-amd64 qemu-system-x86
+          linux-headers-rt-amd64 linux-image-rt-amd64
+          linux-image-6.12-amd64 linux-headers-6.12-amd64
+          linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 qemu-system-x86
           python3-venv busybox-static kmod util-linux coreutils ca-certificates prometheus
           systemtap-common dwarves)
 

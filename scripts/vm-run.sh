@@ -49,37 +49,71 @@ while (($#)); do
 done
 [[ $print_kernel != 0 || $# -gt 0 ]] || usage
 
+# Which kernel: the same rule as rstapc --vm (src/kernel/select.rs; tests/kernel_choice.rs
+# compares the two): the running kernel when it has headers and an image; else the newest
+# kernel with both, where "newest" orders the version part numerically and prefers the
+# plain flavor (6.1.0-57-amd64) to another of the same version (6.1.0-57-cloud-amd64);
+# a PREEMPT_RT kernel only when nothing else is installed (--print-rt-kernel names it).
+# RSTAP_MODULES_DIR, RSTAP_BOOT_DIR and RSTAP_RUNNING_KERNEL replace /lib/modules, /boot and
+# `uname -r` (the tests use fake trees).
+modules=${RSTAP_MODULES_DIR:-/lib/modules}
+boot=${RSTAP_BOOT_DIR:-/boot}
+running=${RSTAP_RUNNING_KERNEL:-$(uname -r)}
+
 # Whether VER is a PREEMPT_RT kernel: its .config says so, or without one its name
-# (Debian's linux-image-rt-amd64 is 6.1.0-NN-rt-amd64). Same rule as rstapc's.
+# (Debian's linux-image-rt-amd64 is 6.1.0-NN-rt-amd64).
 is_rt() {
-    local config=/lib/modules/$1/build/.config
+    local config=$modules/$1/build/.config
     if [[ -f $config ]]; then grep -qx 'CONFIG_PREEMPT_RT=y' "$config"
     else [[ -$1- == *-rt-* ]]; fi
 }
 
-# Newest Debian kernel that has both an image and a build dir (the one modules
-# are compiled against must be the one booted). A PREEMPT_RT flavor installed
-# beside the plain one is not the default, as in rstapc: `newest_kernel rt` names it.
-newest_kernel() {
-    local f v plain= rt=
-    for f in /boot/vmlinuz-*; do
-        [[ -e $f ]] || continue
-        v=${f#/boot/vmlinuz-}
-        [[ -d /lib/modules/$v/build && -d /lib/modules/$v/kernel ]] || continue
-        if is_rt "$v"; then rt+="$v"$'\n'; else plain+="$v"$'\n'; fi
+# Headers (a build dir with a Makefile), an image, and the image's modules (virtme-ng loads
+# the guest's 9p/virtio/overlay modules from /lib/modules/VER/kernel).
+bootable() {
+    [[ -f $modules/$1/build/Makefile && -f $boot/vmlinuz-$1 && -d $modules/$1/kernel ]]
+}
+
+# "VERSION<tab>FLAVOR-WORDS<tab>RELEASE": 6.1.0-57-cloud-amd64 -> 6.1.0-57, 2.
+release_key() {
+    local w v= n=0 i=0 in_flavor=0
+    local IFS=-
+    for w in $1; do
+        ((i > 0)) && [[ $w != [0-9]* ]] && in_flavor=1
+        if ((in_flavor)); then n=$((n + 1)); else v+=${v:+-}$w; fi
+        i=$((i + 1))
     done
-    if [[ ${1:-} == rt ]]; then printf '%s' "$rt" | sort -V | tail -n1
-    elif [[ -n $plain ]]; then printf '%s' "$plain" | sort -V | tail -n1
-    else printf '%s' "$rt" | sort -V | tail -n1; fi
+    printf '%s\t%s\t%s\n' "$v" "$n" "$1"
+}
+
+# The newest bootable kernel, plain (or with `rt`: PREEMPT_RT).
+newest_kernel() {
+    local f v keys=
+    for f in "$boot"/vmlinuz-*; do
+        [[ -e $f ]] || continue
+        v=${f#"$boot"/vmlinuz-}
+        bootable "$v" || continue
+        if [[ ${1:-} == rt ]]; then is_rt "$v" || continue
+        else ! is_rt "$v" || continue; fi
+        keys+=$(release_key "$v")$'\n'
+    done
+    printf '%s' "$keys" | LC_ALL=C sort -t $'\t' -k1,1V -k2,2nr -k3,3 | tail -n1 | cut -f3
+}
+default_kernel() {
+    if [[ -n $running ]] && bootable "$running"; then echo "$running"; return; fi
+    local v
+    v=$(newest_kernel)
+    [[ -n $v ]] || v=$(newest_kernel rt)
+    echo "$v"
 }
 if [[ $print_kernel == rt ]]; then
     kver=$(newest_kernel rt)
-    [[ -n $kver ]] || { echo "vm-run: no PREEMPT_RT kernel with /boot/vmlinuz-VER and /lib/modules/VER/{build,kernel} (linux-image-rt-amd64, linux-headers-rt-amd64)" >&2; exit 2; }
+    [[ -n $kver ]] || { echo "vm-run: no PREEMPT_RT kernel with $boot/vmlinuz-VER and $modules/VER/{build,kernel} (install linux-image-rt-amd64 and linux-headers-rt-amd64)" >&2; exit 2; }
     echo "$kver"; exit 0
 fi
 if [[ -z $kver ]]; then
-    kver=$(newest_kernel)
-    [[ -n $kver ]] || { echo "vm-run: no /boot/vmlinuz-VER with /lib/modules/VER/{build,kernel}; run scripts/setup.sh" >&2; exit 2; }
+    kver=$(default_kernel)
+    [[ -n $kver ]] || { echo "vm-run: no $boot/vmlinuz-VER with $modules/VER/{build,kernel} (install linux-image-amd64 and linux-headers-amd64, or run scripts/setup.sh)" >&2; exit 2; }
 fi
 [[ $print_kernel == 1 ]] && { echo "$kver"; exit 0; }
 

@@ -102,6 +102,39 @@ pub fn store(key: &str, module: &str, ko: &Path, src: &Path) -> Result<(), Strin
     Ok(())
 }
 
+/// The result of the kernel API checks (`rs_autoconf.h`) for one target kernel: the same for
+/// every module built with this rstapc for that kernel, so it is worked out once. The key
+/// covers rstapc itself (its checks), the kernel's build dir and the compiler.
+pub fn autoconf_key(build_dir: &Path) -> String {
+    let mut k = KeyBuilder::new();
+    k.add("autoconf", b"rs_autoconf.h");
+    k.add_target(&build_dir.display().to_string(), build_dir);
+    k.add_compiler();
+    k.finish()
+}
+
+fn autoconf_path(key: &str) -> Option<PathBuf> {
+    Some(dir()?.join("autoconf").join(format!("{key}.h")))
+}
+
+/// The cached `rs_autoconf.h` for `key`, if there is one.
+pub fn autoconf_lookup(key: &str) -> Option<PathBuf> {
+    autoconf_path(key).filter(|p| p.is_file())
+}
+
+/// Stores a freshly made `rs_autoconf.h` (written to a temporary name, then renamed, so a
+/// concurrent build never reads half of one). Failure is not an error: it is an optimization.
+pub fn autoconf_store(key: &str, header: &Path) -> Result<(), String> {
+    let path = autoconf_path(key).ok_or("no cache directory")?;
+    let parent = path.parent().unwrap();
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(parent).map_err(|e| e.to_string())?;
+    std::fs::copy(header, tmp.path()).map_err(|e| e.to_string())?;
+    tmp.persist(&path).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// `--clean-cache`: removes every entry; says how many.
 pub fn clean() -> Result<usize, String> {
     let Some(base) = dir() else { return Ok(0) };
@@ -110,7 +143,10 @@ pub fn clean() -> Result<usize, String> {
     };
     let mut n = 0;
     for e in entries.filter_map(Result::ok) {
-        if e.path().is_dir() {
+        if e.file_name() == "autoconf" {
+            // The kernel API checks' results: not modules, so not counted.
+            let _ = std::fs::remove_dir_all(e.path());
+        } else if e.path().is_dir() {
             std::fs::remove_dir_all(e.path())
                 .map_err(|err| format!("cannot remove {}: {err}", e.path().display()))?;
             n += 1;

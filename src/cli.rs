@@ -166,10 +166,14 @@ pub fn parse_define(s: &str) -> Result<(String, String), String> {
             "`{name}` is not a macro name (letters, digits, `_`)"
         ));
     }
+    // The value goes into `#define NAME VALUE`: no quotes, no newline, and no comment
+    // opener (`/*` would swallow the module's code up to the next `*/`).
     let ok_value = !value.is_empty()
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_()+-*/<> .".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "_()+-*/<> .".contains(c))
+        && !value.contains("/*")
+        && !value.contains("//");
     if !ok_value {
         return Err(format!(
             "`{value}` is not an allowed value for {name} (a number or simple expression)"
@@ -241,6 +245,9 @@ mod tests {
         assert!(parse_define("1X=2").is_err());
         assert!(parse_define("X=\"a\"").is_err());
         assert!(parse_define("X=1\n#include").is_err());
+        assert!(parse_define("X=1 /* y").is_err());
+        assert!(parse_define("X=1 // y").is_err());
+        assert_eq!(parse_define("X=(8*2)/4").unwrap().1, "(8*2)/4");
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub fn write_sources(
 /// Runs Kbuild in `dir` against `build_dir`. On failure, the error holds the compiler's first
 /// errors, not the whole log.
 pub fn build(dir: &Path, build_dir: &Path, name: &str, verbose: u8) -> Result<PathBuf, String> {
+    // The kernel API checks' result for this kernel, when an earlier build worked it out:
+    // make then skips the checks (rs_autoconf.h's rule has no prerequisite that is newer).
+    let autoconf = dir.join("rs_autoconf.h");
+    let autoconf_key = crate::cache::autoconf_key(build_dir);
+    let seeded = crate::cache::autoconf_lookup(&autoconf_key)
+        .is_some_and(|cached| std::fs::copy(cached, &autoconf).is_ok());
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut cmd = Command::new("make");
     cmd.arg("-C")
@@ -93,6 +99,9 @@ pub fn build(dir: &Path, build_dir: &Path, name: &str, verbose: u8) -> Result<Pa
     }
     if verbose >= 2 {
         eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    if !seeded {
+        let _ = crate::cache::autoconf_store(&autoconf_key, &autoconf);
     }
     Ok(ko)
 }

@@ -193,7 +193,13 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     let mut sources = SourceMap::new();
     let file = sources.add(script.name.clone(), script.text.clone());
     // Conditionals (`%( kernel_v >= "5.0" %? ... %)`) ask about the target kernel.
-    let target = kernel::find_target(cli.release.as_deref());
+    // With --vm the kernel must also be bootable (its image installed), so the default skips
+    // kernels with headers alone.
+    let target = if cli.vm {
+        kernel::find_target_for_vm(cli.release.as_deref())
+    } else {
+        kernel::find_target(cli.release.as_deref())
+    };
     let pp = match &target {
         Ok(t) => syntax::conditional::PpContext {
             args: script_args(cli),

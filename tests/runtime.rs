@@ -33,9 +33,9 @@
 //! Without a kernel build dir or virtme-ng the test prints why and skips; with
 //! RSTAP_REQUIRE_VM=1 (set by .ci/run) a missing VM is a failure instead.
 //!
-//! The cases are built for and run on rstapc's default target kernel, or on
-//! `RSTAP_RUNTIME_KERNEL` (a release or build dir, as `-r` takes them; `rt` is the newest
-//! installed PREEMPT_RT kernel). On a PREEMPT_RT kernel tests/rt/rt_lockcheck.c is loaded
+//! The cases are built for and run on the newest bootable plain kernel of each installed
+//! line (6.1, 6.12), one boot each, or on `RSTAP_RUNTIME_KERNEL` (see [`runtime_targets`]).
+//! On a PREEMPT_RT kernel tests/rt/rt_lockcheck.c is loaded
 //! first and reports every sleeping lock taken in atomic context as a kernel `BUG:` line.
 mod common;
 
@@ -202,27 +202,42 @@ fn errno_script_cases() -> Vec<Case> {
         .collect()
 }
 
-/// The kernel the cases are built for and booted (RSTAP_RUNTIME_KERNEL, else the default).
-fn runtime_target() -> Result<Target, String> {
-    match std::env::var("RSTAP_RUNTIME_KERNEL") {
-        Ok(k) if k == "rt" => rstap::kernel::find_preempt_rt().ok_or_else(|| {
-            "RSTAP_RUNTIME_KERNEL=rt: no PREEMPT_RT kernel with a build dir is installed".into()
+/// The kernels the cases are built for and booted, one VM boot each: by default the newest
+/// bootable plain kernel of every installed line (6.1 and 6.12 on Debian bookworm);
+/// RSTAP_RUNTIME_KERNEL=default: rstapc's own `--vm` default; `rt`: the newest PREEMPT_RT
+/// kernel; else a release or build dir, as `-r` takes them.
+fn runtime_targets() -> Result<Vec<Target>, String> {
+    match std::env::var("RSTAP_RUNTIME_KERNEL").unwrap_or_default().as_str() {
+        "" | "lines" => {
+            let lines = rstap::kernel::Installed::system().newest_bootable_per_line(false);
+            if lines.is_empty() {
+                return Err("no kernel with headers and an image is installed \
+                            (scripts/setup.sh installs them)"
+                    .into());
+            }
+            Ok(lines)
+        }
+        "default" => rstap::kernel::find_target_for_vm(None).map(|t| vec![t]),
+        "rt" => rstap::kernel::find_preempt_rt().map(|t| vec![t]).ok_or_else(|| {
+            "RSTAP_RUNTIME_KERNEL=rt: no PREEMPT_RT kernel with headers and an image is installed"
+                .into()
         }),
-        Ok(k) if !k.is_empty() => rstap::kernel::find_target(Some(&k)),
-        _ => rstap::kernel::find_target(None),
+        k => rstap::kernel::find_target_for_vm(Some(k)).map(|t| vec![t]),
     }
 }
 
 /// Why the runtime tests cannot run here, if they cannot.
 fn missing_vm() -> Option<String> {
-    let target = match runtime_target() {
+    let targets = match runtime_targets() {
         Ok(t) => t,
         Err(e) => return Some(e),
     };
     if rstap::vm::find_vng().is_none() {
         return Some("virtme-ng (vng) is not installed (scripts/setup.sh installs it)".into());
     }
-    rstap::vm::kernel_image(&target).err()
+    targets
+        .iter()
+        .find_map(|t| rstap::vm::kernel_image(t).err())
 }
 
 /// Builds the workload programs of tests/progs into `dir`.
@@ -461,6 +476,36 @@ fn runtime_cases_in_one_vm_boot() {
         println!("skipped: {} runtime cases: {why}", cases.len());
         return;
     }
+    let mut failures: Vec<String> = Vec::new();
+    let mut summary = Vec::new();
+    for target in runtime_targets().unwrap() {
+        let start = std::time::Instant::now();
+        let failed = run_cases_on(&target, &cases);
+        let line = format!(
+            "{}: {} runtime cases run in one VM boot, {} failed ({:.0} s)",
+            target.release,
+            cases.len(),
+            failed.len(),
+            start.elapsed().as_secs_f64()
+        );
+        println!("{line}");
+        summary.push(line);
+        failures.extend(
+            failed
+                .into_iter()
+                .map(|f| format!("[{}] {f}", target.release)),
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n\n{}",
+        summary.join("\n"),
+        failures.join("\n\n")
+    );
+}
+
+/// Builds every case for `target`, runs them all in one boot of it, and returns what failed.
+fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
     let work = tempfile::Builder::new()
         .prefix("rstap-rt")
         .tempdir()
@@ -470,7 +515,6 @@ fn runtime_cases_in_one_vm_boot() {
         .tempdir()
         .unwrap();
     build_progs(work.path());
-    let target = runtime_target().unwrap();
     let rt = rstap::kernel::is_preempt_rt(&target.release, &target.build_dir);
     println!(
         "runtime cases for kernel {}{}",
@@ -516,7 +560,7 @@ fn runtime_cases_in_one_vm_boot() {
     let guest = work.path().join("guest.sh");
     std::fs::write(&guest, script).unwrap();
     let (vng, extra) = rstap::vm::find_vng().unwrap();
-    let image = rstap::vm::kernel_image(&target).unwrap();
+    let image = rstap::vm::kernel_image(target).unwrap();
     let mut cmd = rstap::vm::vng_command(
         &vng,
         extra,
@@ -525,12 +569,14 @@ fn runtime_cases_in_one_vm_boot() {
         &[res.path()],
     );
     let out = cmd.output().expect("cannot start the VM");
-    assert!(
-        out.status.success(),
-        "the VM run failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        failures.push(format!(
+            "the VM run failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        return failures;
+    }
     if rt {
         let hits = read(res.path().join("lockcheck.hits"));
         if hits.trim() != "0" {
@@ -553,18 +599,7 @@ fn runtime_cases_in_one_vm_boot() {
             ));
         }
     }
-    println!(
-        "{} runtime cases run in one VM boot, {} failed",
-        cases.len(),
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} runtime cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+    failures
 }
 
 /// EXPECT_SEQ's checker itself (no VM needed): it must catch every way of losing output.

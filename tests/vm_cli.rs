@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn timer_one_liner_runs_for_its_time_limit_in_the_vm() {
-    let vm_ready = rstap::kernel::find_target(None)
+    let vm_ready = rstap::kernel::find_target_for_vm(None)
         .ok()
         .filter(|t| rstap::vm::kernel_image(t).is_ok())
         .is_some()

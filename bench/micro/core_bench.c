@@ -36,7 +36,7 @@
 struct rsb_key {
 	int64_t k0;
 	int64_t k1;
-	char k2[MAXSTRINGLEN];
+	char k2[RS_KEY_STRLEN];
 };
 
 /* What the generated rsg_hash_v_failures() computes. */

@@ -7,7 +7,7 @@
  * run in probe context. The caller serializes access (the global's lock).
  *
  * Keys. The translator emits one C struct per array, e.g.
- *     struct { int64_t k0; int64_t k1; char k2[MAXSTRINGLEN]; }
+ *     struct { int64_t k0; int64_t k1; char k2[RS_KEY_STRLEN]; }
  * Keys are compared with memcmp over key_size bytes, so the generated code must make equal
  * keys bitwise equal: zero the whole struct (or have no padding) and fill string fields with
  * rs_key_str(), which zero-fills after the NUL. The caller also computes the key's hash:
@@ -78,9 +78,19 @@ uint64_t rs_hash_long(uint64_t h, int64_t v);
 uint64_t rs_hash_str(uint64_t h, const char *s); /* the bytes up to the NUL, and the length */
 
 /* Copies src into a key field of `size` bytes: at most size-1 bytes, then zeros up to the
- * end of the field (size >= 1). rs_key_str() is the MAXSTRINGLEN-sized field case. */
+ * end of the field (size >= 1). */
 void rs_key_strn(char *dst, const char *src, size_t size);
-#define rs_key_str(dst, src) rs_key_strn((dst), (src), MAXSTRINGLEN)
+
+/* A string field of a key struct is MAXSTRINGLEN rounded up to 8 bytes: with int64_t fields
+ * beside it, a key then has no padding, in the middle or at the end, that nothing writes
+ * (memcmp compares every byte of a key, so stale padding would make equal keys unequal).
+ * rs_key_str() fills one: at most MAXSTRINGLEN-1 bytes of src, then zeros to its end. */
+#define RS_KEY_STRLEN ((((MAXSTRINGLEN) + 7) / 8) * 8)
+#define rs_key_str(dst, src)                                                  \
+	do {                                                                  \
+		rs_key_strn((dst), (src), MAXSTRINGLEN);                      \
+		memset((dst) + MAXSTRINGLEN, 0, RS_KEY_STRLEN - MAXSTRINGLEN); \
+	} while (0)
 
 /* The value of `key`, or NULL if absent. */
 void *rs_map_find(struct rs_map *m, const void *key, uint64_t hash);

@@ -1,7 +1,10 @@
 //! The target kernel: which one we build for, and where its build directory is.
 pub mod errno;
+pub mod select;
 pub mod syscalls;
 pub mod tracepoints;
+
+pub use select::{Installed, Purpose};
 
 use std::path::{Path, PathBuf};
 
@@ -15,12 +18,27 @@ pub struct Target {
     pub note: Option<String>,
 }
 
-/// Resolves `-r KVER|BUILD_DIR`, or the default: the running kernel when its build dir
-/// exists, else the newest `/lib/modules/*/build` that is not a PREEMPT_RT kernel (an RT
-/// flavor installed next to the plain one, Debian's `linux-image-rt-amd64`, is only chosen
-/// with `-r`, or when it is the only one).
+/// Resolves `-r KVER|BUILD_DIR`, or the default for a build (see [`select`]: the running
+/// kernel when its build dir exists, else the newest installed headers, a PREEMPT_RT kernel
+/// only with `-r` or when it is the only one).
 pub fn find_target(requested: Option<&str>) -> Result<Target, String> {
-    find_target_in(requested, Path::new("/lib/modules"), &running_release())
+    find_target_in(
+        requested,
+        Installed::system(),
+        &running_release(),
+        Purpose::Build,
+    )
+}
+
+/// [`find_target`] for `--vm`: the kernel must also have an image to boot, so a kernel
+/// with headers alone is never the default, and `-r` names the missing package.
+pub fn find_target_for_vm(requested: Option<&str>) -> Result<Target, String> {
+    find_target_in(
+        requested,
+        Installed::system(),
+        &running_release(),
+        Purpose::Vm,
+    )
 }
 
 fn running_release() -> String {
@@ -31,10 +49,11 @@ fn running_release() -> String {
 
 pub fn find_target_in(
     requested: Option<&str>,
-    modules: &Path,
+    installed: Installed<'_>,
     running: &str,
+    purpose: Purpose,
 ) -> Result<Target, String> {
-    match requested {
+    let target = match requested {
         Some(r) if r.contains('/') => {
             let dir = PathBuf::from(r);
             if !dir.join("Makefile").is_file() {
@@ -45,84 +64,42 @@ pub fn find_target_in(
             let release = release_of_build_dir(&dir).ok_or_else(|| {
                 format!("-r {r}: cannot read the kernel release (include/generated/utsrelease.h)")
             })?;
-            Ok(Target {
+            Target {
                 release,
                 build_dir: dir,
                 note: None,
-            })
+            }
         }
         Some(r) => {
             if r.is_empty() || r.contains(char::is_whitespace) {
                 return Err(format!("-r {r:?}: not a kernel release"));
             }
-            let dir = modules.join(r).join("build");
+            let dir = installed.modules.join(r).join("build");
             if !dir.join("Makefile").is_file() {
                 return Err(format!(
                     "-r {r}: no build directory at {} (install linux-headers-{r})",
                     dir.display()
                 ));
             }
-            Ok(Target {
+            Target {
                 release: r.to_string(),
                 build_dir: dir,
                 note: None,
-            })
-        }
-        None => {
-            let running_dir = modules.join(running).join("build");
-            if !running.is_empty() && running_dir.join("Makefile").is_file() {
-                return Ok(Target {
-                    release: running.to_string(),
-                    build_dir: running_dir,
-                    note: None,
-                });
             }
-            let newest = newest_build_dir(modules).ok_or_else(|| {
-                format!(
-                    "no kernel build directory: neither the running kernel ({running}) nor any \
-                     {}/*/build has one (install linux-headers-amd64, or pass -r)",
-                    modules.display()
-                )
-            })?;
-            Ok(Target {
-                note: Some(format!(
-                    "building for kernel {} (the running kernel {running} has no build directory)",
-                    newest.0
-                )),
-                release: newest.0,
-                build_dir: newest.1,
-            })
+        }
+        None => return installed.default_target(running, purpose),
+    };
+    if purpose == Purpose::Vm {
+        let image = installed.image(&target.release);
+        if !image.is_file() {
+            return Err(format!(
+                "--vm needs the kernel image {} to boot (install linux-image-{})",
+                image.display(),
+                target.release
+            ));
         }
     }
-}
-
-/// The installed releases with a build directory: (release, build dir).
-fn build_dirs(modules: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(modules) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                e.path().join("build"),
-            )
-        })
-        .filter(|(_, b)| b.join("Makefile").is_file())
-        .collect()
-}
-
-/// The default when the running kernel has no build dir: the newest plain kernel; a
-/// PREEMPT_RT one only when there is nothing else.
-fn newest_build_dir(modules: &Path) -> Option<(String, PathBuf)> {
-    let mut found = build_dirs(modules);
-    found.sort_by(|a, b| {
-        let (rt_a, rt_b) = (is_preempt_rt(&a.0, &a.1), is_preempt_rt(&b.0, &b.1));
-        // false < true: RT kernels sort first, so the last one is the newest plain one.
-        rt_b.cmp(&rt_a).then_with(|| version_cmp(&a.0, &b.0))
-    });
-    found.pop()
+    Ok(target)
 }
 
 /// Whether the kernel is a PREEMPT_RT one: its build dir's `.config` says so, or (without a
@@ -136,24 +113,10 @@ pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
     }
 }
 
-/// The newest installed PREEMPT_RT kernel with a build dir under `modules`, if any (what the
-/// RT tests build for; `rstapc -r` selects it by hand).
-pub fn find_preempt_rt_in(modules: &Path) -> Option<Target> {
-    let mut found: Vec<(String, PathBuf)> = build_dirs(modules)
-        .into_iter()
-        .filter(|(r, b)| is_preempt_rt(r, b))
-        .collect();
-    found.sort_by(|a, b| version_cmp(&a.0, &b.0));
-    found.pop().map(|(release, build_dir)| Target {
-        release,
-        build_dir,
-        note: None,
-    })
-}
-
-/// [`find_preempt_rt_in`] for `/lib/modules`.
+/// The newest installed PREEMPT_RT kernel with headers and an image (what the RT tests
+/// boot; `rstapc -r` selects it by hand).
 pub fn find_preempt_rt() -> Option<Target> {
-    find_preempt_rt_in(Path::new("/lib/modules"))
+    Installed::system().newest_preempt_rt(Purpose::Vm)
 }
 
 /// Compares releases numerically where they are numbers (`6.10` > `6.9`).
@@ -177,6 +140,7 @@ fn release_of_build_dir(dir: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Headers only: these tests are about builds (select.rs covers images and the VM).
     fn fake_modules(releases: &[&str]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for r in releases {
@@ -190,6 +154,26 @@ mod tests {
             .unwrap();
         }
         dir
+    }
+
+    fn find_target_in(
+        requested: Option<&str>,
+        modules: &Path,
+        running: &str,
+    ) -> Result<Target, String> {
+        let installed = Installed {
+            modules,
+            boot: Path::new("/nonexistent"),
+        };
+        super::find_target_in(requested, installed, running, Purpose::Build)
+    }
+
+    fn find_preempt_rt_in(modules: &Path) -> Option<Target> {
+        let installed = Installed {
+            modules,
+            boot: Path::new("/nonexistent"),
+        };
+        installed.newest_preempt_rt(Purpose::Build)
     }
 
     #[test]
@@ -262,8 +246,10 @@ mod tests {
             "6.1.0-56-rt-amd64",
             &build("6.1.0-56-rt-amd64")
         ));
+        // Now both 6.1.0-56 kernels count as plain: of one version, the flavor with fewer
+        // words (`amd64`) wins; the newer 6.6 is RT by its .config, so not the default.
         let t = find_target_in(None, m.path(), "6.18.0-host").unwrap();
-        assert_eq!(t.release, "6.1.0-56-rt-amd64");
+        assert_eq!(t.release, "6.1.0-56-amd64");
         assert_eq!(
             find_preempt_rt_in(m.path()).unwrap().release,
             "6.6.0-custom"
@@ -285,5 +271,23 @@ mod tests {
         let m = fake_modules(&[]);
         let e = find_target_in(None, m.path(), "6.18").unwrap_err();
         assert!(e.contains("linux-headers"), "{e}");
+    }
+
+    #[test]
+    fn vm_with_r_needs_the_image() {
+        let m = fake_modules(&["6.1.0-57-cloud-amd64"]);
+        let installed = Installed {
+            modules: m.path(),
+            boot: m.path(),
+        };
+        let e = super::find_target_in(Some("6.1.0-57-cloud-amd64"), installed, "", Purpose::Vm)
+            .unwrap_err();
+        assert!(
+            e.contains("install linux-image-6.1.0-57-cloud-amd64"),
+            "{e}"
+        );
+        std::fs::write(m.path().join("vmlinuz-6.1.0-57-cloud-amd64"), "").unwrap();
+        let t = super::find_target_in(Some("6.1.0-57-cloud-amd64"), installed, "", Purpose::Vm);
+        assert_eq!(t.unwrap().release, "6.1.0-57-cloud-amd64");
     }
 }

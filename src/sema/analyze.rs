@@ -36,8 +36,12 @@ pub struct Analyzer<'p> {
     pub(super) current: usize,
     pub(super) locals: LocalState,
     pub(super) loop_depth: usize,
-    /// Arrays under a `foreach` right now: changing them in the loop is an error.
-    pub(super) iterating: Vec<usize>,
+    /// Arrays under a `foreach` right now, with the loop's place: changing them in the loop
+    /// is an error.
+    pub(super) iterating: Vec<(usize, Span)>,
+    /// Calls made inside `foreach` bodies (reporting walk), checked against what the called
+    /// functions do to the arrays once all bodies are walked (foreach_calls.rs).
+    pub(super) calls_in_loops: Vec<super::foreach_calls::CallInLoop>,
     pub(super) report: bool,
     pub(super) changed: bool,
     /// Reads and writes of names, for the unused/never-assigned warnings: locals by
@@ -90,6 +94,7 @@ impl<'p> Analyzer<'p> {
             locals: LocalState::default(),
             loop_depth: 0,
             iterating: vec![],
+            calls_in_loops: vec![],
             report: false,
             changed: false,
             usage: Usage::default(),
@@ -219,6 +224,7 @@ impl<'p> Analyzer<'p> {
         self.report = true;
         self.walk_all();
         self.report = false;
+        self.check_calls_in_loops();
     }
 
     fn walk_all(&mut self) {
@@ -229,6 +235,9 @@ impl<'p> Analyzer<'p> {
             self.locals = std::mem::take(&mut self.states[i]);
             self.locals.globals_used.clear();
             self.locals.globals_locked.clear();
+            self.locals.array_changes.clear();
+            self.locals.array_iterations.clear();
+            self.locals.call_sites.clear();
             let body = std::mem::replace(
                 &mut self.bodies[i].1,
                 Block {
@@ -569,7 +578,7 @@ impl<'p> Analyzer<'p> {
         if let Some(l) = &f.limit {
             self.expect(l, Type::Long);
         }
-        if self.iterating.contains(&g) {
+        if self.iterating.iter().any(|&(a, _)| a == g) {
             self.error(Diagnostic::error(
                 f.array.span,
                 format!(
@@ -578,7 +587,11 @@ impl<'p> Analyzer<'p> {
                 ),
             ));
         }
-        self.iterating.push(g);
+        self.locals
+            .array_iterations
+            .entry(g)
+            .or_insert(f.array.span);
+        self.iterating.push((g, f.array.span));
         self.in_loop(&f.body);
         self.iterating.pop();
     }
@@ -613,7 +626,8 @@ impl<'p> Analyzer<'p> {
     }
 
     pub(super) fn check_not_iterating(&mut self, g: usize, span: Span) {
-        if self.iterating.contains(&g) {
+        self.locals.array_changes.entry(g).or_insert(span);
+        if self.iterating.iter().any(|&(a, _)| a == g) {
             let name = self.globals[g].name.clone();
             self.error(
                 Diagnostic::error(

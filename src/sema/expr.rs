@@ -406,6 +406,7 @@ impl Analyzer<'_> {
         };
         self.reach_function(f);
         self.locals.calls.insert(f);
+        self.note_call(f, e.span);
         self.prog.calls.insert(e.id, f);
         let params = self.fns[f].decl.params.clone();
         for (i, a) in args.iter().enumerate().take(params.len()) {

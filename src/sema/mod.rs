@@ -3,6 +3,7 @@
 pub mod aliases;
 pub mod analyze;
 mod expr;
+mod foreach_calls;
 pub mod format;
 pub mod listing;
 pub mod optimize;
@@ -74,6 +75,8 @@ pub fn elaborate(
 
     // Probe points first: each expands (through aliases) to concrete probes with bodies.
     let mut expansions: Vec<aliases::Expansion> = Vec::new();
+    // The user's point each expansion came from (an alias's own point is in the library).
+    let mut written_at: Vec<crate::source::Span> = Vec::new();
     let mut functions = Vec::new();
     for item in &script.items {
         match item {
@@ -90,6 +93,7 @@ pub fn elaborate(
                         Ok(list) => {
                             // `!`: a point that resolved is sufficient; the rest are skipped.
                             let done = point.sufficient && !list.is_empty();
+                            written_at.extend(std::iter::repeat_n(point.span, list.len()));
                             expansions.extend(list);
                             if done {
                                 break;
@@ -117,6 +121,8 @@ pub fn elaborate(
             Item::Global(_) => {}
         }
     }
+
+    diags.extend(procfs_collisions(&expansions, &written_at));
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
     for f in &functions {
@@ -192,6 +198,35 @@ pub fn elaborate(
         return Err(diags);
     }
     Ok((prog, diags))
+}
+
+/// Two read probes on one procfs file would make the second `proc_create` fail (with a
+/// kernel WARNING) when the session starts: stap allows one read probe per path.
+fn procfs_collisions(
+    expansions: &[aliases::Expansion],
+    written_at: &[crate::source::Span],
+) -> Vec<Diagnostic> {
+    let mut first: HashMap<&str, crate::source::Span> = HashMap::new();
+    let mut diags = Vec::new();
+    for (x, &at) in expansions.iter().zip(written_at) {
+        let ProbeKind::Procfs { name, .. } = &x.kind else {
+            continue;
+        };
+        match first.get(name.as_str()) {
+            Some(&before) => diags.push(
+                Diagnostic::error(
+                    at,
+                    format!("only one read procfs probe can exist for procfs path \"{name}\""),
+                )
+                .with_label(format!("a second read probe of /proc/rstap_MODULE/{name}"))
+                .with_note(before, "the first is here"),
+            ),
+            None => {
+                first.insert(name, at);
+            }
+        }
+    }
+    diags
 }
 
 fn item_span(i: &Item) -> crate::source::Span {

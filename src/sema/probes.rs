@@ -89,30 +89,49 @@ fn resolve_timer(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         ));
     }
     let n = match &unit.arg {
-        Some(Literal::Number(n)) if *n > 0 => *n as u64,
-        Some(Literal::Number(_)) => return Err(bad_arg(unit, "a positive number")),
+        Some(Literal::Number(n)) => *n,
         _ => return Err(bad_arg(unit, "a number")),
     };
-    let ns_per = |unit: &str| -> Option<u64> {
-        Some(match unit {
-            "s" | "sec" => 1_000_000_000,
-            "ms" | "msec" => 1_000_000,
-            "us" | "usec" => 1_000,
-            "ns" | "nsec" => 1,
-            _ => return None,
-        })
-    };
-    let period_ns = match unit.name.as_str() {
-        "hz" => 1_000_000_000 / n.min(1_000_000_000),
-        "jiffies" => n,
-        u => n.saturating_mul(ns_per(u).ok_or_else(|| {
-            no_match(
+    let jiffies = unit.name == "jiffies";
+    // The period in nanoseconds (jiffies for timer.jiffies), within stap's range for the
+    // unit: every period fits ktime and every randomized one stays positive in 64 bits.
+    // `scale`: what one unit of `.randomize(M)` is in the period's unit (none for hz).
+    let (period, scale) = if jiffies {
+        if !(1..=JIFFIES_MAX as i64).contains(&n) {
+            return Err(bad_arg(unit, &format!("from 1 to {JIFFIES_MAX} jiffies")));
+        }
+        (n as u64, Some(1))
+    } else if unit.name == "hz" {
+        if !(1..=TIMER_MAX_HZ as i64).contains(&n) {
+            return Err(bad_arg(
+                unit,
+                &format!("a frequency from 1 to {TIMER_MAX_HZ} Hz (a period of at least 100 us)"),
+            ));
+        }
+        // Rounded up, as stap does, so the period never goes under the floor.
+        (1_000_000_000u64.div_ceil(n as u64), None)
+    } else {
+        let Some(&(_, ns_per, min, max)) = TIMER_UNITS
+            .iter()
+            .find(|u| u.0.contains(&unit.name.as_str()))
+        else {
+            return Err(no_match(
                 unit,
                 "unknown timer unit; expected s, ms, us, ns, hz or jiffies",
-            )
-        })?),
+            ));
+        };
+        if !(min as i64..=max as i64).contains(&n) {
+            return Err(bad_arg(
+                unit,
+                &format!(
+                    "a period from {min} to {max} {} (100 us to a day)",
+                    unit.name
+                ),
+            ));
+        }
+        (n as u64 * ns_per, Some(ns_per))
     };
-    let mut randomize_ns = 0;
+    let mut randomize = 0;
     if let Some(r) = comps.get(2) {
         if r.name != "randomize" {
             return Err(no_match(
@@ -120,31 +139,43 @@ fn resolve_timer(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
                 "expected `.randomize(N)` or nothing after a timer",
             ));
         }
+        let Some(scale) = scale else {
+            return Err(no_match(r, "a timer.hz probe cannot be randomized"));
+        };
         let Some(Literal::Number(m)) = r.arg else {
             return Err(bad_arg(r, "a number"));
         };
-        if m < 0 {
-            return Err(bad_arg(r, "a non-negative number"));
+        // stap's rule: each period is N plus a random value in [-M, M], with 0 <= M <= N.
+        if !(0..=n).contains(&m) {
+            return Err(bad_arg(
+                r,
+                &format!("a randomization from 0 to {n} (at most the period)"),
+            ));
         }
-        let scale = if unit.name == "jiffies" {
-            1
-        } else {
-            period_ns / n.max(1)
-        };
-        randomize_ns = (m as u64).saturating_mul(scale);
+        randomize = m as u64 * scale;
         no_more(comps, 3)?;
     }
-    if period_ns < 100_000 && ns_per(&unit.name).is_some() {
-        // A high-resolution timer firing faster would keep a CPU busy with nothing else.
-        return Err(bad_arg(unit, "a period of at least 100 us"));
-    }
-    let jiffies = unit.name == "jiffies";
     Ok(ProbeKind::Timer {
-        period: period_ns,
-        randomize: randomize_ns,
+        period,
+        randomize,
         jiffies,
     })
 }
+
+/// stap's timer units: their names, nanoseconds per unit, and the range of N in that unit
+/// (100 us to a day: a high-resolution timer firing faster would keep a CPU busy with
+/// nothing else).
+const TIMER_UNITS: &[(&[&str], u64, u64, u64)] = &[
+    (&["s", "sec"], 1_000_000_000, 1, 86_400),
+    (&["ms", "msec"], 1_000_000, 1, 86_400_000),
+    (&["us", "usec"], 1_000, 100, 86_400_000_000),
+    (&["ns", "nsec"], 1, 100_000, 86_400_000_000_000),
+];
+/// The shortest period a timer may fire at, also after randomization (the generated code
+/// clamps to it, since `N - M` may reach 0): 100 us.
+pub const TIMER_MIN_NS: u64 = 100_000;
+const TIMER_MAX_HZ: u64 = 1_000_000_000 / TIMER_MIN_NS;
+const JIFFIES_MAX: u64 = 1_000_000;
 
 /// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
 fn resolve_trace(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
@@ -166,6 +197,14 @@ fn resolve_trace(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKind, Di
         Some((s, n)) => (Some(s), n),
         None => (None, spec.as_str()),
     };
+    let c_name =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !c_name(name) || !system.is_none_or(c_name) {
+        return Err(bad_arg(
+            c,
+            "a tracepoint name of letters, digits and `_`: \"SYSTEM:NAME\" or \"NAME\"",
+        ));
+    }
     let Some(dir) = ctx.build_dir else {
         return Err(no_match(
             c,
@@ -197,6 +236,16 @@ fn resolve_kprobe(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
             "one symbol name (wildcards need the symbol table, not supported yet)",
         ));
     }
+    // Kernel symbols are C names, possibly with a compiler suffix (`.isra.0`, `.cold`).
+    if !symbol
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(bad_arg(
+            f,
+            "a kernel symbol name (letters, digits, `_` and `.`)",
+        ));
+    }
     let ret = match comps.get(2) {
         Some(c) if c.name == "return" => {
             no_more(comps, 3)?;
@@ -210,6 +259,10 @@ fn resolve_kprobe(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         ret,
     })
 }
+
+/// The files the runtime itself creates in /proc/rstap_MODULE/ (runtime-c/linux/transport.c):
+/// no procfs probe may take their names.
+pub const RUNTIME_PROC_FILES: &[&str] = &["ctl", "out", "frames"];
 
 /// `procfs("NAME").read`, `procfs("NAME").umask(N).read` and `.read.maxsize(N)`
 /// (`procfs.read`: "command"). The file's mode is stap's (man stapprobes): 0400 for a read
@@ -225,12 +278,24 @@ fn resolve_procfs(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        && !matches!(name.as_str(), "ctl" | "out" | "." | "..");
+        && !matches!(name.as_str(), "." | "..");
     if !valid {
         return Err(bad_arg(
             &comps[0],
-            "a plain file name (letters, digits, `_-.`; not ctl or out)",
+            "a plain file name (1 to 64 letters, digits, `_-.`)",
         ));
+    }
+    // Creating a second entry of one name in a directory makes proc_register WARN and fail.
+    if RUNTIME_PROC_FILES.contains(&name.as_str()) {
+        return Err(Diagnostic::error(
+            comps[0].span,
+            format!("procfs file `{name}` is the runtime's own"),
+        )
+        .with_label(format!(
+            "/proc/rstap_MODULE/ already holds the runtime's {}",
+            RUNTIME_PROC_FILES.join(", ")
+        ))
+        .with_help("give the probe's file another name"));
     }
     let mut next = 1;
     let mut umask = None;
@@ -314,7 +379,102 @@ fn bad_arg(c: &Component, what: &str) -> Diagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_match, resolve_timer, ProbeKind, RUNTIME_PROC_FILES};
+    use crate::syntax::ast::{Component, Literal};
+
+    /// `timer.UNIT(N)` or `timer.UNIT(N).randomize(M)` resolved.
+    fn timer(unit: &str, n: i64, randomize: Option<i64>) -> Result<(u64, u64, bool), String> {
+        let c = |name: &str, arg: Option<i64>| Component {
+            name: name.into(),
+            arg: arg.map(Literal::Number),
+            span: Default::default(),
+        };
+        let mut comps = vec![c("timer", None), c(unit, Some(n))];
+        if let Some(m) = randomize {
+            comps.push(c("randomize", Some(m)));
+        }
+        match resolve_timer(&comps) {
+            Ok(ProbeKind::Timer {
+                period,
+                randomize,
+                jiffies,
+            }) => Ok((period, randomize, jiffies)),
+            Ok(other) => panic!("not a timer: {other:?}"),
+            Err(d) => Err(d.label),
+        }
+    }
+
+    /// Every unit's period is at least 100 us and at most a day (stap's ranges), so it fits
+    /// ktime: timer.hz(1000000000) used to arm a 1 ns hrtimer, timer.s(9000000000000) to
+    /// saturate into a negative period.
+    #[test]
+    fn timer_periods_are_bounded() {
+        assert_eq!(timer("hz", 10_000, None), Ok((100_000, 0, false)));
+        assert_eq!(timer("hz", 3, None), Ok((333_333_334, 0, false)));
+        assert!(timer("hz", 10_001, None).is_err());
+        assert!(timer("hz", 1_000_000_000, None).is_err());
+        assert!(timer("hz", 0, None).is_err());
+        assert_eq!(timer("s", 86_400, None), Ok((86_400_000_000_000, 0, false)));
+        assert!(timer("s", 86_401, None).is_err());
+        assert!(timer("s", 9_000_000_000_000, None).is_err());
+        assert!(timer("s", i64::MAX, None).is_err());
+        assert!(timer("s", 0, None).is_err());
+        assert!(timer("s", -1, None).is_err());
+        assert_eq!(
+            timer("ms", 86_400_000, None),
+            Ok((86_400_000_000_000, 0, false))
+        );
+        assert!(timer("ms", 86_400_001, None).is_err());
+        assert!(timer("us", 99, None).is_err());
+        assert_eq!(timer("us", 100, None), Ok((100_000, 0, false)));
+        assert!(timer("usec", 86_400_000_001, None).is_err());
+        assert!(timer("ns", 99_999, None).is_err());
+        assert_eq!(timer("nsec", 100_000, None), Ok((100_000, 0, false)));
+        assert!(timer("ns", 86_400_000_000_001, None).is_err());
+        assert_eq!(timer("jiffies", 1_000_000, None), Ok((1_000_000, 0, true)));
+        assert!(timer("jiffies", 1_000_001, None).is_err());
+        assert!(timer("jiffies", 0, None).is_err());
+    }
+
+    /// stap's randomize rule: 0 <= M <= N in N's unit, none for hz; the product in
+    /// nanoseconds fits 64 bits. `.randomize(4294967295)` used to compile to `% 0`.
+    #[test]
+    fn timer_randomize_fits_the_period() {
+        assert_eq!(
+            timer("s", 1, Some(1)),
+            Ok((1_000_000_000, 1_000_000_000, false))
+        );
+        assert!(timer("s", 1, Some(2)).is_err());
+        assert!(timer("ms", 100, Some(4_294_967_295)).is_err());
+        assert!(timer("ms", 100, Some(-1)).is_err());
+        assert_eq!(timer("ms", 100, Some(0)), Ok((100_000_000, 0, false)));
+        assert_eq!(
+            timer("ns", 4_294_967_295, Some(4_294_967_295)),
+            Ok((4_294_967_295, 4_294_967_295, false))
+        );
+        assert_eq!(
+            timer("s", 86_400, Some(86_400)),
+            Ok((86_400_000_000_000, 86_400_000_000_000, false))
+        );
+        assert_eq!(timer("jiffies", 10, Some(10)), Ok((10, 10, true)));
+        assert!(timer("jiffies", 10, Some(11)).is_err());
+        assert!(timer("hz", 10, Some(1)).is_err());
+    }
+
+    /// The names procfs probes may not take are exactly the files the runtime creates.
+    #[test]
+    fn runtime_proc_files_are_the_transports() {
+        let transport = include_str!("../../runtime-c/linux/transport.c");
+        let mut created: Vec<&str> = transport
+            .split("proc_create(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        created.sort();
+        let mut reserved = RUNTIME_PROC_FILES.to_vec();
+        reserved.sort();
+        assert_eq!(created, reserved);
+    }
 
     #[test]
     fn globs() {

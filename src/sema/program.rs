@@ -34,7 +34,8 @@ pub enum ProbeKind {
     /// `never`: a probe that never fires (its body is still checked and compiled).
     Never,
     /// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus
-    /// up to `randomize` more, in the same unit.
+    /// a random value in [-randomize, randomize] in the same unit (stap's rule), never
+    /// under 100 us (1 jiffy). Pass 2 keeps both within a day, so sums fit 64 bits.
     Timer {
         period: u64,
         randomize: u64,

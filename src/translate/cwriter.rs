@@ -62,6 +62,28 @@ impl CWriter {
     }
 }
 
+// Text that reaches the generated C from outside the translator (the script, its path,
+// probe point strings, kernel symbol and tracepoint names, procfs names, format strings)
+// goes through exactly one of the three helpers below: `c_string` for a string literal,
+// `c_comment` for the inside of a block comment, `c_ident` (lower.rs) for a name. Templates
+// reach the first two as the Tera filters `c_string` and `c_comment` (see `render`).
+
+/// The inside of a C block comment for any text: printable ASCII stays, except that `*/`
+/// and `/*` are broken apart (`* /`, `/ *`), so the comment can neither end early nor nest;
+/// newlines, other control bytes and non-ASCII bytes are shown as `\xNN`.
+pub fn c_comment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'/' if out.ends_with('*') => out.push_str(" /"),
+            b'*' if out.ends_with('/') => out.push_str(" *"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
 /// A C string literal for any bytes: printable ASCII stays, the rest is escaped (octal, three
 /// digits, so a following digit is never swallowed); `?` is escaped against trigraphs.
 pub fn c_string(s: &str) -> String {
@@ -91,6 +113,25 @@ mod tests {
         assert_eq!(c_string("a\"b\\c\n"), r#""a\"b\\c\n""#);
         assert_eq!(c_string("\x011"), r#""\0011""#);
         assert_eq!(c_string("??="), r#""\?\?=""#);
+    }
+
+    #[test]
+    fn comments_cannot_end_or_nest() {
+        assert_eq!(
+            c_comment("x*/ int f(void); /*.stp"),
+            "x* / int f(void); / *.stp"
+        );
+        assert_eq!(c_comment("a**//b"), "a** //b");
+        assert_eq!(c_comment("/*/"), "/ * /");
+        assert_eq!(c_comment("l1\nl2\\"), "l1\\x0al2\\");
+        assert_eq!(c_comment("caf\u{e9}"), "caf\\xc3\\xa9");
+        for hostile in ["*/", "/*", "**/", "*//*", "a\n#define X"] {
+            let c = c_comment(hostile);
+            assert!(
+                !c.contains("*/") && !c.contains("/*") && !c.contains('\n'),
+                "{c}"
+            );
+        }
     }
 
     #[test]

@@ -502,10 +502,19 @@ pub(super) fn c_char(c: char) -> String {
     format!("'{c}'")
 }
 
-/// Script names are C-safe already (letters, digits, `_`), but keep C keywords and runtime
-/// names out of the way with a prefix.
+/// The C name of a script name: a prefix keeps C keywords and runtime names out of the way.
+/// Script names are letters, digits and `_` (the lexer's rule); anything else (which no
+/// name should hold) is spelled `_xNN` rather than reaching the C as it is.
 pub fn c_ident(name: &str) -> String {
-    format!("v_{name}")
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push_str("v_");
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => out.push(b as char),
+            _ => out.push_str(&format!("_x{b:02x}")),
+        }
+    }
+    out
 }
 
 /// Whether evaluating `e` can change any variable (assignments, `++`, calls).

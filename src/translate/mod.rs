@@ -154,7 +154,7 @@ pub fn translate(
         };
         handlers.push(json!({
             "index": index,
-            "point_comment": comment.replace("*/", "* /"),
+            "point_comment": comment,
             "fields": fields,
             "inits": inits,
             "long_temps": lowered.long_temps,
@@ -267,6 +267,19 @@ pub fn translate(
 
     let mut ctx = tera::Context::new();
     ctx.insert("name", module_name);
+    // The context holds every argument of the widest tracepoint probed ($name reads
+    // c->args[i] for any of them).
+    let max_args = prog
+        .probes
+        .iter()
+        .filter_map(|p| match &p.kind {
+            ProbeKind::Tracepoint(tp) => Some(tp.args.len()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    ctx.insert("max_args", &max_args);
     ctx.insert("script_name", &prog.script_name);
     ctx.insert("defines", &define_list);
     ctx.insert("scalars", &data.scalars);
@@ -372,10 +385,23 @@ fn limits(defines: &[(String, String)]) -> Vec<(String, String)> {
 pub(crate) fn render(template: &str, ctx: &tera::Context) -> Result<String, String> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
+    // Text from outside the translator goes into the C only through these (cwriter.rs).
+    tera.register_filter("c_string", text_filter(cwriter::c_string));
+    tera.register_filter("c_comment", text_filter(cwriter::c_comment));
     tera.add_raw_template(template, embedded::template(template))
         .map_err(|e| format!("internal error in template {template}: {e:?}"))?;
     tera.render(template, ctx)
         .map_err(|e| format!("internal error rendering {template}: {e:?}"))
+}
+
+/// A Tera filter applying `f` to a string value (anything else is a template bug).
+fn text_filter(
+    f: fn(&str) -> String,
+) -> impl Fn(&Value, &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
+    move |v, _| match v {
+        Value::String(s) => Ok(Value::String(f(s))),
+        other => Err(tera::Error::msg(format!("expected a string, got {other}"))),
+    }
 }
 
 /// A table of names by number, packed for the module: the names (C identifiers, so no

@@ -123,11 +123,21 @@ pub fn globals(prog: &Program) -> Globals {
                 }
             }
             Some(keys) => {
+                // No padding anywhere in a key (memcmp compares all of it): int64_t fields
+                // and string fields of RS_KEY_STRLEN, a multiple of 8 (core/map.h).
                 let fields: Vec<String> = keys
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| field(*t, &format!("k{i}")))
+                    .map(|(i, t)| match t {
+                        Type::String => format!("char k{i}[RS_KEY_STRLEN]"),
+                        _ => field(*t, &format!("k{i}")),
+                    })
                     .collect();
+                let strings = keys.iter().filter(|t| **t == Type::String).count();
+                let key_size = format!(
+                    "{} * sizeof(int64_t) + {strings} * RS_KEY_STRLEN",
+                    keys.len() - strings
+                );
                 let hash: Vec<String> = keys
                     .iter()
                     .enumerate()
@@ -149,6 +159,7 @@ pub fn globals(prog: &Program) -> Globals {
                     "stats": g.ty == Type::Stats,
                     "script_name": g.name,
                     "fields": fields,
+                    "key_size": key_size,
                     "hash": hash,
                     "value_size": value_size,
                     "capacity": capacity,
