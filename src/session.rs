@@ -294,6 +294,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         build_dir: target.as_ref().ok().map(|t| t.build_dir.as_path()),
         guru: cli.guru,
         script_file: file,
+        first_free_id: next_id,
     };
     let (mut prog, warnings) = match sema::elaborate(&ast, &opts) {
         Ok(ok) => ok,
@@ -307,7 +308,12 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     if !prog.unread_globals.is_empty() && listing.is_none() {
         let text = sema::unread::dump_source(&prog, &prog.unread_globals);
         let file = sources.add(sema::unread::FILE_NAME.to_string(), &text);
-        let (extra, _, diags) = syntax::parse_file_with(file, &text, next_id, &macros, &pp);
+        let (extra, after_dump, diags) =
+            syntax::parse_file_with(file, &text, next_id, &macros, &pp);
+        let opts = sema::Options {
+            first_free_id: after_dump,
+            ..opts
+        };
         let mut with_dump = ast.clone();
         with_dump.items.extend(extra.items);
         match sema::elaborate(&with_dump, &opts) {

@@ -37,6 +37,9 @@ pub struct Options<'a> {
     pub guru: bool,
     /// The script's file: warnings are about it, not about the library.
     pub script_file: crate::source::FileId,
+    /// The first node id the parser did not hand out (script and library): alias
+    /// expansion numbers its copies of bodies from here.
+    pub first_free_id: u32,
 }
 
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
@@ -123,6 +126,7 @@ pub fn elaborate(
     }
 
     diags.extend(procfs_collisions(&expansions, &written_at));
+    give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
     for f in &functions {
@@ -198,6 +202,22 @@ pub fn elaborate(
         return Err(diags);
     }
     Ok((prog, diags))
+}
+
+/// Every expansion of a probe point holds a copy of a body (the user's, wrapped in its
+/// aliases' bodies), and copies share the parser's node ids. The side tables of the
+/// program (types, resolutions, tracepoint-argument slots) are keyed by node id, so each
+/// copy gets ids of its own: `probe kernel.trace("a"), kernel.trace("b") { $x }` must read
+/// each tracepoint's own `$x`, and a local typed string in one copy and long in another
+/// must keep both types.
+fn give_each_probe_its_own_nodes(expansions: &mut [aliases::Expansion], first_free_id: u32) {
+    let mut next = first_free_id;
+    for x in expansions {
+        crate::syntax::visit::exprs_mut(&mut x.body, &mut |e| {
+            e.id = crate::syntax::ast::NodeId(next);
+            next = next.checked_add(1).expect("node ids fit in u32");
+        });
+    }
 }
 
 /// Two read probes on one procfs file would make the second `proc_create` fail (with a

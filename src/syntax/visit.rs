@@ -311,3 +311,109 @@ fn access(path: &[Access], f: &mut impl FnMut(&Expr)) {
         }
     }
 }
+
+/// Calls `f` on every expression in `b`, parents before children, with the right to change
+/// them (not their shape: `f` runs before the children are visited).
+pub fn exprs_mut(b: &mut Block, f: &mut impl FnMut(&mut Expr)) {
+    for s in &mut b.stmts {
+        stmt_mut(s, f);
+    }
+}
+
+fn stmt_mut(s: &mut Stmt, f: &mut impl FnMut(&mut Expr)) {
+    match &mut s.kind {
+        StmtKind::Block(b) => exprs_mut(b, f),
+        StmtKind::Expr(e) | StmtKind::Delete(e) => expr_mut(e, f),
+        StmtKind::Return(e) => {
+            if let Some(e) = e {
+                expr_mut(e, f)
+            }
+        }
+        StmtKind::Empty | StmtKind::Next | StmtKind::Break | StmtKind::Continue => {}
+        StmtKind::If { cond, then, els } => {
+            expr_mut(cond, f);
+            stmt_mut(then, f);
+            if let Some(e) = els {
+                stmt_mut(e, f);
+            }
+        }
+        StmtKind::While { cond, body } => {
+            expr_mut(cond, f);
+            stmt_mut(body, f);
+        }
+        StmtKind::For {
+            init,
+            cond,
+            step,
+            body,
+        } => {
+            for e in [init, cond, step].into_iter().flatten() {
+                expr_mut(e, f);
+            }
+            stmt_mut(body, f);
+        }
+        StmtKind::Foreach(fe) => {
+            for e in fe.slice.iter_mut().flatten().flatten() {
+                expr_mut(e, f);
+            }
+            if let Some(l) = &mut fe.limit {
+                expr_mut(l, f);
+            }
+            stmt_mut(&mut fe.body, f);
+        }
+        StmtKind::Try { body, catch, .. } => {
+            exprs_mut(body, f);
+            exprs_mut(catch, f);
+        }
+    }
+}
+
+/// Calls `f` on `e` and then on every expression inside it.
+pub fn expr_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+    f(e);
+    match &mut e.kind {
+        ExprKind::Number(_)
+        | ExprKind::Str(_)
+        | ExprKind::ArgNum(_)
+        | ExprKind::ArgStr(_)
+        | ExprKind::ArgCount
+        | ExprKind::AnyKey
+        | ExprKind::Var(_)
+        | ExprKind::EmbeddedC(_) => {}
+        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => {
+            keys.iter_mut().for_each(|k| expr_mut(k, f))
+        }
+        ExprKind::Call { args, .. } | ExprKind::AtOp { args, .. } => {
+            args.iter_mut().for_each(|a| expr_mut(a, f))
+        }
+        ExprKind::Target { path, .. } => access_mut(path, f),
+        ExprKind::Member { base, path } => {
+            expr_mut(base, f);
+            access_mut(path, f);
+        }
+        ExprKind::AddrOf(x)
+        | ExprKind::Unary { expr: x, .. }
+        | ExprKind::IncDec { target: x, .. } => expr_mut(x, f),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            expr_mut(lhs, f);
+            expr_mut(rhs, f);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            expr_mut(cond, f);
+            expr_mut(then, f);
+            expr_mut(els, f);
+        }
+        ExprKind::Assign { target, value, .. } | ExprKind::Aggregate { target, value } => {
+            expr_mut(target, f);
+            expr_mut(value, f);
+        }
+    }
+}
+
+fn access_mut(path: &mut [Access], f: &mut impl FnMut(&mut Expr)) {
+    for a in path {
+        if let Access::Index(e) = a {
+            expr_mut(e, f);
+        }
+    }
+}

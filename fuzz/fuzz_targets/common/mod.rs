@@ -17,6 +17,8 @@ pub struct Env {
     pub build_dir: Option<PathBuf>,
     /// How many library files there are: the script's file id comes after them.
     pub library_files: usize,
+    /// The first node id after the library's: alias expansion numbers from here.
+    pub first_free_id: u32,
 }
 
 /// Node ids of the library start here, far above any the script can reach.
@@ -39,7 +41,7 @@ pub fn env() -> &'static Env {
         let mut sources = SourceMap::new();
         let macros = rstap::tapset::load_macros(&mut sources, &[], &pp)
             .unwrap_or_else(|_| panic!("the built-in macros do not parse"));
-        let (lib, _) = rstap::tapset::load(
+        let (lib, after_library) = rstap::tapset::load(
             &mut sources,
             &[],
             LIBRARY_FIRST_ID,
@@ -64,6 +66,7 @@ pub fn env() -> &'static Env {
             aliases: lib.aliases,
             build_dir: target.map(|t| t.build_dir),
             library_files: sources.all().count(),
+            first_free_id: after_library,
         }
     })
 }
@@ -98,6 +101,7 @@ pub fn elaborate(text: &str, file: FileId) -> Option<Program> {
         build_dir: env.build_dir.as_deref(),
         guru: true,
         script_file: file,
+        first_free_id: env.first_free_id,
     };
     let (prog, _warnings) = sema::elaborate(&ast, &opts).ok()?;
     let _ = sema::listing::print_program(&prog, true);
