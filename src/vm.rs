@@ -90,9 +90,12 @@ pub fn kernel_image(target: &Target) -> Result<PathBuf, String> {
     }
 }
 
-/// Single-quotes a word for the guest's shell.
+/// Quotes a word for the guest's shell (POSIX sh). A word with a NUL byte cannot be
+/// passed to a shell at all: rstapc's arguments come from the OS, which has none.
 pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+    shlex::try_quote(s)
+        .map(|q| q.into_owned())
+        .unwrap_or_else(|_| format!("'{}'", s.replace('\0', "").replace('\'', "'\\''")))
 }
 
 /// The guest's command: run the module, then check it is unloaded and the kernel log clean.
@@ -257,8 +260,26 @@ mod tests {
 
     #[test]
     fn quotes_for_the_guest_shell() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        // What a real sh makes of each quoted word is the word itself.
+        for word in [
+            "a b",
+            "it's",
+            "$(reboot)",
+            "`x`",
+            "\\\"q\"",
+            "a;b|c&d",
+            "*",
+            "~",
+            "{a,b}",
+            "",
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", shell_quote(word)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), word, "{word:?}");
+        }
     }
 
     #[test]
@@ -269,7 +290,7 @@ mod tests {
             "m",
             &["-T".into(), "2".into()],
         );
-        assert!(s.starts_with("'/x/rstaprun' '-T' '2' '/t/m.ko'"));
+        assert!(s.starts_with("/x/rstaprun -T 2 /t/m.ko;"), "{s}");
         assert!(s.contains("grep -q '^m ' /proc/modules"));
         assert!(s.contains(&format!("dmesg | {}", klog_grep())));
     }
@@ -311,7 +332,11 @@ mod tests {
         let args = target_args(&cli);
         assert_eq!(args, ["-c", "echo 'hi' there"]);
         let s = guest_script(Path::new("/x/rstaprun"), Path::new("/t/m.ko"), "m", &args);
-        assert!(s.starts_with("'/x/rstaprun' '-c' 'echo '\\''hi'\\'' there' '/t/m.ko'"));
+        let words: String = s.split(';').next().unwrap().into();
+        assert_eq!(
+            shlex::split(&words).unwrap(),
+            ["/x/rstaprun", "-c", "echo 'hi' there", "/t/m.ko"]
+        );
         let cli = Cli::try_parse_from(["rstapc", "--vm", "-x", "7", "x.stp"]).unwrap();
         assert_eq!(target_args(&cli), ["-x", "7"]);
     }

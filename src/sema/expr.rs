@@ -545,7 +545,7 @@ impl Analyzer<'_> {
             .chain(self.fn_index.keys().cloned())
             .chain(self.library.keys().cloned());
         candidates
-            .map(|c| (edit_distance(name, &c), c))
+            .map(|c| (strsim::levenshtein(name, &c), c))
             .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len())
             .min()
             .map(|(_, c)| c)
@@ -681,19 +681,4 @@ fn either(counts: &[usize]) -> String {
                 .join(", ")
         ),
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
