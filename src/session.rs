@@ -47,15 +47,16 @@ impl PassClock {
 
 /// User and system CPU time of this process and its finished children (make, cc).
 fn cpu_times() -> (Duration, Duration) {
+    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::time::TimeVal;
     let get = |who| {
-        // SAFETY: getrusage only writes the struct we pass.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(who, &mut ru) };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        (tv(ru.ru_utime), tv(ru.ru_stime))
+        let tv = |t: TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+        getrusage(who)
+            .map(|ru| (tv(ru.user_time()), tv(ru.system_time())))
+            .unwrap_or_default()
     };
-    let (su, ss) = get(libc::RUSAGE_SELF);
-    let (cu, cs) = get(libc::RUSAGE_CHILDREN);
+    let (su, ss) = get(UsageWho::RUSAGE_SELF);
+    let (cu, cs) = get(UsageWho::RUSAGE_CHILDREN);
     (su + cu, ss + cs)
 }
 

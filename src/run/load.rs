@@ -1,13 +1,17 @@
-//! Loading and unloading a module with the raw syscalls (finit_module, delete_module), and
+//! Loading and unloading a module with the raw syscalls (finit_module, delete_module, through
+//! nix's wrappers), and
 //! the checks that tell "this machine cannot load modules" apart from "this module failed".
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::kmod::{delete_module, finit_module, DeleteModuleFlags, ModuleInitFlags};
+use nix::unistd::geteuid;
 
 use super::RunError;
 
@@ -44,8 +48,7 @@ pub fn check_modules_allowed() -> Result<(), RunError> {
             ));
         }
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !geteuid().is_root() {
         return Err(refused(
             "loading a kernel module needs root (CAP_SYS_MODULE)",
         ));
@@ -79,31 +82,23 @@ pub fn load(file: &File, name: &str, params: &[String]) -> Result<Loaded, RunErr
             "module parameter contains a NUL byte",
         ),
     })?;
-    // SAFETY: the fd is open for the duration of the call and args is NUL-terminated.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_finit_module,
-            file.as_raw_fd(),
-            args.as_ptr(),
-            0 as libc::c_int,
-        )
+    let errno = match finit_module(file, &args, ModuleInitFlags::empty()) {
+        Ok(()) => {
+            return Ok(Loaded {
+                name: name.to_string(),
+                done: false,
+            })
+        }
+        Err(e) => e,
     };
-    if rc == 0 {
-        return Ok(Loaded {
-            name: name.to_string(),
-            done: false,
-        });
-    }
-    let err = io::Error::last_os_error();
-    Err(match err.raw_os_error() {
-        Some(libc::EEXIST) if is_loaded(name) => RunError::AlreadyLoaded(name.to_string()),
-        // SAFETY: geteuid has no preconditions.
-        Some(libc::EPERM) if unsafe { libc::geteuid() } != 0 => {
+    Err(match errno {
+        Errno::EEXIST if is_loaded(name) => RunError::AlreadyLoaded(name.to_string()),
+        Errno::EPERM if !geteuid().is_root() => {
             refused("loading a kernel module needs root (CAP_SYS_MODULE)")
         }
-        Some(libc::EPERM) => refused("the kernel refuses to load modules (EPERM: modules disabled, lockdown or signature policy)"),
-        Some(libc::ENOSYS) => refused("this kernel has no module support"),
-        _ => RunError::LoadFailed { name: name.to_string(), source: err },
+        Errno::EPERM => refused("the kernel refuses to load modules (EPERM: modules disabled, lockdown or signature policy)"),
+        Errno::ENOSYS => refused("this kernel has no module support"),
+        _ => RunError::LoadFailed { name: name.to_string(), source: io::Error::from(errno) },
     })
 }
 
@@ -128,23 +123,20 @@ fn unload_by_name(name: &str) -> Result<(), RunError> {
     let cname = CString::new(name).map_err(|_| RunError::BadModulePath(name.into()))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        // SAFETY: cname is a valid NUL-terminated string.
-        let rc =
-            unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::ENOENT) if !is_loaded(name) => return Ok(()),
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) | Some(libc::EBUSY) if Instant::now() < deadline => {
+        let errno = match delete_module(&cname, DeleteModuleFlags::O_NONBLOCK) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        match errno {
+            Errno::ENOENT if !is_loaded(name) => return Ok(()),
+            Errno::EINTR => continue,
+            Errno::EAGAIN | Errno::EBUSY if Instant::now() < deadline => {
                 sleep(Duration::from_millis(50))
             }
             _ => {
                 return Err(RunError::UnloadFailed {
                     name: name.to_string(),
-                    source: err,
+                    source: io::Error::from(errno),
                 })
             }
         }

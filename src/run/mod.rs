@@ -104,7 +104,7 @@ impl fmt::Display for RunError {
             ),
             RunError::LoadFailed { name, source } => {
                 write!(f, "the kernel refused to load module {name}: {source}")?;
-                if source.raw_os_error() == Some(libc::ENOEXEC) {
+                if source.raw_os_error() == Some(nix::errno::Errno::ENOEXEC as i32) {
                     f.write_str(" (built for another kernel?)")?;
                 }
                 f.write_str(" (see dmesg)")
