@@ -23,7 +23,13 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{close, fork, pipe2, read, write, ForkResult, Pid};
 
 /// How the command ended, in `waitpid` terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +62,8 @@ impl CmdExit {
 }
 
 fn signal_name(sig: i32) -> String {
+    // strsignal(3) stays on libc: nix's Signal::as_str gives the constant's name ("SIGKILL"),
+    // not the description stapio prints ("Killed"), and knows no real-time signals.
     // SAFETY: strsignal returns a pointer to a static or thread-local string (or NULL).
     let p = unsafe { libc::strsignal(sig) };
     if p.is_null() {
@@ -69,7 +77,7 @@ fn signal_name(sig: i32) -> String {
 
 /// A forked `/bin/sh -c CMD`, held before its exec until released.
 pub struct TargetCmd {
-    pid: libc::pid_t,
+    pid: Pid,
     /// Writing one byte here lets the child exec; closing it unreleased makes it exit.
     go: Option<OwnedFd>,
     /// Closed by the child's exec (CLOEXEC); carries the exec's errno if it failed.
@@ -78,14 +86,11 @@ pub struct TargetCmd {
 }
 
 fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two fds into the array on success.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(pipe2(OFlag::O_CLOEXEC)?)
 }
+
+/// The size of the errno the child sends back when its exec fails.
+const ERRNO_SIZE: usize = std::mem::size_of::<i32>();
 
 impl TargetCmd {
     /// Forks the child; it waits for [`TargetCmd::release`] before running `cmd`.
@@ -107,39 +112,39 @@ impl TargetCmd {
         let (err_r, err_w) = pipe_cloexec()?;
         // SAFETY: the child only calls async-signal-safe functions (close, read, signal,
         // execv, write, _exit) on data prepared before the fork.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if pid == 0 {
-            // The child.
-            unsafe {
-                libc::close(go_w.as_raw_fd());
-                libc::close(err_r.as_raw_fd());
-                let mut b = 0u8;
+        let pid = match unsafe { fork() }? {
+            ForkResult::Parent { child } => child,
+            ForkResult::Child => {
+                let _ = close(go_w);
+                let _ = close(err_r);
+                let mut b = [0u8];
                 let n = loop {
-                    let n = libc::read(go_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1);
-                    if n < 0 && *libc::__errno_location() == libc::EINTR {
-                        continue;
+                    match read(&go_r, &mut b) {
+                        Err(Errno::EINTR) => continue,
+                        r => break r,
                     }
-                    break n;
                 };
-                if n != 1 {
-                    // Not released: the session did not start.
-                    libc::_exit(1);
+                if n != Ok(1) {
+                    // Not released: the session did not start. _exit(2) stays on libc: nix
+                    // has no wrapper, and std::process::exit runs exit handlers (not
+                    // async-signal-safe, and the runner's to run, not this child's).
+                    // SAFETY: ends the forked child at once.
+                    unsafe { libc::_exit(1) }
                 }
                 // Rust ignores SIGPIPE; a shell pipeline expects the default.
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                libc::execv(sh.as_ptr(), argv.as_ptr());
-                let e: libc::c_int = *libc::__errno_location();
-                libc::write(
-                    err_w.as_raw_fd(),
-                    (&e as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>(),
-                );
-                libc::_exit(127);
+                // SAFETY: SIG_DFL installs no handler.
+                let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+                // execv(3) stays on libc: nix's execv collects argv into a Vec, an
+                // allocation after fork (not async-signal-safe: another thread of the
+                // runner may have held the allocator's lock).
+                // SAFETY: sh and argv are NUL-terminated and live until the exec.
+                unsafe { libc::execv(sh.as_ptr(), argv.as_ptr()) };
+                let e = Errno::last_raw().to_ne_bytes();
+                let _ = write(&err_w, &e);
+                // SAFETY: ends the forked child at once (libc: see above).
+                unsafe { libc::_exit(127) }
             }
-        }
+        };
         drop(go_r);
         drop(err_w);
         Ok(TargetCmd {
@@ -151,7 +156,7 @@ impl TargetCmd {
     }
 
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.pid.as_raw()
     }
 
     /// Lets the child exec. Returns once the exec happened; Err if it failed (the child
@@ -160,33 +165,24 @@ impl TargetCmd {
         let Some(go) = self.go.take() else {
             return Ok(());
         };
-        let b = [b'g'];
-        // SAFETY: writes one byte from a valid buffer to an fd we own.
-        let n = unsafe { libc::write(go.as_raw_fd(), b.as_ptr().cast(), 1) };
-        if n != 1 {
-            return Err(io::Error::last_os_error());
+        match write(&go, b"g") {
+            Ok(1) => {}
+            Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
+            Err(e) => return Err(e.into()),
         }
         drop(go);
         let Some(err_r) = self.exec_err.take() else {
             return Ok(());
         };
-        let mut e: libc::c_int = 0;
+        let mut e = [0u8; ERRNO_SIZE];
         let n = loop {
-            // SAFETY: reads at most size_of(c_int) bytes into `e`.
-            let n = unsafe {
-                libc::read(
-                    err_r.as_raw_fd(),
-                    (&mut e as *mut libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>(),
-                )
-            };
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
+            match read(&err_r, &mut e) {
+                Err(Errno::EINTR) => continue,
+                r => break r,
             }
-            break n;
         };
-        if n == std::mem::size_of::<libc::c_int>() as isize {
-            Err(io::Error::from_raw_os_error(e))
+        if n == Ok(ERRNO_SIZE) {
+            Err(io::Error::from_raw_os_error(i32::from_ne_bytes(e)))
         } else {
             Ok(())
         }
@@ -200,10 +196,13 @@ impl TargetCmd {
     /// Reaps the command if it has exited (never blocks).
     pub fn try_wait(&mut self) -> Option<CmdExit> {
         if self.exited.is_none() {
+            // waitpid(2) stays on libc here: nix's waitpid decodes the status into a Signal,
+            // which has no real-time signals, so a command killed by one would be reaped
+            // with its status lost (EINVAL) instead of reported.
             let mut st: libc::c_int = 0;
             // SAFETY: waitpid on our own child, WNOHANG.
-            let r = unsafe { libc::waitpid(self.pid, &mut st, libc::WNOHANG) };
-            if r == self.pid {
+            let r = unsafe { libc::waitpid(self.pid.as_raw(), &mut st, libc::WNOHANG) };
+            if r == self.pid.as_raw() {
                 self.exited = Some(CmdExit::from_wait_status(st));
             }
         }
@@ -217,14 +216,9 @@ impl Drop for TargetCmd {
     /// that the script must have exited for another reason").
     fn drop(&mut self) {
         if self.go.take().is_some() && self.exited.is_none() {
-            let mut st: libc::c_int = 0;
-            loop {
-                // SAFETY: waitpid on our own child; it exits as soon as it reads EOF.
-                let r = unsafe { libc::waitpid(self.pid, &mut st, 0) };
-                if r >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    break;
-                }
-            }
+            // It exits as soon as it reads EOF. The status is not needed: any result but
+            // EINTR means it was reaped.
+            while waitpid(self.pid, None) == Err(Errno::EINTR) {}
         }
     }
 }
@@ -232,6 +226,7 @@ impl Drop for TargetCmd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::wait::WaitPidFlag;
     use std::time::{Duration, Instant};
 
     fn wait(cmd: &mut TargetCmd) -> CmdExit {
@@ -278,8 +273,12 @@ mod tests {
         );
         let mut cmd = TargetCmd::spawn("kill -KILL $$").unwrap();
         cmd.release().unwrap();
-        assert_eq!(wait(&mut cmd), CmdExit::Signal(libc::SIGKILL));
+        assert_eq!(wait(&mut cmd), CmdExit::Signal(Signal::SIGKILL as i32));
         assert!(CmdExit::Signal(9).warning().unwrap().contains("signal 9 ("));
+        // A real-time signal's status is kept too (why try_wait's waitpid is libc's).
+        let mut cmd = TargetCmd::spawn("kill -34 $$").unwrap();
+        cmd.release().unwrap();
+        assert_eq!(wait(&mut cmd), CmdExit::Signal(34));
         assert_eq!(CmdExit::Code(0).warning(), None);
     }
 
@@ -298,9 +297,8 @@ mod tests {
         let pid = cmd.pid();
         drop(cmd);
         // Reaped by the drop: the pid is no child of ours any more.
-        // SAFETY: waitpid with WNOHANG on a pid.
-        let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-        assert_eq!(r, -1);
+        let r = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        assert_eq!(r, Err(Errno::ECHILD));
         assert!(!mark.exists());
     }
 

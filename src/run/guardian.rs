@@ -19,12 +19,26 @@
 //! it also ignores SIGINT, SIGTERM, SIGHUP and SIGPIPE. Its standard input, output and error
 //! are /dev/null and every other file descriptor is closed, so it never keeps a terminal, a
 //! pipe or the `-c` command's files open. After the fork it only makes async-signal-safe
-//! system calls on data prepared before the fork (the runner may have threads).
+//! system calls on data prepared before the fork (the runner may have threads): nix's
+//! wrappers used there are thin (no allocation; paths are `CStr`s, passed as they are).
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::kmod::{delete_module, DeleteModuleFlags};
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::sys::stat::Mode;
+use nix::sys::time::TimeSpec;
+use nix::sys::uio::pread;
+use nix::sys::wait::waitpid;
+use nix::time::{clock_gettime, clock_nanosleep, ClockId, ClockNanosleepFlags};
+use nix::unistd::{
+    close, dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, read, setsid, write, ForkResult, Pid,
+};
 
 /// The runner loaded the module: from now on the guardian unloads it if the runner dies.
 const ARMED: u8 = b'L';
@@ -35,12 +49,12 @@ const STOP_WAIT: Duration = Duration::from_millis(1500);
 /// How long it retries delete_module while the module is busy.
 const UNLOAD_WAIT: Duration = Duration::from_millis(1500);
 /// The read end's descriptor in the guardian (all others are closed).
-const GUARD_FD: libc::c_int = 3;
+const GUARD_FD: RawFd = 3;
 
 /// The runner's handle on its guardian. Dropping it without [`Guardian::done`] after
 /// [`Guardian::armed`] lets the guardian unload the module (and waits for it).
 pub struct Guardian {
-    pid: libc::pid_t,
+    pid: Pid,
     /// The pipe's write end; closed (end-of-file for the guardian) on drop.
     tx: Option<OwnedFd>,
 }
@@ -61,31 +75,25 @@ impl Guardian {
             ctl: CString::new(format!("/proc/rstap_{name}/ctl")).map_err(|_| bad())?,
             devnull: c"/dev/null".to_owned(),
         };
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 writes two fds into the array on success.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both fds were just created and are owned by nobody else.
-        let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (rx, tx) = pipe2(OFlag::O_CLOEXEC)?;
         // SAFETY: the child only makes async-signal-safe calls (see guardian_main).
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if pid == 0 {
+        match unsafe { fork() }? {
             // SAFETY: we are the freshly forked child; guardian_main never returns.
-            unsafe { guardian_main(rx.as_raw_fd(), tx.as_raw_fd(), &plan) }
+            ForkResult::Child => unsafe { guardian_main(rx, tx, &plan) },
+            ForkResult::Parent { child } => {
+                drop(rx);
+                Ok(Guardian {
+                    pid: child,
+                    tx: Some(tx),
+                })
+            }
         }
-        drop(rx);
-        Ok(Guardian { pid, tx: Some(tx) })
     }
 
     fn say(&self, b: u8) {
         if let Some(tx) = &self.tx {
-            // SAFETY: writes one byte from a valid buffer to a pipe we own. A failure means
-            // the guardian is gone; nothing to do about it.
-            unsafe { libc::write(tx.as_raw_fd(), (&b as *const u8).cast(), 1) };
+            // A failure means the guardian is gone; nothing to do about it.
+            let _ = write(tx, &[b]);
         }
     }
 
@@ -105,13 +113,9 @@ impl Guardian {
         if self.tx.take().is_none() {
             return;
         }
-        loop {
-            // SAFETY: waitpid on our own child.
-            let r = unsafe { libc::waitpid(self.pid, std::ptr::null_mut(), 0) };
-            if r >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
+        // The status is not needed: any result but EINTR means the guardian was reaped (or
+        // is no child of ours), including nix's EINVAL for a real-time signal's status.
+        while waitpid(self.pid, None) == Err(Errno::EINTR) {}
     }
 }
 
@@ -121,23 +125,17 @@ impl Drop for Guardian {
     }
 }
 
+/// A relative sleep (what nanosleep does; nix wraps only clock_nanosleep, the same system
+/// call). An early wake-up only shortens the sleep.
 fn sleep_ms(ms: u64) {
-    let ts = libc::timespec {
-        tv_sec: (ms / 1000) as libc::time_t,
-        tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
-    };
-    // SAFETY: nanosleep with a valid timespec; an early wake-up only shortens the sleep.
-    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+    let ts = TimeSpec::new((ms / 1000) as _, ((ms % 1000) * 1_000_000) as _);
+    let _ = clock_nanosleep(ClockId::CLOCK_MONOTONIC, ClockNanosleepFlags::empty(), &ts);
 }
 
 fn now_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime fills a valid timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+    clock_gettime(ClockId::CLOCK_MONOTONIC)
+        .map(|ts| ts.tv_sec() as u64 * 1000 + ts.tv_nsec() as u64 / 1_000_000)
+        .unwrap_or(0)
 }
 
 /// Whether a `ctl` line says the session is over (`stopped` or `error`).
@@ -149,93 +147,105 @@ fn is_final(line: &[u8]) -> bool {
 ///
 /// # Safety
 /// Must be called only in a freshly forked child, with `rx`/`tx` the pipe's ends.
-unsafe fn guardian_main(rx: libc::c_int, tx: libc::c_int, plan: &Plan) -> ! {
-    libc::close(tx);
-    libc::setsid();
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
-        libc::signal(sig, libc::SIG_IGN);
+unsafe fn guardian_main(rx: OwnedFd, tx: OwnedFd, plan: &Plan) -> ! {
+    let _ = close(tx);
+    let _ = setsid();
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGPIPE,
+    ] {
+        // SAFETY: SIG_IGN installs no handler.
+        let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
     // Standard files to /dev/null; the pipe to GUARD_FD; everything else closed.
-    let null = libc::open(plan.devnull.as_ptr(), libc::O_RDWR);
-    for fd in 0..3 {
-        if null >= 0 {
-            libc::dup2(null, fd);
-        } else {
-            libc::close(fd);
+    match open(plan.devnull.as_c_str(), OFlag::O_RDWR, Mode::empty()) {
+        Ok(null) => {
+            let _ = dup2_stdin(&null);
+            let _ = dup2_stdout(&null);
+            let _ = dup2_stderr(&null);
+            // Left open and unowned, as before: its number may be GUARD_FD, which the dup2
+            // below then replaces; otherwise the close_range below closes it.
+            let _ = null.into_raw_fd();
+        }
+        Err(_) => {
+            for fd in 0..3 {
+                let _ = close(fd);
+            }
         }
     }
+    // The pipe's read end moves to GUARD_FD; from here on it is used by number only.
+    let rx = rx.into_raw_fd();
     if rx != GUARD_FD {
-        libc::dup2(rx, GUARD_FD);
+        // dup2 onto a chosen number: nix's dup2 wants an OwnedFd for the target, and its
+        // dup2_raw does not check dup2's result (it would wrap -1 in an OwnedFd).
+        // SAFETY: GUARD_FD is free or /dev/null's spare descriptor, owned by nothing (left
+        // unowned above); rx stays open until the close_range below.
+        unsafe { libc::dup2(rx, GUARD_FD) };
     }
-    if libc::syscall(libc::SYS_close_range, GUARD_FD + 1, libc::c_uint::MAX, 0) != 0 {
+    // close_range(2): nix has no wrapper for it.
+    // SAFETY: closes descriptors above GUARD_FD, none of which is owned by a live value.
+    if unsafe { libc::syscall(libc::SYS_close_range, GUARD_FD + 1, libc::c_uint::MAX, 0) } != 0 {
         for fd in GUARD_FD + 1..4096 {
-            libc::close(fd);
+            let _ = close(fd);
         }
     }
+    // SAFETY: GUARD_FD is the pipe (or, if the dup2 failed, closed: read fails with EBADF and
+    // the guardian exits), and stays open until this process exits.
+    let guard = unsafe { BorrowedFd::borrow_raw(GUARD_FD) };
 
     // Wait for the runner to go away, remembering what it said.
     let mut armed = false;
     loop {
-        let mut b = 0u8;
-        let n = libc::read(GUARD_FD, (&mut b as *mut u8).cast(), 1);
-        if n == 1 {
-            match b {
+        let mut b = [0u8];
+        match read(guard, &mut b) {
+            Ok(1) => match b[0] {
                 ARMED => armed = true,
                 DONE => armed = false,
                 _ => {}
-            }
-            continue;
+            },
+            Err(Errno::EINTR) => {}
+            _ => break,
         }
-        if n < 0 && *libc::__errno_location() == libc::EINTR {
-            continue;
-        }
-        break;
     }
     if armed {
         cleanup(plan);
     }
-    libc::_exit(0)
+    // _exit(2): nix has no wrapper, and std::process::exit runs exit handlers, which is not
+    // async-signal-safe.
+    // SAFETY: ends this process at once; nothing of the runner's state is flushed.
+    unsafe { libc::_exit(0) }
 }
 
 /// The runner died with the module loaded: stop it (end probes run) and unload it.
 ///
-/// # Safety
 /// Async-signal-safe calls only; runs in the guardian.
-unsafe fn cleanup(plan: &Plan) {
+fn cleanup(plan: &Plan) {
     let t0 = now_ms();
-    let ctl = libc::open(plan.ctl.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
-    if ctl >= 0 {
+    if let Ok(ctl) = open(
+        plan.ctl.as_c_str(),
+        OFlag::O_RDWR | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
         // Runs the end probes (if the session was started) and returns when they are done.
-        let cmd = b"stop\n";
-        loop {
-            let n = libc::write(ctl, cmd.as_ptr().cast(), cmd.len());
-            if n < 0 && *libc::__errno_location() == libc::EINTR {
-                continue;
-            }
-            break;
-        }
+        while write(&ctl, b"stop\n") == Err(Errno::EINTR) {}
         let mut line = [0u8; 160];
         while now_ms() - t0 < STOP_WAIT.as_millis() as u64 {
-            let n = libc::pread(ctl, line.as_mut_ptr().cast(), line.len(), 0);
-            if n <= 0 || is_final(&line[..n as usize]) {
-                break;
+            match pread(&ctl, &mut line, 0) {
+                Ok(n) if n > 0 && !is_final(&line[..n]) => sleep_ms(20),
+                _ => break,
             }
-            sleep_ms(20);
         }
-        libc::close(ctl);
+        let _ = close(ctl);
     }
     let t1 = now_ms();
     loop {
-        let rc = libc::syscall(
-            libc::SYS_delete_module,
-            plan.name.as_ptr(),
-            libc::O_NONBLOCK,
-        );
-        if rc == 0 {
-            return;
-        }
-        let e = *libc::__errno_location();
-        let busy = e == libc::EAGAIN || e == libc::EBUSY || e == libc::EINTR;
+        let e = match delete_module(&plan.name, DeleteModuleFlags::O_NONBLOCK) {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        let busy = matches!(e, Errno::EAGAIN | Errno::EBUSY | Errno::EINTR);
         if !busy || now_ms() - t1 >= UNLOAD_WAIT.as_millis() as u64 {
             return;
         }
