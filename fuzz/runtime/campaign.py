@@ -25,6 +25,7 @@ the script declared it may raise (`# fuzz-rt: may-error:`), or when it ended in 
 """
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import shutil
@@ -61,8 +62,12 @@ ERROR_KINDS = {
     "MAXNESTING": r"MAXNESTING exceeded",
     "Array overflow": r"Array overflow",
     "empty aggregate": r"empty aggregate",
-    "error": r".",
 }
+# Run-time errors of a limit: rstap stopping a script at MAXACTION and the like is correct
+# behaviour; when the generator did not predict one it is counted apart ("unpredicted
+# limit errors", each worth a look), not as a failed run.
+LIMIT_ERRORS = re.compile(r"MAXACTION exceeded|MAXNESTING exceeded|Array overflow|empty aggregate|"
+                          r"Skipped too many probes|division by zero")
 
 # pass 3/4 refusals of a limit, by design (with the figure), not build failures
 REFUSALS = re.compile(r"per CPU|MiB|kernel stack|KB of stack|MAXACTION x|exceeds|too large|budget", re.I)
@@ -153,6 +158,8 @@ def judge(name, work, res):
         return ("ok", "") if ms >= 500 else ("short", f"{ms} ms")
     if rc == 1 and errors and all(any(re.search(ERROR_KINDS.get(k, re.escape(k)), l) for k in kinds) for l in errors):
         return "script-error", errors[0]
+    if rc == 1 and errors and all(LIMIT_ERRORS.search(l) for l in errors):
+        return "limit-error", errors[0]
     return "failed", f"rc={rc} {ms} ms\n{err[-2000:]}"
 
 
@@ -167,6 +174,8 @@ def main():
     ap.add_argument("--rstapc")
     ap.add_argument("--rstaprun")
     ap.add_argument("--skip-build", action="store_true", help="reuse the .ko files already in --work")
+    ap.add_argument("--judge-only", action="store_true",
+                    help="no build, no VM: the figures of the results already in --work")
     args = ap.parse_args()
     rstapc, rstaprun = find_bins(args)
     kver = args.kernel
@@ -184,26 +193,31 @@ def main():
 
     names = [f"fz_{args.seed}_{i}" for i in range(args.n)]
     for i, n in enumerate(names):
+        if args.judge_only or args.skip_build:
+            break  # the scripts of the earlier run, as they were built
         with open(os.path.join(work, n + ".stp"), "w") as f:
             f.write(rtgen.generate(args.seed * 1_000_003 + i))
     print(f"campaign: {len(names)} scripts generated in {work}, kernel {kver}", flush=True)
 
     builds = {}
-    if args.skip_build:
-        for n in names:
-            builds[n] = ("built", "") if os.path.exists(os.path.join(work, n + ".ko")) else ("rejected", "")
+    builds_file = os.path.join(work, "builds.json")
+    if args.judge_only or args.skip_build:
+        with open(builds_file) as f:
+            builds = {n: tuple(v) for n, v in json.load(f).items()}
     else:
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
             for k, (n, kind, detail) in enumerate(ex.map(lambda n: build_one(rstapc, kver, work, n), names)):
                 builds[n] = (kind, detail)
                 if (k + 1) % 50 == 0:
                     print(f"campaign: built {k + 1}/{len(names)} ({time.time() - t_start:.0f} s)", flush=True)
+        with open(builds_file, "w") as f:
+            json.dump(builds, f)
     t_built = time.time()
     built = [n for n in names if builds[n][0] == "built"]
 
     # run, batch by batch; a guest that dies leaves the rest of its batch for a new boot
     crashed = []
-    todo = list(built)
+    todo = [] if args.judge_only else list(built)
     boots = 0
     while todo:
         batch, todo = todo[:args.batch], todo[args.batch:]
@@ -242,6 +256,7 @@ def main():
         f"generated {gen}, rejected by rstapc -p2 {rejected}, refused by a pass 3/4 limit check {refused}, "
         f"build failures {buildfail}, built {len(built)}",
         f"run {ran} (output from {output}), ok {count('ok')}, script-intended run-time errors {count('script-error')}, "
+        f"unpredicted limit errors {count('limit-error')}, "
         f"failed {count('failed') + count('short')} (of them shorter than 0.5 s: {count('short')}), "
         f"guest died or hung {len(crashed)}, kernel warnings {warnings}",
     ]
@@ -260,7 +275,7 @@ def main():
                     keep.append(line)
             report.append(f"== {n}: {kind}\n" + "\n".join(keep)[:3000] + "\n")
     for n, (v, detail) in verdicts.items():
-        if v not in ("ok", "script-error"):
+        if v not in ("ok", "script-error"):  # limit errors too: each worth a look
             report.append(f"== {n}: {v}\n{detail.strip()[:4000]}\n")
     for n, rc, stderr in crashed:
         report.append(f"== guest ended while {n} ran: status {rc}\n{stderr}\n")

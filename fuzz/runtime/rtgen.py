@@ -32,7 +32,7 @@ TRACEPOINTS = [
     ('kernel.trace("raw_syscalls:sys_enter")', ["$id"]),
     ('kernel.trace("raw_syscalls:sys_exit")', ["$ret"]),
     ('kernel.trace("sched:sched_wakeup")', []),
-    ('kernel.trace("irq:softirq_entry")', ["$vec"]),
+    ('kernel.trace("irq:softirq_entry")', ["$vec_nr"]),
     ('kernel.trace("timer:hrtimer_expire_entry")', []),
 ]
 SYSCALL_PROBES = [
@@ -180,7 +180,7 @@ class Gen:
             out.append(f"probe timer.ms({r.randint(1, 400)}) {{ while (1) gl0++ }}")
         out.append(self.end_probe())
         # the script ends itself after 0.5 to 0.8 s of running
-        if self.chance(0.7):
+        if self.chance(0.7) or self.lim.nest < 3:
             out.append(f"probe timer.ms({r.randint(500, 800)}) {{ exit() }}")
         else:
             out.append("global t_start")
@@ -196,7 +196,7 @@ class Gen:
         ret = self.pick([LONG, LONG, STR])
         params = [(f"p{j}", self.pick([LONG, STR])) for j in range(r.randint(0, 3))]
         depth = 1 + max([f.depth for f in self.funcs if not f.recursive] or [0])
-        if depth >= self.lim.nest:  # a call at this depth would pass MAXNESTING
+        if depth + 1 >= self.lim.nest:  # a call at this depth would pass MAXNESTING
             depth = 1
             callable_funcs = []
         else:
@@ -242,7 +242,7 @@ class Gen:
     def probe(self, point, kind):
         self.kind = kind
         self.scope = {"long": [], "string": []}
-        self.callable = self.funcs
+        self.callable = self.funcs if self.lim.nest >= 2 else []
         self.touched = set()
         self.budget_used = 0
         self.in_func = False
@@ -388,12 +388,15 @@ class Gen:
             v = self.fresh("i")
             self.mults.append(n + 1)
             body = self.block(1, None, ret, depth + 1)
-            extra = ""
-            if self.chance(0.3):
-                extra = f"{'  ' * (depth + 2)}if ({v} == {r.randint(0, 5)}) {self.pick(['break', 'continue'])}\n"
             self.mults.pop()
             ind = "  " * (depth + 1)
-            if self.chance(0.5):
+            use_for = self.chance(0.5)
+            extra = ""
+            if self.chance(0.3):
+                # `continue` in the while loop would skip its increment: break only there
+                jump = self.pick(["break", "continue"]) if use_for else "break"
+                extra = f"{'  ' * (depth + 2)}if ({v} == {r.randint(0, 5)}) {jump}\n"
+            if use_for:
                 return f"for ({v} = 0; {v} < {n}; {v}++) {{\n{extra}{body}{ind}}}"
             return f"{v} = 0\n{ind}while ({v} < {n}) {{\n{extra}{body}{ind}  {v}++\n{ind}}}"
         if c == "foreach":
@@ -544,8 +547,9 @@ class Gen:
                 if vs:
                     return self.pick(vs)
                 c = "lit"
-            if c == "ctx" and not self.in_func:
-                return self.pick(CTX_LONG)
+            if c == "ctx" and not self.in_func and self.lim.nest >= 1:
+                ctx = CTX_LONG if self.lim.nest >= 3 else [c for c in CTX_LONG if "gettimeofday" not in c]
+                return self.pick(ctx)
             return self.pick([str(r.randint(-10, 100)), str(r.randint(0, 3)), "0x7fffffffffffffff",
                               "-9223372036854775807", "0xff", "0777", str(r.randint(-2**40, 2**40))])
         c = self.pick(["bin", "bin", "bin", "cmp", "logic", "unary", "tern", "div", "shift",
@@ -622,7 +626,7 @@ class Gen:
                 vs = self.scope["string"] + ([] if self.in_func else self.gstr) + self.ctx_str
                 if vs:
                     return self.pick(vs)
-            if c == "ctx" and not self.in_func:
+            if c == "ctx" and not self.in_func and self.lim.nest >= 1:
                 return self.pick(CTX_STR)
             return '"' + self.pick(STR_LITS) + '"'
         c = self.pick(["cat", "cat", "sprintf", "sprint", "arr", "call", "tern"])
