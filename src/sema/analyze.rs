@@ -44,6 +44,11 @@ pub struct Analyzer<'p> {
     pub(super) calls_in_loops: Vec<super::foreach_calls::CallInLoop>,
     pub(super) report: bool,
     pub(super) changed: bool,
+    /// Set once the fixpoint has settled: a value only printed (`println(x)`), which nothing
+    /// else types, is then a long (as in stap). Defaulting earlier would fix the type before
+    /// a use later in the program gives the real one (`println(g)` in `begin`, `g = "x"` in
+    /// `end`).
+    pub(super) defaulting: bool,
     /// Reads and writes of names, for the unused/never-assigned warnings: locals by
     /// (body, index), globals by index; a read keeps its first place.
     pub(super) usage: Usage,
@@ -97,6 +102,7 @@ impl<'p> Analyzer<'p> {
             calls_in_loops: vec![],
             report: false,
             changed: false,
+            defaulting: false,
             usage: Usage::default(),
             no_read: false,
             adding: false,
@@ -213,12 +219,16 @@ impl<'p> Analyzer<'p> {
             self.target_names.push(targets);
             self.states.push(LocalState::default());
         }
-        // Each round can only type more names, so this settles in a few rounds.
-        for _ in 0..64 {
-            self.changed = false;
-            self.walk_all();
-            if !self.changed {
-                break;
+        // Each round can only type more names, so this settles in a few rounds; then again
+        // with the defaults for what nothing typed.
+        for defaulting in [false, true] {
+            self.defaulting = defaulting;
+            for _ in 0..64 {
+                self.changed = false;
+                self.walk_all();
+                if !self.changed {
+                    break;
+                }
             }
         }
         self.report = true;
@@ -603,6 +613,10 @@ impl<'p> Analyzer<'p> {
                     self.use_global(g);
                     self.prog.vars.insert(e.id, VarRef::Global(g));
                     self.check_not_iterating(g, e.span);
+                }
+                // `delete g` says neither array nor scalar: a use later in the program will.
+                Some(g) if !self.defaulting && self.globals[g].scalar_at.is_none() => {
+                    self.use_global(g);
                 }
                 Some(_) => {
                     self.expr(e, None);

@@ -572,9 +572,11 @@ impl Analyzer<'_> {
                 }
                 for a in args {
                     // A name nothing types (never assigned) prints as the long 0, as in stap.
-                    let t = self
-                        .expr(a, None)
-                        .or_else(|| self.expr(a, Some(Type::Long)));
+                    let t = self.expr(a, None).or_else(|| {
+                        self.defaulting
+                            .then(|| self.expr(a, Some(Type::Long)))
+                            .flatten()
+                    });
                     if t.is_none() || t == Some(Type::Stats) {
                         self.error(
                             Diagnostic::error(a.span, "cannot print this value").with_label(
