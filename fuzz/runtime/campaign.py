@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--rstapc")
     ap.add_argument("--rstaprun")
     ap.add_argument("--skip-build", action="store_true", help="reuse the .ko files already in --work")
+    ap.add_argument("--only", help="with --skip-build: a file naming the scripts to build again and run")
+    ap.add_argument("--build-only", action="store_true", help="generate and build, no VM (then --skip-build)")
     ap.add_argument("--judge-only", action="store_true",
                     help="no build, no VM: the figures of the results already in --work")
     args = ap.parse_args()
@@ -193,7 +195,7 @@ def main():
 
     names = [f"fz_{args.seed}_{i}" for i in range(args.n)]
     for i, n in enumerate(names):
-        if args.judge_only or args.skip_build:
+        if args.judge_only or args.skip_build or args.only:
             break  # the scripts of the earlier run, as they were built
         with open(os.path.join(work, n + ".stp"), "w") as f:
             f.write(rtgen.generate(args.seed * 1_000_003 + i))
@@ -201,7 +203,13 @@ def main():
 
     builds = {}
     builds_file = os.path.join(work, "builds.json")
-    if args.judge_only or args.skip_build:
+    if args.only:
+        # rebuild the named scripts (as they are in --work) with this rstapc, run only them
+        names = open(args.only).read().split()
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+            for n, kind, detail in ex.map(lambda n: build_one(rstapc, kver, work, n), names):
+                builds[n] = (kind, detail)
+    elif args.judge_only or args.skip_build:
         with open(builds_file) as f:
             builds = {n: tuple(v) for n, v in json.load(f).items()}
     else:
@@ -214,6 +222,9 @@ def main():
             json.dump(builds, f)
     t_built = time.time()
     built = [n for n in names if builds[n][0] == "built"]
+    if args.build_only:
+        print(f"campaign: {len(built)} of {len(names)} built in {t_built - t_start:.0f} s; run them with --skip-build")
+        return 0
 
     # run, batch by batch; a guest that dies leaves the rest of its batch for a new boot
     crashed = []
