@@ -8,8 +8,8 @@
 //!
 //! The module is compiled with `-fstack-usage`; gcc writes each function's frame to
 //! `NAME_src.su`. The deepest a probe can go is: the largest of the provider entry points
-//! (rsg_kp_fire, rsg_prof_0_fire, ...; rsg_run when gcc inlines it there), the runner
-//! (`rsg_run`, when it is a function of its own) and the largest probe body, MAXNESTING frames of the largest script function, and at the bottom the
+//! (rsg_kp_fire, rsg_prof_0_fire, ...; rs_run when gcc inlines it there), the runner
+//! (`rs_run`, when it is a function of its own) and the largest probe body, MAXNESTING frames of the largest script function, and at the bottom the
 //! runtime and kernel functions a body calls (formatting, the ring buffer, the error
 //! report), for which [`LEAF_ALLOWANCE`] is kept. That must fit [`STACK_BUDGET`], or the
 //! module is refused with the figure.
@@ -30,8 +30,8 @@ pub const LEAF_ALLOWANCE: u64 = 1536;
 /// calls the first two after the body returned (the leaf allowance covers them), the
 /// others run at load and unload.
 const NOT_UNDER_A_BODY: &[&str] = &[
-    "rsg_report_error",
-    "rsg_skip",
+    "rs_report_error",
+    "rs_skip",
     "rsg_init",
     "rsg_cleanup",
     "rsg_free_data",
@@ -46,7 +46,7 @@ pub struct StackUse {
     /// The largest script function's frame (bytes per nesting level), 0 without functions.
     pub per_level: u64,
     pub per_level_function: String,
-    /// The largest entry point, rsg_run and the largest probe body.
+    /// The largest entry point, rs_run and the largest probe body.
     pub base: u64,
     pub total: u64,
 }
@@ -72,7 +72,10 @@ pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
         let func = place.rsplit(':').next().unwrap_or("");
         // gcc's clones (f.constprop.0, f.isra.0) are the same function.
         let base_name = func.split('.').next().unwrap_or(func);
-        if !base_name.starts_with("rsf_") && !base_name.starts_with("rsg_") {
+        // Generated functions (rsg_, rsf_) and the runtime's runner; the runtime's other
+        // functions (rs_) are leaves the allowance covers, or run after the body returned.
+        if !base_name.starts_with("rsf_") && !base_name.starts_with("rsg_") && base_name != "rs_run"
+        {
             continue;
         }
         let bytes: u64 = bytes
@@ -90,7 +93,7 @@ pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
                 per_level = bytes;
                 per_level_function = base_name.to_string();
             }
-        } else if base_name == "rsg_run" {
+        } else if base_name == "rs_run" {
             run = run.max(bytes);
         } else if base_name.starts_with("rsg_body_") {
             body = body.max(bytes);
@@ -129,9 +132,9 @@ mod tests {
 /t/x_src.c:239:16:rsf_v_f\t16\tstatic
 /t/x_src.c:268:16:rsf_v_g.constprop.0\t48\tstatic
 /t/x_src.c:342:13:rsg_body_0\t96\tstatic
-/t/x_src.c:400:13:rsg_run\t64\tstatic
+/t/x_src.c:400:13:rs_run\t64\tstatic
 /t/runtime/core/format.c:47:13:rs_fmt_num\t136\tstatic
-/t/x_src.c:213:22:rsg_report_error\t328\tstatic
+/t/x_src.c:213:22:rs_report_error\t328\tstatic
 /t/x_src.c:500:22:rsg_kp_fire\t40\tstatic
 ";
 
@@ -140,7 +143,7 @@ mod tests {
         let u = check_text(SU, 10).unwrap();
         assert_eq!(u.per_level, 64);
         assert_eq!(u.per_level_function, "rsf_v_g");
-        // the entry point rsg_kp_fire, rsg_run, rsg_body_0 (rsg_report_error is not
+        // the entry point rsg_kp_fire, rs_run, rsg_body_0 (rs_report_error is not
         // under a body)
         assert_eq!(u.base, 56 + 80 + 112);
         assert_eq!(u.total, 248 + 10 * 64 + LEAF_ALLOWANCE);

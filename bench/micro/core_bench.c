@@ -14,7 +14,7 @@
  *           then the handler-end commit, which here only takes the length (the kernel's
  *           rs_print_commit copies into the ring buffer: transport, not core).
  *
- * Not measured: the handler's context/lock bookkeeping (rsg_run) and the transport.
+ * Not measured: the handler's context/lock bookkeeping (rs_run) and the transport.
  * The inputs cycle through a fixed pseudo-random table of 1024 events over 64 distinct
  * keys (8 pids x 8 errno/syscall pairs), so the map holds 64 entries and nearly every
  * update finds its key, as in a steady-state errno run.

@@ -5,7 +5,7 @@
  * Included textually by the generated NAME_src.c after core/stat.h (and, for arrays,
  * core/map.h and core/stat_map.h), followed by pstat.c.
  *
- * Writers. `<<<` runs inside a probe handler (rsg_run: interrupts off, this CPU's
+ * Writers. `<<<` runs inside a probe handler (rs_run: interrupts off, this CPU's
  * reentrancy guard held) and adds into this CPU's part only. It does NOT take the global's
  * lock: a probe that only adds to a statistic does not lock it at all (pass 2 leaves it out
  * of the handler's lock list). Each part has its own raw spinlock, which this CPU's writer

@@ -308,7 +308,7 @@ static int rs_out_release(struct inode *inode, struct file *file)
 	if (st == RS_STATE_STARTING || st == RS_STATE_RUNNING) {
 		pr_info("rstap: %s: the output reader went away; stopping the probes\n",
 			THIS_MODULE->name);
-		rsg_exit();
+		rs_exit();
 	}
 	return 0;
 }
@@ -410,8 +410,8 @@ static ssize_t rs_ctl_read(struct file *file, char __user *ubuf, size_t count,
 	if (st < 0 || st > RS_STATE_ERROR)
 		st = RS_STATE_ERROR;
 	len = scnprintf(line, sizeof(line), "%s dropped=%lu errors=%ld skipped=%ld",
-			rs_state_names[st], rs_dropped_count(), rsg_error_count(),
-			rsg_skipped_count());
+			rs_state_names[st], rs_dropped_count(), rs_error_count(),
+			rs_skipped_count());
 	if (atomic_read(&rs_failed))
 		len += scnprintf(line + len, sizeof(line) - len, " failed=1");
 	if (st == RS_STATE_ERROR)

@@ -67,8 +67,8 @@ static void rsg_stop(void);
  * errors so far, and of probe runs skipped (reentrancy, lock contention). Reported by
  * reading ctl as errors= and skipped=.
  */
-static long rsg_error_count(void);
-static long rsg_skipped_count(void);
+static long rs_error_count(void);
+static long rs_skipped_count(void);
 
 /*
  * Also defined by the generated code, any context, never sleeps: stop running probes (the
@@ -76,7 +76,7 @@ static long rsg_skipped_count(void);
  * of out/frames closes while the session is starting or running (the runner died), so
  * probes stop firing at once, before anyone writes "stop".
  */
-static void rsg_exit(void);
+static void rs_exit(void);
 
 /* module_init: create the ring buffer and /proc/rstap_<modname>/{ctl,out}. 0 or -errno. */
 static int rs_transport_init(const char *modname);
@@ -98,7 +98,7 @@ static void rs_request_exit(void);
 /*
  * Any context, never sleeps: the session failed at run time (e.g. MAXSKIPPED exceeded):
  * ctl reports failed=1 from now on and the runner exits 1. Does not request the exit
- * itself (call rsg_exit() too).
+ * itself (call rs_exit() too).
  */
 static void rs_session_failed(void);
 

@@ -1,13 +1,13 @@
 //! What one CPU's probe context costs, checked in pass 3 (issue 11, item 4).
 //!
-//! Every possible CPU gets one `struct rsg_context` at load (kvzalloc_node): the print
+//! Every possible CPU gets one `struct rs_context` at load (kvzalloc_node): the print
 //! buffer, the largest handler's locals and MAXNESTING frames of the largest script
 //! function. MAXSTRINGLEN multiplies most of it (each string local or temporary is that
 //! long), so a few `-D` settings the CLI accepts one by one can together ask for megabytes
 //! per CPU, allocated on every possible CPU whether the script ever runs there or not.
 //! [`CONTEXT_BUDGET`] bounds that: a module whose context would be larger is refused here,
 //! with the figure, instead of failing to load (or taking the memory of a large machine).
-//! The module asserts at build time that the real `sizeof(struct rsg_context)` is not
+//! The module asserts at build time that the real `sizeof(struct rs_context)` is not
 //! above the figure computed here, so the estimate cannot silently fall short.
 
 /// The most one CPU's probe context may take: 1 MiB (so 64 MiB on a 64-CPU machine).
@@ -16,7 +16,7 @@
 /// strings, or a large MAXNESTING times a function with string locals.
 pub const CONTEXT_BUDGET: u64 = 1 << 20;
 
-/// The fields of `struct rsg_context` other than the print buffer, the locals and the
+/// The fields of `struct rs_context` other than the print buffer, the locals and the
 /// frames (busy flag, error, action counts, registers, constants, RS_MAX_ARGS arguments,
 /// the print buffer's `struct rs_buf`, the nesting count), rounded up.
 const CONTEXT_FIXED: u64 = 256;

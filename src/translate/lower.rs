@@ -159,7 +159,7 @@ impl<'a> Lowerer<'a> {
         if counted > 0 {
             let near = self.near("statement", b.stmts[0].span);
             self.w
-                .line(format!("RSG_ACTIONS({counted}, {});", c_string(&near)));
+                .line(format!("RS_ACTIONS_AT({counted}, {});", c_string(&near)));
         }
         for s in &b.stmts {
             self.stmt(s);
@@ -169,7 +169,8 @@ impl<'a> Lowerer<'a> {
     /// Each loop iteration is an action, so even `while (1) {}` ends at MAXACTION.
     fn iteration(&mut self, loop_stmt: &Stmt) {
         let near = self.near("statement", loop_stmt.span);
-        self.w.line(format!("RSG_ACTIONS(1, {});", c_string(&near)));
+        self.w
+            .line(format!("RS_ACTIONS_AT(1, {});", c_string(&near)));
     }
 
     /// A statement that is not a block gets its own action check (loop bodies).
@@ -457,7 +458,7 @@ impl<'a> Lowerer<'a> {
                 let near = self.near(&format!("operator '{sym}'"), span);
                 self.w.line(format!("if (unlikely({b} == 0))"));
                 self.w.line(format!(
-                    "\tRSG_ERROR(\"division by zero\", {});",
+                    "\tRS_FAIL_AT(\"division by zero\", {});",
                     c_string(&near)
                 ));
                 let f = if op == BinOp::Div {

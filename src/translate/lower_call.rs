@@ -12,12 +12,12 @@ impl Lowerer<'_> {
         let builtin = self.prog.builtins[&e.id];
         match builtin {
             Builtin::Exit => {
-                self.w.line("rsg_exit();");
+                self.w.line("rs_exit();");
                 String::new()
             }
             Builtin::Printf => {
                 self.format_into("&c->out", e, &args[1..]);
-                self.w.line("rsg_print_done(c);");
+                self.w.line("rs_print_done(c);");
                 String::new()
             }
             Builtin::Sprintf => {
@@ -38,7 +38,7 @@ impl Lowerer<'_> {
                 self.w.open("");
                 self.w.line("struct rs_buf sb;");
                 self.w.line(format!("rs_buf_init(&sb, {t}, MAXSTRINGLEN);"));
-                self.w.line(format!("rs_fmt_long(&sb, &rsg_fmt_d, {v});"));
+                self.w.line(format!("rs_fmt_long(&sb, &rs_fmt_d, {v});"));
                 self.w.close("");
                 t
             }
@@ -49,13 +49,13 @@ impl Lowerer<'_> {
                         Type::String => self.w.line(format!("rs_buf_puts(&c->out, {v});")),
                         _ => self
                             .w
-                            .line(format!("rs_fmt_long(&c->out, &rsg_fmt_d, {v});")),
+                            .line(format!("rs_fmt_long(&c->out, &rs_fmt_d, {v});")),
                     }
                 }
                 if builtin == Builtin::Println {
                     self.w.line("rs_buf_putc(&c->out, '\\n');");
                 }
-                self.w.line("rsg_print_done(c);");
+                self.w.line("rs_print_done(c);");
                 String::new()
             }
             other => unreachable!("{other:?} is not a call"),

@@ -85,7 +85,7 @@ impl Lowerer<'_> {
             self.hash(g, &key)
         ));
         self.w.line(format!(
-            "\tRSG_ERROR(\"Array overflow, check MAXMAPENTRIES\", {});",
+            "\tRS_FAIL_AT(\"Array overflow, check MAXMAPENTRIES\", {});",
             c_string(&near)
         ));
     }
@@ -111,7 +111,7 @@ impl Lowerer<'_> {
         ));
         self.w.line(format!("if (unlikely(!{p}))"));
         self.w.line(format!(
-            "\tRSG_ERROR(\"Array overflow, check MAXMAPENTRIES\", {});",
+            "\tRS_FAIL_AT(\"Array overflow, check MAXMAPENTRIES\", {});",
             c_string(&near)
         ));
         let ty = self.prog.globals[g].ty;
@@ -205,7 +205,7 @@ impl Lowerer<'_> {
                         .line(format!("if (unlikely(!{stat} || {stat}->count == 0))"));
                 }
                 self.w.line(format!(
-                    "\tRSG_ERROR(\"empty aggregate\", {});",
+                    "\tRS_FAIL_AT(\"empty aggregate\", {});",
                     c_string(&near)
                 ));
                 match op {
@@ -292,7 +292,7 @@ impl Lowerer<'_> {
             // action per 16 entries merged, counted before the work (issue 11: with
             // interrupts off, CPUs x MAXMAPENTRIES entries must not go uncounted).
             self.w.line(format!(
-                "RSG_ACTIONS(rs_pmap_count(&{}) / 16 + 1, {});",
+                "RS_ACTIONS_AT(rs_pmap_count(&{}) / 16 + 1, {});",
                 self.pmap(g),
                 c_string(&near)
             ));
@@ -301,7 +301,7 @@ impl Lowerer<'_> {
                 self.pmap(g)
             ));
             self.w.line(format!(
-                "\tRSG_ERROR(\"Array overflow, check MAXMAPENTRIES\", {});",
+                "\tRS_FAIL_AT(\"Array overflow, check MAXMAPENTRIES\", {});",
                 c_string(&near)
             ));
         }
@@ -314,7 +314,7 @@ impl Lowerer<'_> {
         if sort.is_some() {
             // The snapshot and the sort: n log n comparisons, counted before the work.
             self.w.line(format!(
-                "RSG_ACTIONS(rs_sort_cost(rs_map_count(&{map})), {});",
+                "RS_ACTIONS_AT(rs_sort_cost(rs_map_count(&{map})), {});",
                 c_string(&near)
             ));
         }

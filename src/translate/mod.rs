@@ -180,7 +180,7 @@ pub fn translate(
     let mut functions = Vec::new();
     for f in &prog.functions {
         let name = c_ident(&f.symbol);
-        let mut params: Vec<String> = vec!["struct rsg_context *c".into()];
+        let mut params: Vec<String> = vec!["struct rs_context *c".into()];
         if f.ret == Some(Type::String) {
             params.push("char *rs_ret".into());
         }
@@ -381,15 +381,26 @@ fn limits(defines: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// Renders one embedded template. Templates are ours and tested, so a failure here is a bug;
-/// it is still reported as an error, never a panic.
+/// it is still reported as an error, never a panic. One Tera instance serves the process:
+/// each template is parsed the first time it is used, not once per render (the provider
+/// templates render once per probe family and instance).
 pub(crate) fn render(template: &str, ctx: &tera::Context) -> Result<String, String> {
-    let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
-    // Text from outside the translator goes into the C only through these (cwriter.rs).
-    tera.register_filter("c_string", text_filter(cwriter::c_string));
-    tera.register_filter("c_comment", text_filter(cwriter::c_comment));
-    tera.add_raw_template(template, embedded::template(template))
-        .map_err(|e| format!("internal error in template {template}: {e:?}"))?;
+    static TERA: std::sync::OnceLock<std::sync::Mutex<tera::Tera>> = std::sync::OnceLock::new();
+    let lock = TERA.get_or_init(|| {
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![]);
+        // Text from outside the translator goes into the C only through these (cwriter.rs).
+        tera.register_filter("c_string", text_filter(cwriter::c_string));
+        tera.register_filter("c_comment", text_filter(cwriter::c_comment));
+        std::sync::Mutex::new(tera)
+    });
+    // A panic while another render held the lock leaves the instance usable: templates
+    // are only ever added whole.
+    let mut tera = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if !tera.get_template_names().any(|n| n == template) {
+        tera.add_raw_template(template, embedded::template(template))
+            .map_err(|e| format!("internal error in template {template}: {e:?}"))?;
+    }
     tera.render(template, ctx)
         .map_err(|e| format!("internal error rendering {template}: {e:?}"))
 }

@@ -127,12 +127,12 @@ static void rsg_stop(void)
 }
 
 /* This test module has no run-time errors and skips nothing (ctl: errors=0 skipped=0). */
-static long rsg_error_count(void)
+static long rs_error_count(void)
 {
 	return 0;
 }
 
-static long rsg_skipped_count(void)
+static long rs_skipped_count(void)
 {
 	return 0;
 }
