@@ -20,7 +20,7 @@ pub struct PpContext {
     pub kernel_release: String,
     pub arch: String,
     /// The target's `.config`: `CONFIG_X` -> value (`y`, `m`, a number or a string).
-    pub config: HashMap<String, String>,
+    pub config: Config,
     pub guru: bool,
     /// The script arguments themselves (`$1`, `@1`, ...), substituted as literals.
     pub args: Vec<String>,
@@ -32,17 +32,10 @@ pub const SYSTEMTAP_V: &str = "4.8";
 impl PpContext {
     /// Reads the target's `.config` (absent or unreadable: no options are set).
     pub fn for_target(release: &str, build_dir: &std::path::Path, guru: bool) -> PpContext {
-        let mut config = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(build_dir.join(".config")) {
-            for line in text.lines() {
-                if let Some((k, v)) = line.split_once('=') {
-                    if k.starts_with("CONFIG_") {
-                        config.insert(k.to_string(), v.trim_matches('"').to_string());
-                    }
-                }
-            }
-        }
-        let arch = if config.contains_key("CONFIG_X86_64") {
+        let config = Config::from_text(
+            std::fs::read_to_string(build_dir.join(".config")).unwrap_or_default(),
+        );
+        let arch = if config.has_line_starting("CONFIG_X86_64=") {
             "x86_64"
         } else {
             std::env::consts::ARCH
@@ -54,6 +47,47 @@ impl PpContext {
             guru,
             args: vec![],
         }
+    }
+}
+
+/// A kernel `.config`, indexed only when a condition first asks for a `CONFIG_*` option:
+/// most scripts never do, and indexing its ~9000 lines took a third of pass 1.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    text: String,
+    index: std::sync::OnceLock<HashMap<String, String>>,
+}
+
+impl Config {
+    pub fn from_text(text: String) -> Config {
+        Config {
+            text,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A config of these options (tests).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Config {
+        let text: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        Config::from_text(text)
+    }
+
+    /// An option's value (`y`, `m`, a number, a string without its quotes).
+    pub fn get(&self, option: &str) -> Option<&str> {
+        let index = self.index.get_or_init(|| {
+            self.text
+                .lines()
+                .filter_map(|line| line.split_once('='))
+                .filter(|(k, _)| k.starts_with("CONFIG_"))
+                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+                .collect()
+        });
+        index.get(option).map(String::as_str)
+    }
+
+    /// Whether some line starts with `prefix`, without indexing (`CONFIG_X86_64=`).
+    pub fn has_line_starting(&self, prefix: &str) -> bool {
+        self.text.lines().any(|l| l.starts_with(prefix))
     }
 }
 
@@ -351,7 +385,7 @@ impl<'s> Resolver<'_, 's> {
                         Some(v) => v
                             .parse::<i64>()
                             .map(Value::Num)
-                            .unwrap_or_else(|_| Value::Str(v.clone())),
+                            .unwrap_or_else(|_| Value::Str(v.to_string())),
                         None => Value::Str(String::new()),
                     },
                     other => {
@@ -446,9 +480,7 @@ mod tests {
     }
 
     fn ctx() -> PpContext {
-        let mut config = HashMap::new();
-        config.insert("CONFIG_SMP".to_string(), "y".to_string());
-        config.insert("CONFIG_HZ".to_string(), "250".to_string());
+        let config = Config::from_pairs(&[("CONFIG_SMP", "y"), ("CONFIG_HZ", "250")]);
         PpContext {
             kernel_release: "6.1.0-56-amd64".into(),
             arch: "x86_64".into(),
