@@ -254,14 +254,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
     // The library is parsed only when elaboration will need it.
     let mut next_id = next_id;
     let library = if last >= 2 {
-        match crate::tapset::load(
-            &mut sources,
-            &cli.include,
-            next_id,
-            syscalls.as_deref(),
-            &macros,
-            &pp,
-        ) {
+        match crate::tapset::load(&mut sources, &cli.include, next_id, &macros, &pp) {
             Ok((lib, after_library)) => {
                 next_id = after_library;
                 lib
@@ -293,6 +286,7 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         library: &library.functions,
         aliases: &library.aliases,
         build_dir: target.as_ref().ok().map(|t| t.build_dir.as_path()),
+        syscalls: syscalls.as_deref(),
         guru: cli.guru,
         script_file: file,
         first_free_id: next_id,
@@ -353,8 +347,8 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         eprintln!(
             "Pass 2: analyzed script: {} probe{}, {} function{}, 0 embeds, {} global{}, \
              {} of {} library scripts used in {}",
-            prog.probes.len(),
-            plural(prog.probes.len()),
+            prog.point_count(),
+            plural(prog.point_count()),
             prog.functions.len(),
             plural(prog.functions.len()),
             prog.globals.len(),

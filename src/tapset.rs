@@ -3,7 +3,6 @@
 //! does not define; only the functions actually called end up in the module.
 use crate::diag::Diagnostic;
 use crate::embedded;
-use crate::kernel::syscalls::Syscall;
 use crate::sema::aliases::Aliases;
 use crate::source::SourceMap;
 use crate::syntax::ast::{FunctionDecl, Item};
@@ -91,34 +90,12 @@ pub fn load_macros(
     }
 }
 
-/// The first-line marker of a tapset written once for every system call (see
-/// tapsets/syscalls.stp): rstap writes one copy per system call of the target's table.
-const PER_SYSCALL: &str = "rstap:per-syscall";
-
-/// One copy of a per-syscall template for each system call that has an entry point.
-fn instantiate(template: &str, syscalls: &[Syscall]) -> String {
-    let body: String = template.lines().skip(1).collect::<Vec<_>>().join("\n");
-    let mut out = String::with_capacity(body.len() * syscalls.len());
-    for sc in syscalls {
-        let Some(entry) = &sc.entry else { continue };
-        out.push_str(
-            &body
-                .replace("@SYSCALL@", &sc.name)
-                .replace("@NR@", &sc.nr.to_string())
-                .replace("@ENTRY@", entry),
-        );
-        out.push('\n');
-    }
-    out
-}
-
 /// Parses the library: the built-in tapsets first, then each `-I` directory, whose
 /// definitions take precedence (as a user's own tapsets do in stap).
 pub fn load(
     sources: &mut SourceMap,
     include: &[PathBuf],
     first_id: u32,
-    syscalls: Option<&[Syscall]>,
     macros: &Macros,
     pp: &crate::syntax::conditional::PpContext,
 ) -> Result<(Library, u32), Vec<Diagnostic>> {
@@ -149,15 +126,14 @@ pub fn load(
     let mut next_id = first_id;
     let mut errors = Vec::new();
     for (name, text) in texts {
-        let text = if text.lines().next().is_some_and(|l| l.contains(PER_SYSCALL)) {
-            match syscalls {
-                Some(table) => instantiate(&text, table),
-                None => continue,
-            }
-        } else {
-            text
-        };
         let file = sources.add(name, text.clone());
+        let family = match crate::sema::families::Family::of_file(&text).transpose() {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(Diagnostic::error(crate::source::Span::new(file, 0, 0), e));
+                continue;
+            }
+        };
         let (ast, id, diags) = crate::syntax::parse_file_with(file, &text, next_id, macros, pp);
         next_id = id;
         errors.extend(diags.into_iter().filter(Diagnostic::is_error));
@@ -165,7 +141,7 @@ pub fn load(
         for item in ast.items {
             match item {
                 Item::Function(f) => lib.add_function(f),
-                Item::Probe(p) if p.alias.is_some() => lib.aliases.add(&p),
+                Item::Probe(p) if p.alias.is_some() => lib.aliases.add_of_family(&p, family),
                 _ => {}
             }
         }

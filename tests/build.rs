@@ -215,6 +215,28 @@ fn syscall_probe_points_resolve_against_the_target_table() {
     let run = s.run(&["-p2", "-e", "probe syscall.nosuchcall.return { }"]);
     run.expect_code(1)
         .stderr_has("probe point component `nosuchcall` matches nothing");
+    // A near miss names the system call meant.
+    s.run(&["-p2", "-e", "probe syscall.opnat { }"])
+        .expect_code(1)
+        .stderr_has("did you mean `openat`?");
+    s.run(&["-p2", "-e", "probe syscall.close.entry { }"])
+        .expect_code(1)
+        .stderr_has("probe point component `entry` matches nothing");
+
+    // The family is elaborated once, and still counts one probe point per system call.
+    let run = s.run(&["-v", "-p2", "-e", "probe syscall.*.return { }"]);
+    run.expect_code(0);
+    let count: usize = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Pass 2: analyzed script: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no probe count in:\n{}", run.stderr));
+    assert!(
+        (250..1000).contains(&count),
+        "{count} syscall.*.return points"
+    );
 
     let run = s.run(&[
         "-p2",
@@ -272,6 +294,13 @@ fn handler_merging_and_u() {
     let separate = s.run(&["-p3", "-u", "-e", script]);
     separate.expect_code(0);
     assert_eq!(bodies(&separate.stdout), 5, "-u: one handler per probe");
+
+    // A procfs read runs with interrupts on, a timer with them off: the same body in both
+    // is two handlers (it used to be one, run with the first probe's setting).
+    let mixed = "global n probe procfs(\"x\").read { n++ } probe timer.s(1) { n++ }";
+    let run = s.run(&["-p3", "-e", mixed]);
+    run.expect_code(0);
+    assert_eq!(bodies(&run.stdout), 2, "{}", run.stdout);
 }
 
 /// The compile cache: a second identical build is a hit (passes 3 and 4 skipped, the same

@@ -3,8 +3,9 @@
 //! names (components may hold `*` wildcards); each match expands to the alias's own points,
 //! recursively, and the alias bodies wrap the user's body. Points no alias matches go to the
 //! providers (begin, end, timer, kernel.trace, kprobe).
+use super::families::{self, Family};
 use super::probes::{glob_match, no_match, resolve_point, ProviderCtx};
-use super::program::ProbeKind;
+use super::program::{ContextVar, Instance};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::ast::{Block, Component, Literal, ProbeDecl, ProbePoint, Stmt, StmtKind};
@@ -18,6 +19,9 @@ pub struct AliasDef {
     pub epilogue: bool,
     /// The second block of `probe A = P { prologue }, { epilogue }`.
     pub epilogue_body: Option<Block>,
+    /// Set for an alias of a family file (`// rstap:family syscall`): written once, it
+    /// stands for one alias per member of the family's table.
+    pub family: Option<Family>,
 }
 
 /// Aliases by the name of their first component, for quick matching.
@@ -28,6 +32,11 @@ pub struct Aliases {
 
 impl Aliases {
     pub fn add(&mut self, decl: &ProbeDecl) {
+        self.add_of_family(decl, None)
+    }
+
+    /// Adds an alias; `family` for the aliases of a family file.
+    pub fn add_of_family(&mut self, decl: &ProbeDecl, family: Option<Family>) {
         let Some(head) = &decl.alias else { return };
         for name in &head.names {
             let def = AliasDef {
@@ -36,6 +45,7 @@ impl Aliases {
                 body: decl.body.clone(),
                 epilogue: head.epilogue,
                 epilogue_body: head.epilogue_body.clone(),
+                family,
             };
             self.by_first
                 .entry(name.components[0].name.clone())
@@ -62,7 +72,7 @@ impl Aliases {
         groups
             .into_iter()
             .flatten()
-            .filter(move |a| name_matches(&point.components, &a.name.components))
+            .filter(move |a| name_matches(&point.components, &a.name.components, a.family))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &AliasDef> {
@@ -70,10 +80,13 @@ impl Aliases {
     }
 }
 
-fn name_matches(pattern: &[Component], name: &[Component]) -> bool {
+/// Whether the user's `pattern` matches an alias `name`. A family alias's member
+/// placeholder matches any component here; its members are matched when it expands.
+fn name_matches(pattern: &[Component], name: &[Component], family: Option<Family>) -> bool {
     pattern.len() == name.len()
         && pattern.iter().zip(name).all(|(p, n)| {
-            glob_match(&p.name, &n.name)
+            (family.is_some() && n.name == families::MEMBER && n.arg.is_none()
+                || glob_match(&p.name, &n.name))
                 && match (&p.arg, &n.arg) {
                     (None, None) => true,
                     (Some(a), Some(b)) => a == b,
@@ -82,14 +95,13 @@ fn name_matches(pattern: &[Component], name: &[Component]) -> bool {
         })
 }
 
-/// One concrete probe a user's point expands to.
+/// One probe a user's point expands to: a body and the points it runs at (one, or a
+/// family's members).
 #[derive(Debug, Clone)]
 pub struct Expansion {
-    /// The name it matched, as written (`syscall.openat.return`).
-    pub point: String,
-    /// The provider's point, after all aliases (`kernel.trace("raw_syscalls:sys_exit")`).
-    pub resolved: String,
-    pub kind: ProbeKind,
+    pub instances: Vec<Instance>,
+    /// The `$name`s the body can read.
+    pub context: Vec<ContextVar>,
     /// The body: alias prologues, the user's body, alias epilogues.
     pub body: Block,
     pub span: Span,
@@ -160,9 +172,13 @@ fn expand_into(
                 let mut concrete = point.clone();
                 (concrete.optional, concrete.sufficient) = (false, false);
                 out.push(Expansion {
-                    point: super::probes::point_text(point),
-                    resolved: super::probes::point_text(&concrete),
-                    kind,
+                    context: super::probes::context_of(&kind),
+                    instances: vec![Instance {
+                        point: super::probes::point_text(point),
+                        resolved: super::probes::point_text(&concrete),
+                        kind,
+                        consts: vec![],
+                    }],
                     body: body.clone(),
                     span: point.span,
                 });
@@ -177,6 +193,11 @@ fn expand_into(
         if let Some(epi) = &alias.epilogue_body {
             wrapped = wrap(&wrapped, epi, true, point.span);
         }
+        if let Some(family) = alias.family {
+            // Its instances are named after the members they stand for.
+            out.extend(families::expand(family, point, alias, wrapped, ctx)?);
+            continue;
+        }
         let before = out.len();
         for target in &alias.points {
             let before_target = out.len();
@@ -190,8 +211,8 @@ fn expand_into(
         }
         // The expansions are named after the alias the user's point matched.
         let name = super::probes::point_text(&alias.name);
-        for e in &mut out[before..] {
-            e.point = name.clone();
+        for i in out[before..].iter_mut().flat_map(|e| &mut e.instances) {
+            i.point = name.clone();
         }
     }
     Ok(())
@@ -218,7 +239,8 @@ fn near_miss(point: &ProbePoint, aliases: &[&Aliases]) -> Option<Diagnostic> {
                 .iter()
                 .zip(&a.name.components)
                 .take_while(|(p, n)| {
-                    glob_match(&p.name, &n.name) && (p.arg.is_none() || p.arg == n.arg)
+                    let member = a.family.is_some() && n.name == families::MEMBER;
+                    (member || glob_match(&p.name, &n.name)) && (p.arg.is_none() || p.arg == n.arg)
                 })
                 .count()
         })

@@ -32,7 +32,8 @@ pub struct Analyzer<'p> {
     pub(super) library: &'p HashMap<String, Vec<FunctionDecl>>,
     pub(super) bodies: Vec<(BodyOwner, Block)>,
     /// Per body: the `$name` target variables its probe point provides.
-    pub(super) target_names: Vec<Vec<String>>,
+    /// Each body's `$name`s (none for a function's).
+    pub(super) target_names: Vec<Vec<super::program::ContextVar>>,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -215,7 +216,7 @@ impl<'p> Analyzer<'p> {
 
     /// Types every probe body (and every function they reach) to a fixpoint, then walks once
     /// more reporting what is still wrong.
-    pub fn run(&mut self, probe_bodies: Vec<(Block, Vec<String>)>) {
+    pub fn run(&mut self, probe_bodies: Vec<(Block, Vec<super::program::ContextVar>)>) {
         for (b, targets) in probe_bodies {
             self.bodies.push((BodyOwner::Probe, b));
             self.target_names.push(targets);

@@ -135,27 +135,23 @@ impl Analyzer<'_> {
         }
         let bare = name.trim_start_matches('$');
         let names = &self.target_names[self.current];
-        match names.iter().position(|n| n == bare) {
-            Some(_) if names[0] == super::PROCFS_VALUE => {
-                self.prog.targets.insert(e.id, super::PROCFS_VALUE_SLOT);
-                Some(Type::String)
-            }
-            Some(i) => {
-                self.prog.targets.insert(e.id, i);
-                Some(Type::Long)
+        match names.iter().find(|v| v.name == bare) {
+            Some(v) => {
+                let (source, ty) = (v.source, v.ty);
+                self.prog.targets.insert(e.id, source);
+                Some(ty)
             }
             None => {
-                let have = if names.is_empty() {
+                // The family constants (`$__syscall_name`) are the tapsets' own.
+                let visible: Vec<String> = names
+                    .iter()
+                    .filter(|v| !v.name.starts_with("__"))
+                    .map(|v| format!("${}", v.name))
+                    .collect();
+                let have = if visible.is_empty() {
                     "this probe point provides no target variables".to_string()
                 } else {
-                    format!(
-                        "this probe point provides {}",
-                        names
-                            .iter()
-                            .map(|n| format!("${n}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!("this probe point provides {}", visible.join(", "))
                 };
                 self.error(
                     Diagnostic::error(e.span, format!("unknown target variable `{name}`"))

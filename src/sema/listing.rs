@@ -39,7 +39,9 @@ pub fn print_program(prog: &Program, with_bodies: bool) -> String {
     }
     out.push_str("# probes\n");
     for p in &prog.probes {
-        out.push_str(&format!("{} /* <- {} */\n", p.resolved, p.point));
+        for i in &p.instances {
+            out.push_str(&format!("{} /* <- {} */\n", i.resolved, i.point));
+        }
         locals(&mut out, &p.locals);
         if with_bodies {
             out.push_str(&pretty::print_block(&p.body));
@@ -76,11 +78,10 @@ fn locals(out: &mut String, locals: &[Local]) {
 /// `name:type` (the alias prologue's locals), sorted by name, as stap prints them.
 pub fn list_points(prog: &Program, with_vars: bool) -> String {
     let mut lines: Vec<String> = prog
-        .probes
-        .iter()
-        .map(|p| {
+        .points()
+        .map(|(_, p, i)| {
             if !with_vars {
-                return p.point.clone();
+                return i.point.clone();
             }
             let mut vars: Vec<String> = p
                 .locals
@@ -90,9 +91,9 @@ pub fn list_points(prog: &Program, with_vars: bool) -> String {
             vars.sort();
             vars.dedup();
             if vars.is_empty() {
-                p.point.clone()
+                i.point.clone()
             } else {
-                format!("{} {}", p.point, vars.join(" "))
+                format!("{} {}", i.point, vars.join(" "))
             }
         })
         .collect();

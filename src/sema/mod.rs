@@ -3,6 +3,7 @@
 pub mod aliases;
 pub mod analyze;
 mod expr;
+pub mod families;
 mod foreach_calls;
 pub mod format;
 pub mod listing;
@@ -19,11 +20,6 @@ use analyze::Analyzer;
 pub use program::*;
 use std::collections::HashMap;
 
-/// The target-variable slot that stands for a procfs probe's `$value`.
-pub const PROCFS_VALUE: &str = "value";
-/// `Program::targets` marks `$value` with this index (it is no tracepoint argument).
-pub const PROCFS_VALUE_SLOT: usize = usize::MAX;
-
 /// What elaboration needs besides the script.
 pub struct Options<'a> {
     pub script_name: &'a str,
@@ -33,6 +29,8 @@ pub struct Options<'a> {
     pub aliases: &'a aliases::Aliases,
     /// The target kernel's build directory (tracepoint prototypes), if there is one.
     pub build_dir: Option<&'a std::path::Path>,
+    /// The target's system call table (`syscall.*`), when the script may need it.
+    pub syscalls: Option<&'a [crate::kernel::syscalls::Syscall]>,
     /// `-g`: embedded C allowed in the script.
     pub guru: bool,
     /// The script's file: warnings are about it, not about the library.
@@ -74,6 +72,7 @@ pub fn elaborate(
     let alias_sets = [&script_aliases, opts.aliases];
     let ctx = probes::ProviderCtx {
         build_dir: opts.build_dir,
+        syscalls: opts.syscalls,
     };
 
     // Probe points first: each expands (through aliases) to concrete probes with bodies.
@@ -150,15 +149,7 @@ pub fn elaborate(
     analyzer.run(
         expansions
             .iter()
-            .map(|x| {
-                let targets = match &x.kind {
-                    ProbeKind::Tracepoint(tp) => tp.args.iter().map(|a| a.name.clone()).collect(),
-                    // `$value`: the procfs file's content, written by the body.
-                    ProbeKind::Procfs { .. } => vec![PROCFS_VALUE.to_string()],
-                    _ => vec![],
-                };
-                (x.body.clone(), targets)
-            })
+            .map(|x| (x.body.clone(), x.context.clone()))
             .collect(),
     );
     let facts = analyzer.probe_facts();
@@ -175,9 +166,7 @@ pub fn elaborate(
     prog.unread_globals = unread;
     for (x, facts) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
-            point: x.point,
-            resolved: x.resolved,
-            kind: x.kind,
+            instances: x.instances,
             body: x.body,
             locals: facts.locals,
             globals_used: facts.globals_used,
@@ -228,8 +217,12 @@ fn procfs_collisions(
 ) -> Vec<Diagnostic> {
     let mut first: HashMap<&str, crate::source::Span> = HashMap::new();
     let mut diags = Vec::new();
-    for (x, &at) in expansions.iter().zip(written_at) {
-        let ProbeKind::Procfs { name, .. } = &x.kind else {
+    let points = expansions
+        .iter()
+        .zip(written_at)
+        .flat_map(|(x, &at)| x.instances.iter().map(move |i| (i, at)));
+    for (i, at) in points {
+        let ProbeKind::Procfs { name, .. } = &i.kind else {
             continue;
         };
         match first.get(name.as_str()) {

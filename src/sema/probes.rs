@@ -1,6 +1,6 @@
 //! Matching probe points against the built-in providers: `begin`, `end`, `timer.*`.
 //! (Tapset aliases and the kernel providers plug in here as the library grows.)
-use super::program::ProbeKind;
+use super::program::{ContextRef, ContextVar, ProbeKind, Type};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{Component, Literal, ProbePoint};
 
@@ -31,6 +31,31 @@ pub fn point_text(p: &ProbePoint) -> String {
 pub struct ProviderCtx<'a> {
     /// The target's build directory, when one was found.
     pub build_dir: Option<&'a std::path::Path>,
+    /// The target's system call table, when the script may name `syscall.*` points.
+    pub syscalls: Option<&'a [crate::kernel::syscalls::Syscall]>,
+}
+
+/// The `$name`s a probe of this kind can read: a tracepoint's arguments (as longs), a
+/// procfs read probe's `$value` (the file's content, a string the body writes).
+pub fn context_of(kind: &ProbeKind) -> Vec<ContextVar> {
+    match kind {
+        ProbeKind::Tracepoint(tp) => tp
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ContextVar {
+                name: a.name.clone(),
+                ty: Type::Long,
+                source: ContextRef::Arg(i),
+            })
+            .collect(),
+        ProbeKind::Procfs { .. } => vec![ContextVar {
+            name: "value".into(),
+            ty: Type::String,
+            source: ContextRef::ProcfsValue,
+        }],
+        _ => vec![],
+    }
 }
 
 /// Resolves one probe point to where it attaches, or says which component did not match.

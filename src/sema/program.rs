@@ -102,14 +102,26 @@ pub struct Local {
     pub ty: Type,
 }
 
-/// One probe handler: a resolved probe point and the body that runs there.
+/// One place a probe's body runs: a resolved probe point. A probe point the user writes
+/// once may stand for many (`syscall.*.return`: one kretprobe per system call), which share
+/// the body and differ only in what the provider attaches and in their constants.
 #[derive(Debug, Clone)]
-pub struct Probe {
-    /// The probe point as the user wrote it (used in messages and `-p2` output).
+pub struct Instance {
+    /// The probe point as the user wrote it or the alias it matched (messages, `-p2`).
     pub point: String,
     /// The provider's point it resolved to (`kernel.trace("raw_syscalls:sys_exit")`).
     pub resolved: String,
     pub kind: ProbeKind,
+    /// The values of the family's per-instance constants (`$__syscall_name`, ...), in the
+    /// order of the family's constant names.
+    pub consts: Vec<crate::syntax::ast::Literal>,
+}
+
+/// One probe: a body and the points it runs at, elaborated once.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// At least one; all of one handler class (the same provider family).
+    pub instances: Vec<Instance>,
     pub body: Block,
     pub locals: Vec<Local>,
     /// Globals the body touches (itself or through the functions it calls), by index.
@@ -118,6 +130,31 @@ pub struct Probe {
     /// with `<<<` (each CPU adds into its own part, without the global's lock).
     pub globals_locked: BTreeSet<usize>,
     pub span: Span,
+}
+
+impl Probe {
+    /// What the first instance attaches to: every instance is of its family.
+    pub fn kind(&self) -> &ProbeKind {
+        &self.instances[0].kind
+    }
+}
+
+/// A `$name` a probe body can read: where its value comes from, and its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextVar {
+    pub name: String,
+    pub ty: Type,
+    pub source: ContextRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextRef {
+    /// The probe's i-th argument (a tracepoint's, in declaration order).
+    Arg(usize),
+    /// A procfs read probe's `$value`: the file's content, written by the body.
+    ProcfsValue,
+    /// The instance's i-th constant (`Instance::consts`).
+    Instance(usize),
 }
 
 /// What a name in an expression refers to.
@@ -174,8 +211,8 @@ pub struct Program {
     pub builtins: HashMap<NodeId, Builtin>,
     /// Calls of functions in `functions`, by index.
     pub calls: HashMap<NodeId, usize>,
-    /// `$name` target variables: the argument's position in the probe's tracepoint.
-    pub targets: HashMap<NodeId, usize>,
+    /// `$name` target variables: where each reads its value.
+    pub targets: HashMap<NodeId, ContextRef>,
     /// Kernel tables the module must carry (the tapset functions that read them are used).
     pub needs_syscall_names: bool,
     pub needs_errno_names: bool,
@@ -201,6 +238,20 @@ impl Program {
             files.insert(f.span.file);
         }
         files
+    }
+
+    /// Every probe point of the program, numbered as the module numbers them: (point
+    /// number, probe, instance).
+    pub fn points(&self) -> impl Iterator<Item = (usize, &Probe, &Instance)> {
+        self.probes
+            .iter()
+            .flat_map(|p| p.instances.iter().map(move |i| (p, i)))
+            .enumerate()
+            .map(|(n, (p, i))| (n, p, i))
+    }
+
+    pub fn point_count(&self) -> usize {
+        self.probes.iter().map(|p| p.instances.len()).sum()
     }
 
     pub fn type_of(&self, id: NodeId) -> Type {

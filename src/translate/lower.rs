@@ -5,7 +5,7 @@
 //! That keeps stap's left-to-right evaluation and short-circuiting explicit, and lets a
 //! run-time error (division by zero, too many actions) leave the handler with `goto out`.
 use super::cwriter::{c_string, CWriter};
-use crate::sema::{Program, Type, VarRef};
+use crate::sema::{ContextRef, Program, Type, VarRef};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::*;
 
@@ -58,6 +58,9 @@ pub struct Lowerer<'a> {
     /// Literals that come from the probe's row of a merged handler's constant table
     /// (node -> C expression such as `k->c0`).
     pub consts: std::collections::HashMap<NodeId, String>,
+    /// The C expression of each per-instance constant the body reads: a column of the
+    /// constant table (`k->c1`) or, the same in every instance, a literal.
+    pub instance_consts: std::collections::HashMap<usize, String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -86,6 +89,7 @@ impl<'a> Lowerer<'a> {
             labels: 0,
             foreach_depth: 0,
             consts: std::collections::HashMap::new(),
+            instance_consts: std::collections::HashMap::new(),
         }
     }
 
@@ -346,8 +350,9 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Call { args, .. } => self.call(e, args),
             ExprKind::Target { .. } => match self.prog.targets[&e.id] {
-                crate::sema::PROCFS_VALUE_SLOT => "((const char *)rsg_procfs_value->data)".into(),
-                i => format!("((int64_t)c->args[{i}])"),
+                ContextRef::ProcfsValue => "((const char *)rsg_procfs_value->data)".into(),
+                ContextRef::Arg(i) => format!("((int64_t)c->args[{i}])"),
+                ContextRef::Instance(k) => self.instance_consts[&k].clone(),
             },
             other => unreachable!("pass 2 rejects {other:?}"),
         }

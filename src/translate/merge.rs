@@ -1,25 +1,43 @@
 //! Handler merging: probes whose bodies differ only in literal values share one handler
-//! function; the differing literals move into a per-probe constant table. 346 kretprobes of
-//! `syscall.*.return` (each with its own `name = "openat"`, `syscall_nr = 257`) become one
-//! handler and a table of 346 small rows. `-u` turns this off.
-use crate::sema::{Builtin, ProbeKind, Program};
+//! function; the differing literals, and the per-instance constants that differ (a
+//! family's `$__syscall_name`), move into a constant table with a row per probe point.
+//! `syscall.*.return` is one probe with 346 instances: one handler, 346 small rows. `-u`
+//! turns this off: one handler per probe point, as stap emits them.
+use crate::sema::{Builtin, ContextRef, ProbeKind, Program};
 use crate::syntax::ast::{Expr, ExprKind, Literal, NodeId};
 use crate::syntax::visit;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// A group of probes that share one handler.
+/// One probe point of a handler: its number in the module and where it comes from.
+#[derive(Clone, Copy)]
+pub struct Member {
+    pub point: usize,
+    pub probe: usize,
+    pub instance: usize,
+}
+
+/// A group of probe points that share one handler.
 pub struct Handler {
     /// The probe whose body is lowered for the whole group.
     pub rep: usize,
-    /// Every probe of the group, in order (`rep` first).
-    pub members: Vec<usize>,
-    /// The literals that differ between members: one slot per literal of `rep`'s body.
+    /// Every point of the group, in point order.
+    pub members: Vec<Member>,
+    /// What differs between members: a column of the constant table each.
     pub slots: Vec<Slot>,
+    /// The per-instance constants the body reads that are the same in every member.
+    pub fixed: Vec<(usize, Literal)>,
+}
+
+#[derive(Clone, Copy)]
+pub enum SlotOf {
+    /// A literal's node in `rep`'s body.
+    Literal(NodeId),
+    /// The instances' constant of this index.
+    Instance(usize),
 }
 
 pub struct Slot {
-    /// The literal's node in `rep`'s body.
-    pub node: NodeId,
+    pub of: SlotOf,
     /// Its value in each member, in `members` order.
     pub values: Vec<Literal>,
 }
@@ -27,12 +45,31 @@ pub struct Slot {
 /// Groups probes (each group's bodies have the same shape) unless `enabled` is false, in
 /// which case every probe has a handler of its own, as stap's unoptimized output does.
 pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
+    let mut members_of: Vec<Vec<Member>> = vec![vec![]; prog.probes.len()];
+    let mut point = 0;
+    for (probe, p) in prog.probes.iter().enumerate() {
+        for instance in 0..p.instances.len() {
+            members_of[probe].push(Member {
+                point,
+                probe,
+                instance,
+            });
+            point += 1;
+        }
+    }
+    let read = instance_consts_read(prog);
     if !enabled {
-        return (0..prog.probes.len())
-            .map(|i| Handler {
-                rep: i,
-                members: vec![i],
-                slots: vec![],
+        let handlers = members_of.into_iter().flatten().map(|m| Handler {
+            rep: m.probe,
+            members: vec![m],
+            slots: vec![],
+            fixed: vec![],
+        });
+        return handlers
+            .map(|mut h| {
+                let rep = h.rep;
+                split_consts(prog, &mut h, &[], &read[rep]);
+                h
             })
             .collect();
     }
@@ -65,12 +102,13 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
         });
         let skip = |e: &Expr| !formats.contains(&e.id);
         // Where a body runs matters too: begin/end allow more actions, tracepoint
-        // arguments are numbered by the tracepoint.
-        let kind = match &p.kind {
+        // arguments are numbered by the tracepoint, a procfs read runs with interrupts on.
+        let kind = match p.kind() {
             ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. } => {
                 "once".to_string()
             }
             ProbeKind::Tracepoint(tp) => format!("tp{:?}", tp.args),
+            ProbeKind::Procfs { .. } => "procfs".to_string(),
             _ => "event".to_string(),
         };
         let locals: Vec<String> = p
@@ -91,36 +129,80 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
     let mut handlers: Vec<Handler> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         match by_key.get(key.as_str()) {
-            Some(&h) => handlers[h].members.push(i),
+            Some(&h) => handlers[h].members.extend(&members_of[i]),
             None => {
                 by_key.insert(key, handlers.len());
                 handlers.push(Handler {
                     rep: i,
-                    members: vec![i],
+                    members: members_of[i].clone(),
                     slots: vec![],
+                    fixed: vec![],
                 });
             }
         }
     }
     for h in &mut handlers {
-        if h.members.len() < 2 {
-            continue;
-        }
-        let rep = &literals[h.rep];
-        for (k, (node, _)) in rep.iter().enumerate() {
+        let rep = h.rep;
+        split_consts(prog, h, &literals, &read[rep]);
+    }
+    handlers
+}
+
+/// Fills a handler's slots (what differs between its members) and fixed constants.
+/// `literals`: each probe's literals in body order (empty when handlers are not merged:
+/// the literals then stay in the code).
+fn split_consts(
+    prog: &Program,
+    h: &mut Handler,
+    literals: &[Vec<(NodeId, Literal)>],
+    read: &BTreeSet<usize>,
+) {
+    let of_probes = h.members.iter().map(|m| m.probe);
+    if of_probes.clone().any(|p| p != h.rep) {
+        for (k, (node, _)) in literals[h.rep].iter().enumerate() {
             let values: Vec<Literal> = h
                 .members
                 .iter()
-                .map(|&m| literals[m][k].1.clone())
+                .map(|m| literals[m.probe][k].1.clone())
                 .collect();
             // A literal the same in every member stays in the code.
             if values.iter().any(|v| v != &values[0]) {
                 h.slots.push(Slot {
-                    node: *node,
+                    of: SlotOf::Literal(*node),
                     values,
                 });
             }
         }
     }
-    handlers
+    for &c in read {
+        let values: Vec<Literal> = h
+            .members
+            .iter()
+            .map(|m| prog.probes[m.probe].instances[m.instance].consts[c].clone())
+            .collect();
+        if values.iter().all(|v| v == &values[0]) {
+            h.fixed.push((c, values[0].clone()));
+        } else {
+            h.slots.push(Slot {
+                of: SlotOf::Instance(c),
+                values,
+            });
+        }
+    }
+}
+
+/// For each probe, the per-instance constants its body reads: only those become columns.
+fn instance_consts_read(prog: &Program) -> Vec<BTreeSet<usize>> {
+    prog.probes
+        .iter()
+        .map(|p| {
+            let mut read = BTreeSet::new();
+            visit::exprs(&p.body, &mut |e: &Expr| {
+                if let Some(ContextRef::Instance(c)) = prog.targets.get(&e.id) {
+                    read.insert(*c);
+                }
+            });
+            read
+        })
+        .collect()
 }

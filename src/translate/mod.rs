@@ -99,52 +99,55 @@ pub fn translate(
     let groups = merge::group(prog, optimize);
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
-    let mut handler_of = vec![(0usize, None::<usize>); prog.probes.len()];
+    let mut handler_of = vec![(0usize, None::<usize>); prog.point_count()];
     for (index, group) in groups.iter().enumerate() {
         let probe = &prog.probes[group.rep];
         let mut lowerer = Lowerer::new(prog, sources, None);
         let mut const_fields = Vec::new();
         for (j, slot) in group.slots.iter().enumerate() {
-            lowerer.consts.insert(slot.node, format!("k->c{j}"));
+            match slot.of {
+                merge::SlotOf::Literal(node) => lowerer.consts.insert(node, format!("k->c{j}")),
+                merge::SlotOf::Instance(c) => lowerer.instance_consts.insert(c, format!("k->c{j}")),
+            };
             const_fields.push(match slot.values[0] {
                 Literal::Number(_) => format!("int64_t c{j}"),
                 Literal::Str(_) => format!("const char *c{j}"),
             });
+        }
+        for (c, value) in &group.fixed {
+            lowerer.instance_consts.insert(*c, literal_c(value));
         }
         let rows: Vec<String> = (0..group.members.len())
             .map(|m| {
                 let vals: Vec<String> = group
                     .slots
                     .iter()
-                    .map(|s| match &s.values[m] {
-                        Literal::Number(n) => lower::long_literal(*n),
-                        Literal::Str(v) => cwriter::c_string(v),
-                    })
+                    .map(|s| literal_c(&s.values[m]))
                     .collect();
                 format!("{{ {} }}", vals.join(", "))
             })
             .collect();
-        for (row, &m) in group.members.iter().enumerate() {
-            handler_of[m] = (index, (!group.slots.is_empty()).then_some(row));
+        for (row, member) in group.members.iter().enumerate() {
+            handler_of[member.point] = (index, (!group.slots.is_empty()).then_some(row));
         }
         let lowered = lowerer.lower(&probe.body);
         add_comparators(&lowered.comparators);
         let (fields, inits, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
         let interruptible = matches!(
-            probe.kind,
+            probe.kind(),
             ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. }
         );
         // Probes run from a process's system call (the runner's start/stop, a read of a
         // procfs file) keep interrupts on: their body is not a reason for the CPU to miss
         // its timer and the watchdogs (issue 11). Preemption stays off (the context is
         // this CPU's, the global locks are raw spinlocks).
-        let irqs_on = interruptible || matches!(probe.kind, ProbeKind::Procfs { .. });
+        let irqs_on = interruptible || matches!(probe.kind(), ProbeKind::Procfs { .. });
         let points: Vec<&str> = group
             .members
             .iter()
             .take(3)
-            .map(|&m| prog.probes[m].point.as_str())
+            .map(|m| prog.probes[m.probe].instances[m.instance].point.as_str())
             .collect();
         let more = group.members.len().saturating_sub(3);
         let comment = if more > 0 {
@@ -168,12 +171,10 @@ pub fn translate(
         }));
     }
     let probes: Vec<_> = prog
-        .probes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (h, row) = handler_of[i];
-            json!({ "point_c": cwriter::c_string(&p.point), "handler": h, "row": row })
+        .points()
+        .map(|(n, _, instance)| {
+            let (h, row) = handler_of[n];
+            json!({ "point_c": cwriter::c_string(&instance.point), "handler": h, "row": row })
         })
         .collect();
 
@@ -232,10 +233,8 @@ pub fn translate(
     // begin, end and error probes run in sequence-number order, then in script order.
     let ordered = |want: fn(&ProbeKind) -> Option<i64>| -> Vec<usize> {
         let mut v: Vec<(i64, usize)> = prog
-            .probes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| want(&p.kind).map(|seq| (seq, i)))
+            .points()
+            .filter_map(|(n, _, i)| want(&i.kind).map(|seq| (seq, n)))
             .collect();
         v.sort();
         v.into_iter().map(|(_, i)| i).collect()
@@ -270,9 +269,8 @@ pub fn translate(
     // The context holds every argument of the widest tracepoint probed ($name reads
     // c->args[i] for any of them).
     let max_args = prog
-        .probes
-        .iter()
-        .filter_map(|p| match &p.kind {
+        .points()
+        .filter_map(|(_, _, i)| match &i.kind {
             ProbeKind::Tracepoint(tp) => Some(tp.args.len()),
             _ => None,
         })
@@ -360,8 +358,16 @@ pub fn translate(
     Ok(Translated {
         source,
         makefile,
-        probe_count: prog.probes.len(),
+        probe_count: prog.point_count(),
     })
+}
+
+/// A constant's value as C.
+fn literal_c(value: &Literal) -> String {
+    match value {
+        Literal::Number(n) => lower::long_literal(*n),
+        Literal::Str(v) => cwriter::c_string(v),
+    }
 }
 
 /// stap's limits with the user's `-D` settings in their place, then the user's others.

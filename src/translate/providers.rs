@@ -36,8 +36,8 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
     let mut out = Rendered::default();
     let (mut timers, mut tracepoints, mut procfs, mut profiles) = (0, 0, 0, 0);
     let (mut entries, mut returns) = (Vec::new(), Vec::new());
-    for (i, probe) in prog.probes.iter().enumerate() {
-        match &probe.kind {
+    for (i, _, instance) in prog.points() {
+        match &instance.kind {
             // begin and end probes run from rsg_start/rsg_stop directly.
             ProbeKind::Begin { .. }
             | ProbeKind::End { .. }
