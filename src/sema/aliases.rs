@@ -4,8 +4,9 @@
 //! recursively, and the alias bodies wrap the user's body. Points no alias matches go to the
 //! providers (begin, end, timer, kernel.trace, kprobe).
 use super::families::{self, Family};
-use super::probes::{glob_match, no_match, resolve_point, ProviderCtx};
+use super::probes::{glob_match, no_match};
 use super::program::{ContextVar, Instance};
+use super::providers::{resolve_point, ProviderCtx};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::ast::{Block, Component, Literal, ProbeDecl, ProbePoint, Stmt, StmtKind};
@@ -172,7 +173,7 @@ fn expand_into(
                 let mut concrete = point.clone();
                 (concrete.optional, concrete.sufficient) = (false, false);
                 out.push(Expansion {
-                    context: super::probes::context_of(&kind),
+                    context: super::providers::context_of(&kind),
                     instances: vec![Instance {
                         point: super::probes::point_text(point),
                         resolved: super::probes::point_text(&concrete),

@@ -7,8 +7,9 @@
 //! and number are per-instance constants (`$__syscall_name`, `$__syscall_nr`), so the
 //! instances share one handler by construction.
 use super::aliases::{AliasDef, Expansion};
-use super::probes::{context_of, no_match, point_text, resolve_point, ProviderCtx};
+use super::probes::{no_match, point_text};
 use super::program::{ContextRef, ContextVar, Instance, Type};
+use super::providers::{context_of, resolve_point, ProviderCtx};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{Block, Literal, ProbePoint};
 

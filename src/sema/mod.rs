@@ -10,6 +10,7 @@ pub mod listing;
 pub mod optimize;
 pub mod probes;
 pub mod program;
+pub mod providers;
 mod scope;
 pub mod unread;
 mod warnings;
@@ -70,7 +71,7 @@ pub fn elaborate(
         }
     }
     let alias_sets = [&script_aliases, opts.aliases];
-    let ctx = probes::ProviderCtx {
+    let ctx = providers::ProviderCtx {
         build_dir: opts.build_dir,
         syscalls: opts.syscalls,
     };
@@ -222,10 +223,10 @@ fn procfs_collisions(
         .zip(written_at)
         .flat_map(|(x, &at)| x.instances.iter().map(move |i| (i, at)));
     for (i, at) in points {
-        let ProbeKind::Procfs { name, .. } = &i.kind else {
+        let Some(name) = providers::procfs_file(&i.kind) else {
             continue;
         };
-        match first.get(name.as_str()) {
+        match first.get(name) {
             Some(&before) => diags.push(
                 Diagnostic::error(
                     at,

@@ -3,7 +3,7 @@
 //! family's `$__syscall_name`), move into a constant table with a row per probe point.
 //! `syscall.*.return` is one probe with 346 instances: one handler, 346 small rows. `-u`
 //! turns this off: one handler per probe point, as stap emits them.
-use crate::sema::{Builtin, ContextRef, ProbeKind, Program};
+use crate::sema::{Builtin, ContextRef, Program};
 use crate::syntax::ast::{Expr, ExprKind, Literal, NodeId};
 use crate::syntax::visit;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -101,16 +101,8 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
             }
         });
         let skip = |e: &Expr| !formats.contains(&e.id);
-        // Where a body runs matters too: begin/end allow more actions, tracepoint
-        // arguments are numbered by the tracepoint, a procfs read runs with interrupts on.
-        let kind = match p.kind() {
-            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. } => {
-                "once".to_string()
-            }
-            ProbeKind::Tracepoint(tp) => format!("tp{:?}", tp.args),
-            ProbeKind::Procfs { .. } => "procfs".to_string(),
-            _ => "event".to_string(),
-        };
+        // Where a body runs matters too (its budget, interrupts, what its arguments are).
+        let kind = crate::sema::providers::handler_class(p.kind());
         let locals: Vec<String> = p
             .locals
             .iter()

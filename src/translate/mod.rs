@@ -1,5 +1,6 @@
 //! Pass 3: the elaborated program as kernel-module C source (`NAME_src.c`) and its Kbuild
 //! file. Tera renders the module's shape and each provider; the C writer renders bodies.
+mod attach;
 mod budget;
 pub mod cwriter;
 pub mod lower;
@@ -7,10 +8,10 @@ mod lower_call;
 mod lower_data;
 mod merge;
 mod module_data;
-mod providers;
 
 use crate::embedded;
-use crate::sema::{FunctionCode, ProbeKind, Program, Type};
+use crate::sema::providers::{self, Phase};
+use crate::sema::{FunctionCode, Program, Type};
 use crate::source::SourceMap;
 use crate::syntax::ast::Literal;
 use lower::{c_ident, Comparator, Lowerer};
@@ -134,15 +135,12 @@ pub fn translate(
         add_comparators(&lowered.comparators);
         let (fields, inits, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
-        let interruptible = matches!(
-            probe.kind(),
-            ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. }
-        );
+        let interruptible = providers::phase(probe.kind()) != providers::Phase::Event;
         // Probes run from a process's system call (the runner's start/stop, a read of a
         // procfs file) keep interrupts on: their body is not a reason for the CPU to miss
         // its timer and the watchdogs (issue 11). Preemption stays off (the context is
         // this CPU's, the global locks are raw spinlocks).
-        let irqs_on = interruptible || matches!(probe.kind(), ProbeKind::Procfs { .. });
+        let irqs_on = providers::runs_in_process(probe.kind());
         let points: Vec<&str> = group
             .members
             .iter()
@@ -231,10 +229,10 @@ pub fn translate(
     }
 
     // begin, end and error probes run in sequence-number order, then in script order.
-    let ordered = |want: fn(&ProbeKind) -> Option<i64>| -> Vec<usize> {
+    let ordered = |want: fn(Phase) -> Option<i64>| -> Vec<usize> {
         let mut v: Vec<(i64, usize)> = prog
             .points()
-            .filter_map(|(n, _, i)| want(&i.kind).map(|seq| (seq, n)))
+            .filter_map(|(n, _, i)| want(providers::phase(&i.kind)).map(|seq| (seq, n)))
             .collect();
         v.sort();
         v.into_iter().map(|(_, i)| i).collect()
@@ -262,7 +260,7 @@ pub fn translate(
         .max()
         .unwrap_or(0);
     budget::check_work(limit_values, max_locks)?;
-    let providers = providers::render_all(prog)?;
+    let providers = attach::render_all(prog)?;
 
     let mut ctx = tera::Context::new();
     ctx.insert("name", module_name);
@@ -270,10 +268,7 @@ pub fn translate(
     // c->args[i] for any of them).
     let max_args = prog
         .points()
-        .filter_map(|(_, _, i)| match &i.kind {
-            ProbeKind::Tracepoint(tp) => Some(tp.args.len()),
-            _ => None,
-        })
+        .map(|(_, _, i)| providers::context_args(&i.kind))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -324,21 +319,21 @@ pub fn translate(
     ctx.insert(
         "begin_order",
         &ordered(|k| match k {
-            ProbeKind::Begin { seq } => Some(*seq),
+            Phase::Begin(seq) => Some(seq),
             _ => None,
         }),
     );
     ctx.insert(
         "end_order",
         &ordered(|k| match k {
-            ProbeKind::End { seq } => Some(*seq),
+            Phase::End(seq) => Some(seq),
             _ => None,
         }),
     );
     ctx.insert(
         "error_order",
         &ordered(|k| match k {
-            ProbeKind::Error { seq } => Some(*seq),
+            Phase::Error(seq) => Some(seq),
             _ => None,
         }),
     );

@@ -56,7 +56,7 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                     "randomize": randomize,
                     "period_ms": period / 1_000_000,
                     "randomize_ms": randomize / 1_000_000,
-                    "min_ns": crate::sema::probes::TIMER_MIN_NS,
+                    "min_ns": crate::sema::providers::TIMER_MIN_NS,
                 });
                 timers += 1;
                 // Whole milliseconds run on jiffies; finer periods need a high-resolution timer.

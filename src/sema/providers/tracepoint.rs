@@ -1,0 +1,46 @@
+//! `kernel.trace("SYSTEM:NAME")`: kernel tracepoints, whose prototypes come from the
+//! target's headers; their arguments are the probe's `$name`s.
+use super::ProviderCtx;
+use crate::diag::Diagnostic;
+use crate::sema::probes::{bad_arg, no_match, no_more};
+use crate::sema::program::ProbeKind;
+use crate::syntax::ast::{Component, Literal};
+
+/// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
+pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
+    let c = &comps[1];
+    let Some(Literal::Str(spec)) = &c.arg else {
+        return Err(bad_arg(
+            c,
+            "a tracepoint name string, e.g. kernel.trace(\"raw_syscalls:sys_exit\")",
+        ));
+    };
+    no_more(comps, 2)?;
+    if spec.contains('*') {
+        return Err(no_match(
+            c,
+            "wildcard tracepoint names are not supported yet",
+        ));
+    }
+    let (system, name) = match spec.split_once(':') {
+        Some((s, n)) => (Some(s), n),
+        None => (None, spec.as_str()),
+    };
+    let c_name =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !c_name(name) || !system.is_none_or(c_name) {
+        return Err(bad_arg(
+            c,
+            "a tracepoint name of letters, digits and `_`: \"SYSTEM:NAME\" or \"NAME\"",
+        ));
+    }
+    let Some(dir) = ctx.build_dir else {
+        return Err(no_match(
+            c,
+            "tracepoints are looked up in the target kernel's headers, and none were found",
+        ));
+    };
+    let tp = crate::kernel::tracepoints::find_tracepoint(dir, system, name)
+        .map_err(|e| no_match(c, &e))?;
+    Ok(ProbeKind::Tracepoint(tp))
+}
