@@ -148,7 +148,7 @@ fn pass_3_prints_c_and_removes_its_work_dir() {
     let s = Sandbox::new();
     s.run(&["-p3", "-m", "hello", &example(HELLO)])
         .expect_code(0)
-        .stdout_has("#include <linux/module.h>")
+        .stdout_has("MODULE_LICENSE(\"GPL\");")
         .stdout_has("hello_src.c");
     assert!(s.work_dirs().is_empty(), "-p3 left {:?}", s.work_dirs());
 }

@@ -120,6 +120,51 @@ static noinline void rs_report_error(const char *msg, const char *near)
 }
 #define rs_print_line(s) rs_print_fmt("%s\n", (s))
 
+/* Allocates each possible CPU's context, on its node, at load. */
+static int rs_contexts_alloc(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct rs_context *c = kvzalloc_node(sizeof(*c), GFP_KERNEL, cpu_to_node(cpu));
+
+		if (!c)
+			return -ENOMEM;
+		per_cpu(rs_context_of, cpu) = c;
+		atomic_set(&c->busy, 0);
+		rs_buf_init(&c->out, c->outbuf, RS_PRINT_BUF);
+		/* A print that does not fit the rest of the buffer commits what is there first
+		 * (and one longer than the buffer goes out in pieces): never cut, never lost
+		 * without the transport counting it as dropped. */
+		c->out.flush = rs_print_commit;
+	}
+	return 0;
+}
+
+/* Frees what rs_contexts_alloc allocated (all of it, or the part it got to). */
+static void rs_contexts_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kvfree(per_cpu(rs_context_of, cpu));
+		per_cpu(rs_context_of, cpu) = NULL;
+	}
+}
+
+/*
+ * A kernel table of names by number (system calls, errnos), as the module carries it: the
+ * names one after another, each NUL-terminated, and each number's offset there (0xffff: no
+ * name). Two bytes per number instead of an eight-byte pointer.
+ */
+static inline __maybe_unused const char *rs_name_at(const char *text, const uint16_t *at,
+						     int64_t count, int64_t n)
+{
+	if (n < 0 || n >= count || at[n] == 0xffff)
+		return NULL;
+	return text + at[n];
+}
+
 /* One probe point's entry in the module's table, as rs_run() runs it. */
 struct rs_probe {
 	const char *point;

@@ -106,9 +106,10 @@ pub fn find_target_in(
 /// `.config`) its release names the `rt` flavor, as Debian's `6.1.0-56-rt-amd64` does.
 pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
     match std::fs::read_to_string(build_dir.join(".config")) {
-        Ok(config) => config
-            .lines()
-            .any(|l| l.trim_end() == "CONFIG_PREEMPT_RT=y"),
+        Ok(config) => {
+            config.starts_with("CONFIG_PREEMPT_RT=y\n")
+                || config.contains("\nCONFIG_PREEMPT_RT=y\n")
+        }
         Err(_) => release.split('-').any(|part| part == "rt"),
     }
 }

@@ -62,31 +62,27 @@ pub(crate) struct Arch {
 pub(crate) fn target_arch(build_dir: &Path) -> Result<Arch, String> {
     let path = build_dir.join(".config");
     let config = read(&path)?;
-    let mut x86_64 = false;
-    let mut syscall_wrapper = false;
-    let mut other = None;
-    for line in config.lines() {
-        let Some(opt) = line.strip_prefix("CONFIG_") else {
-            continue;
-        };
-        let Some(opt) = opt.strip_suffix("=y") else {
-            continue;
-        };
-        match opt {
-            "X86_64" => x86_64 = true,
-            "ARCH_HAS_SYSCALL_WRAPPER" => syscall_wrapper = true,
-            "X86_32" => other = Some("i386"),
-            "ARM64" => other = Some("arm64"),
-            "ARM" => other = other.or(Some("arm")),
-            "RISCV" => other = Some("riscv"),
-            "PPC64" => other = Some("powerpc64"),
-            "PPC32" => other = Some("powerpc"),
-            "S390" => other = Some("s390"),
-            "MIPS" => other = Some("mips"),
-            "LOONGARCH" => other = Some("loongarch"),
-            _ => {}
-        }
-    }
+    // Whole-line searches, not a walk over the ~9000 lines: this runs on every build.
+    let set = |opt: &str| {
+        let line = format!("CONFIG_{opt}=y\n");
+        config.starts_with(&line) || config.contains(&format!("\n{line}"))
+    };
+    let x86_64 = set("X86_64");
+    let syscall_wrapper = set("ARCH_HAS_SYSCALL_WRAPPER");
+    let other = [
+        ("X86_32", "i386"),
+        ("ARM64", "arm64"),
+        ("ARM", "arm"),
+        ("RISCV", "riscv"),
+        ("PPC64", "powerpc64"),
+        ("PPC32", "powerpc"),
+        ("S390", "s390"),
+        ("MIPS", "mips"),
+        ("LOONGARCH", "loongarch"),
+    ]
+    .into_iter()
+    .find(|(opt, _)| !x86_64 && set(opt))
+    .map(|(_, arch)| arch);
     if !x86_64 {
         let what = other.map_or_else(
             || "not x86_64 (CONFIG_X86_64 is not set)".to_string(),

@@ -105,7 +105,9 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
                 out.add("procfs", "p", &p)?;
             }
             ProbeKind::Kprobe { symbol, ret } => {
-                let e = json!({ "symbol": symbol, "probe": i });
+                // Rows of C, not objects: a wildcard makes hundreds, and rendering each
+                // through the template cost more than the rest of the module.
+                let e = format!("{{ {}, {i} }},", super::cwriter::c_string(symbol));
                 if *ret {
                     returns.push(e);
                 } else {
@@ -118,7 +120,10 @@ pub fn render_all(prog: &Program) -> Result<Rendered, String> {
         out.add(
             "kprobes",
             "k",
-            &json!({ "entries": entries, "returns": returns }),
+            &json!({
+                "entries": entries, "returns": returns,
+                "n_entries": entries.len(), "n_returns": returns.len(),
+            }),
         )?;
     }
     Ok(out)

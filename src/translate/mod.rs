@@ -168,14 +168,27 @@ pub fn translate(
             "const_rows": if group.slots.is_empty() { vec![] } else { rows },
         }));
     }
-    let probes: Vec<_> = prog
+    // Each point's row of rsg_probes, as C: one per system call of a `syscall.*` probe.
+    let probe_rows: Vec<String> = prog
         .points()
         .map(|(n, _, instance)| {
             let (h, row) = handler_of[n];
-            json!({ "point_c": cwriter::c_string(&instance.point), "handler": h, "row": row })
+            let handler = &handlers[h];
+            let locks = handler["locks"].as_array().map_or(0, Vec::len);
+            format!(
+                "{{ {}, rsg_body_{h}, {}, {locks}, {}, {}, {} }},",
+                cwriter::c_string(&instance.point),
+                if locks > 0 {
+                    format!("rsg_locks_{h}")
+                } else {
+                    "NULL".into()
+                },
+                handler["max_actions"].as_str().unwrap_or("MAXACTION"),
+                row.map_or("NULL".into(), |r| format!("&rsg_consts_{h}[{r}]")),
+                u8::from(handler["irqs_on"].as_bool().unwrap_or(false)),
+            )
         })
         .collect();
-
     let mut functions = Vec::new();
     for f in &prog.functions {
         let name = c_ident(&f.symbol);
@@ -295,7 +308,7 @@ pub fn translate(
     ctx.insert("uses_stat_maps", &uses_stat_maps);
     ctx.insert("uses_pstats", &uses_stats);
     ctx.insert("pstats", &data.pstats);
-    ctx.insert("probes", &probes);
+    ctx.insert("probe_rows", &probe_rows);
     ctx.insert("handlers", &handlers);
     ctx.insert("functions", &functions);
     ctx.insert(
