@@ -8,6 +8,7 @@ mod lower_data;
 mod merge;
 mod module_data;
 mod providers;
+mod wrap;
 
 use crate::embedded;
 use crate::sema::{FunctionCode, ProbeKind, Program, Type};
@@ -347,7 +348,9 @@ pub fn translate(
     ctx.insert("provider_decls", &providers.decls);
     ctx.insert("provider_starts", &providers.starts);
     ctx.insert("provider_stops", &providers.stops);
-    let source = render("module.c.tera", &ctx)?;
+    // No line wider than a reader's window (issue 13); the templates and the lowering keep
+    // most lines short, the wrapper breaks the rest.
+    let source = wrap::wrap_lines(&render("module.c.tera", &ctx)?, wrap::WIDTH);
 
     let mut mk = tera::Context::new();
     mk.insert("name", module_name);
