@@ -13,6 +13,127 @@ fn kept_dir(stderr: &str) -> Option<PathBuf> {
     Some(PathBuf::from(quoted.trim().trim_matches('"')))
 }
 
+/// How many columns a line of C takes, a tab going to the next multiple of 8.
+fn columns(line: &str) -> usize {
+    line.chars()
+        .fold(0, |c, ch| if ch == '\t' { c / 8 * 8 + 8 } else { c + 1 })
+}
+
+/// `src` with its comments and the insides of its string and character literals blanked
+/// (newlines kept), so that what is left is code.
+fn code_only(src: &str) -> String {
+    #[derive(PartialEq)]
+    enum In {
+        Code,
+        Literal(char),
+        Block,
+        Line,
+    }
+    let mut out = String::with_capacity(src.len());
+    let mut state = In::Code;
+    let mut chars = src.chars().peekable();
+    while let Some(ch) = chars.next() {
+        let blank = if ch == '\n' { '\n' } else { ' ' };
+        match state {
+            In::Code => match ch {
+                '/' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    state = In::Block;
+                    out.push_str("  ");
+                }
+                '/' if chars.peek() == Some(&'/') => {
+                    state = In::Line;
+                    out.push(' ');
+                }
+                '"' | '\'' => {
+                    state = In::Literal(ch);
+                    out.push(ch);
+                }
+                _ => out.push(ch),
+            },
+            In::Literal(q) => {
+                if ch == '\\' {
+                    let escaped = chars.next();
+                    out.push(' ');
+                    out.push(if escaped == Some('\n') { '\n' } else { ' ' });
+                } else if ch == q {
+                    state = In::Code;
+                    out.push(ch);
+                } else {
+                    out.push(blank);
+                }
+            }
+            In::Block => {
+                if ch == '*' && chars.peek() == Some(&'/') {
+                    chars.next();
+                    state = In::Code;
+                    out.push_str("  ");
+                } else {
+                    out.push(blank);
+                }
+            }
+            In::Line => {
+                if ch == '\n' {
+                    state = In::Code;
+                }
+                out.push(blank);
+            }
+        }
+    }
+    out
+}
+
+/// What makes generated C hard to follow, at its first place: a line over 120 columns, or an
+/// empty block (`{` and `}` with only whitespace between, where a statement or a function
+/// body goes; an empty initializer such as `= { }` is data).
+fn readability_problem(src: &str) -> Option<String> {
+    for (n, line) in src.lines().enumerate() {
+        let width = columns(line);
+        if width > 120 {
+            return Some(format!("line {} is {width} columns: {line}", n + 1));
+        }
+    }
+    let code = code_only(src);
+    for (i, _) in code.match_indices('{') {
+        if !code[i + 1..].trim_start().starts_with('}') {
+            continue;
+        }
+        let before = code[..i].trim_end();
+        let block = before.is_empty()
+            || before.ends_with([')', ';', '{', '}', ':'])
+            || before.ends_with("else")
+            || before.ends_with("do");
+        if block {
+            let n = code[..i].matches('\n').count();
+            let line = src.lines().nth(n).unwrap_or_default();
+            return Some(format!(
+                "line {} opens an empty block: {}",
+                n + 1,
+                line.trim()
+            ));
+        }
+    }
+    None
+}
+
+#[test]
+fn readability_problems_are_found() {
+    let good =
+        "static int x[2] = { };\nvoid f(void)\n{\n\tif (x[0]) {\n\t\tg(\"{ }\", '{');\n\t}\n}\n";
+    assert_eq!(readability_problem(good), None);
+    let long = format!("void f(void)\n{{\n\tg({});\n}}\n", "a".repeat(109));
+    assert_eq!(columns(long.lines().nth(2).unwrap()), 121);
+    assert!(readability_problem(&long)
+        .unwrap()
+        .starts_with("line 3 is 121 columns"));
+    let empty = "void f(void)\n{\n\tif (x) {\n\t} else {\n\t\tg();\n\t}\n}\n";
+    assert_eq!(
+        readability_problem(empty).unwrap(),
+        "line 3 opens an empty block: if (x) {"
+    );
+    assert!(readability_problem("void f(void)\n{\n\t/* } */ {\n\t}\n}\n").is_some());
+}
+
 #[test]
 fn examples_build() {
     if kernel_build_dir().is_none() {
@@ -44,9 +165,13 @@ fn examples_build() {
                 None => Some(format!("no `Keeping temporary directory`:\n{}", run.stderr)),
                 Some(dir) => {
                     let src = dir.join(format!("{name}_src.c"));
-                    let found = src.is_file();
+                    let text = std::fs::read_to_string(&src).ok();
                     std::fs::remove_dir_all(&dir).ok();
-                    (!found).then(|| format!("{} is missing", src.display()))
+                    match text {
+                        None => Some(format!("{} is missing", src.display())),
+                        Some(text) => readability_problem(&text)
+                            .map(|p| format!("{name}_src.c is hard to follow: {p}")),
+                    }
                 }
             }
         };

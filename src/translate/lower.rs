@@ -192,6 +192,8 @@ impl<'a> Lowerer<'a> {
         // Temporaries live for one statement: values flow only within it.
         let saved = (self.long_next, self.str_next, self.ptr_next, self.stat_next);
         match &s.kind {
+            // A block that writes no C is not written as an empty `{ }` either.
+            StmtKind::Block(_) | StmtKind::Empty if does_nothing(s) => {}
             StmtKind::Block(b) => {
                 self.w.open("");
                 self.block(b);
@@ -206,16 +208,26 @@ impl<'a> Lowerer<'a> {
                 None => self.w.line("continue;"),
             },
             StmtKind::If { cond, then, els } => {
+                // The condition's side effects are in the statements written for it; its
+                // atom has none, so a branch that does nothing need not be written at all.
                 let c = self.expr(cond);
-                self.w.open(format!("if ({c})"));
-                self.body(then);
-                match els {
-                    Some(e) => {
-                        self.w.else_();
+                let els = els.as_deref().filter(|e| !does_nothing(e));
+                match (does_nothing(then), els) {
+                    (true, None) => {}
+                    (true, Some(e)) => {
+                        self.w.open(format!("if ({})", negate(&c)));
                         self.body(e);
                         self.w.close("");
                     }
-                    None => self.w.close(""),
+                    (false, els) => {
+                        self.w.open(format!("if ({c})"));
+                        self.body(then);
+                        if let Some(e) = els {
+                            self.w.else_();
+                            self.body(e);
+                        }
+                        self.w.close("");
+                    }
                 }
             }
             StmtKind::While { cond, body } => {
@@ -523,6 +535,64 @@ pub fn c_ident(name: &str) -> String {
     out
 }
 
+/// Whether lowering `s` writes no C: an empty statement, or a block of nothing but those (a
+/// block with any other statement writes at least its action check).
+fn does_nothing(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::Empty => true,
+        StmtKind::Block(b) => b.stmts.iter().all(does_nothing),
+        _ => false,
+    }
+}
+
+/// The C condition that is true when `atom` is false.
+fn negate(atom: &str) -> String {
+    match atom.strip_prefix("(!").and_then(|a| a.strip_suffix(')')) {
+        Some(inner) if encloses(atom) => inner.to_string(),
+        _ if encloses(atom)
+            || atom
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.>-".contains(&b)) =>
+        {
+            format!("!{atom}")
+        }
+        _ => format!("!({atom})"),
+    }
+}
+
+/// Whether `atom` is one parenthesized expression: its first `(` closes at its end (parentheses
+/// in string and character literals do not count).
+fn encloses(atom: &str) -> bool {
+    if !atom.starts_with('(') {
+        return false;
+    }
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (i, ch) in atom.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == q {
+                quote = None;
+            }
+            continue;
+        }
+        match ch {
+            '"' | '\'' => quote = Some(ch),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i == atom.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Whether evaluating `e` can change any variable (assignments, `++`, calls).
 pub(super) fn is_pure(e: &Expr) -> bool {
     match &e.kind {
@@ -535,5 +605,26 @@ pub(super) fn is_pure(e: &Expr) -> bool {
         ExprKind::Binary { lhs, rhs, .. } => is_pure(lhs) && is_pure(rhs),
         ExprKind::Ternary { cond, then, els } => is_pure(cond) && is_pure(then) && is_pure(els),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negated_conditions() {
+        assert_eq!(negate("(!rsg_g.v_enabled)"), "rsg_g.v_enabled");
+        assert_eq!(negate("l->v_a"), "!l->v_a");
+        assert_eq!(negate("t0"), "!t0");
+        assert_eq!(negate("(t1 >= 2LL)"), "!(t1 >= 2LL)");
+        assert_eq!(negate("(!a) && (!b)"), "!((!a) && (!b))");
+        assert_eq!(negate("(a) + (b)"), "!((a) + (b))");
+        assert_eq!(
+            negate("(strcmp(l->v_s, \")\") == 0)"),
+            "!(strcmp(l->v_s, \")\") == 0)"
+        );
+        assert_eq!(negate("(c == ')') + (d)"), "!((c == ')') + (d))");
+        assert_eq!(negate("rs_div64(a, b)"), "!(rs_div64(a, b))");
     }
 }

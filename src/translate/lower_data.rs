@@ -386,30 +386,43 @@ pub fn comparator_c(prog: &crate::sema::Program, c: &Comparator) -> String {
     let g = &prog.globals[c.array];
     let name = c_ident(&g.name);
     let map = map_c(prog, c.array);
-    let (ty, a, b) = match c.column {
+    // `x` and `y` point at the parts of the two entries compared: their keys or values.
+    let (ty, pointee, get, at) = match c.column {
         Some(i) => (
             g.keys.as_ref().map_or(Type::Long, |k| k[i]),
-            format!("((const struct rsg_key_{name} *)rs_map_entry_key(&{map}, a))->k{i}"),
-            format!("((const struct rsg_key_{name} *)rs_map_entry_key(&{map}, b))->k{i}"),
+            format!("struct rsg_key_{name}"),
+            "rs_map_entry_key",
+            format!("->k{i}"),
         ),
         None => {
-            let v = |x: &str| match g.ty {
-                Type::String => format!("((const char *)rs_map_entry_value(&{map}, {x}))"),
-                Type::Long => format!("(*(const int64_t *)rs_map_entry_value(&{map}, {x}))"),
-                Type::Stats => {
-                    format!("((const struct rs_stat *)rs_map_entry_value(&{map}, {x}))->count")
-                }
+            let (pointee, at) = match g.ty {
+                Type::String => ("char", ""),
+                Type::Long => ("int64_t", "[0]"),
+                Type::Stats => ("struct rs_stat", "->count"),
             };
-            (g.ty, v("a"), v("b"))
+            (
+                g.ty,
+                pointee.to_string(),
+                "rs_map_entry_value",
+                at.to_string(),
+            )
         }
     };
+    let (x, y) = (format!("x{at}"), format!("y{at}"));
     let cmp = match ty {
-        Type::String => format!("strcmp({a}, {b})"),
-        _ => format!("({a} > {b}) - ({a} < {b})"),
+        Type::String => format!("strcmp({x}, {y})"),
+        _ => format!("({x} > {y}) - ({x} < {y})"),
     };
     let sign = if c.descending { "-r" } else { "r" };
     format!(
-        "static int {}(const void *a, const void *b, void *ctx)\n{{\n\tint r = {cmp};\n\n\t(void)ctx;\n\tif (r)\n\t\treturn {sign};\n\treturn (a > b) - (a < b);\n}}\n",
+        "static int {}(const void *a, const void *b, void *ctx)\n{{\n\
+         \tconst {pointee} *x = {get}(&{map}, a);\n\
+         \tconst {pointee} *y = {get}(&{map}, b);\n\
+         \tint r = {cmp};\n\n\
+         \t(void)ctx;\n\
+         \tif (r)\n\
+         \t\treturn {sign};\n\
+         \treturn (a > b) - (a < b);\n}}\n",
         comparator_name(prog, c)
     )
 }

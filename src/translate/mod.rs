@@ -8,6 +8,7 @@ mod lower_call;
 mod lower_data;
 mod merge;
 mod module_data;
+mod wrap;
 
 use crate::embedded;
 use crate::sema::providers::{self, Phase};
@@ -353,7 +354,9 @@ pub fn translate(
     ctx.insert("provider_decls", &providers.decls);
     ctx.insert("provider_starts", &providers.starts);
     ctx.insert("provider_stops", &providers.stops);
-    let source = render("module.c.tera", &ctx)?;
+    // No line wider than a reader's window (issue 13); the templates and the lowering keep
+    // most lines short, the wrapper breaks the rest.
+    let source = wrap::wrap_lines(&render("module.c.tera", &ctx)?, wrap::WIDTH);
 
     let mut mk = tera::Context::new();
     mk.insert("name", module_name);
@@ -464,7 +467,27 @@ fn name_table(name: &str, what: &str, names: &[Option<String>]) -> Result<Value,
         line.push_str(n);
         line.push_str("\\0");
     }
-    Ok(json!({ "name": name, "what": what, "lines": lines, "offsets": offsets }))
+    // The offsets, sixteen to a line, a gap as the comment above the table says it.
+    let offset_lines: Vec<String> = offsets
+        .chunks(16)
+        .map(|row| {
+            let row: Vec<String> = row
+                .iter()
+                .map(|&o| match o {
+                    0xffff => "0xffff".to_string(),
+                    o => o.to_string(),
+                })
+                .collect();
+            row.join(", ")
+        })
+        .collect();
+    Ok(json!({
+        "name": name,
+        "what": what,
+        "lines": lines,
+        "count": offsets.len(),
+        "offset_lines": offset_lines,
+    }))
 }
 
 #[cfg(test)]
@@ -475,8 +498,12 @@ mod tests {
     fn name_tables_pack_names_and_offsets() {
         let names = [Some("read".to_string()), None, Some("write".to_string())];
         let t = name_table("syscall", "system call", &names).unwrap();
-        assert_eq!(t["offsets"], json!([0, 0xffff, 5]));
+        assert_eq!(t["count"], json!(3));
+        assert_eq!(t["offset_lines"], json!(["0, 0xffff, 5"]));
         assert_eq!(t["lines"], json!(["read\\0write\\0"]));
+        let many: Vec<Option<String>> = (0..20).map(|_| None).collect();
+        let t = name_table("errno", "errno", &many).unwrap();
+        assert_eq!(t["offset_lines"].as_array().unwrap().len(), 2);
         let bad = [Some("a\"b".to_string())];
         assert!(name_table("syscall", "system call", &bad).is_err());
     }
