@@ -38,12 +38,13 @@ impl WorkDir {
     }
 }
 
-/// Writes the module source, its Kbuild file and the runtime into `dir`.
+/// Writes the module source, its Kbuild file (when there is one: `-p3` needs none) and
+/// the runtime into `dir`.
 pub fn write_sources(
     dir: &Path,
     name: &str,
     source: &str,
-    makefile: &str,
+    makefile: Option<&str>,
 ) -> Result<PathBuf, String> {
     let write = |path: PathBuf, text: &str| -> Result<(), String> {
         if let Some(parent) = path.parent() {
@@ -54,7 +55,9 @@ pub fn write_sources(
     };
     let src = dir.join(format!("{name}_src.c"));
     write(src.clone(), source)?;
-    write(dir.join("Makefile"), makefile)?;
+    if let Some(makefile) = makefile {
+        write(dir.join("Makefile"), makefile)?;
+    }
     for (rel, text) in embedded::RUNTIME_C {
         write(dir.join("runtime").join(rel), text)?;
     }

@@ -405,12 +405,16 @@ fn run_passes(cli: &Cli) -> Result<i32, Failed> {
         !cli.unoptimized,
     )
     .map_err(fail)?;
+    let makefile = (last >= 4 || cli.keep)
+        .then(|| translate::makefile(&module))
+        .transpose()
+        .map_err(fail)?;
     let mut work = WorkDir::new().map_err(fail)?;
     let src_path = kbuild::write_sources(
         work.path(),
         &module,
         &translated.source,
-        &translated.makefile,
+        makefile.as_deref(),
     )
     .map_err(fail)?;
     if cli.verbose > 0 {

@@ -75,7 +75,6 @@ impl Tables {
 
 pub struct Translated {
     pub source: String,
-    pub makefile: String,
     pub probe_count: usize,
 }
 
@@ -358,19 +357,22 @@ pub fn translate(
     // most lines short, the wrapper breaks the rest.
     let source = wrap::wrap_lines(&render("module.c.tera", &ctx)?, wrap::WIDTH);
 
+    Ok(Translated {
+        source,
+        probe_count: prog.point_count(),
+    })
+}
+
+/// The module's Kbuild file. Rendered only for builds (and -k): parsing its template
+/// was a tenth of `-p3`.
+pub fn makefile(module_name: &str) -> Result<String, String> {
     let mut mk = tera::Context::new();
     mk.insert("name", module_name);
     mk.insert("checks", AUTOCONF_CHECKS);
     // -fstack-usage: gcc writes each function's frame size to NAME_src.su, which
     // src/stack_budget.rs checks against the kernel stack after the build.
     mk.insert("ccflags", &["-fstack-usage"]);
-    let makefile = render("Makefile.tera", &mk)?;
-
-    Ok(Translated {
-        source,
-        makefile,
-        probe_count: prog.point_count(),
-    })
+    render("Makefile.tera", &mk)
 }
 
 /// A constant's value as C.
