@@ -2,6 +2,7 @@
 pub mod cache;
 pub mod cli;
 pub mod diag;
+pub mod driver;
 pub mod embedded;
 pub mod kbuild;
 pub mod kernel;
@@ -12,7 +13,6 @@ mod rtcore_map_tests;
 mod rtcore_tests;
 pub mod run;
 pub mod sema;
-pub mod session;
 pub mod source;
 pub mod stack_budget;
 pub mod syntax;

@@ -7,9 +7,8 @@
 //! none of [`KLOG_PROBLEMS`], and fails the run otherwise. Every guest boots with the
 //! kernel's own memory and lockup checking on ([`KERNEL_DEBUG_ARGS`]), so a use-after-free,
 //! an overrun or a long stretch with interrupts off in generated code shows in that log.
-use crate::cli::Cli;
 use crate::kernel::Target;
-use crate::session::Failed;
+use crate::run::RunOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -154,12 +153,10 @@ pub fn vng_command(
     cmd
 }
 
-/// Boots the target kernel and runs `rstaprun` on `ko` inside; returns the guest's status.
-pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
-    let fail = |msg: String| {
-        eprintln!("rstapc: {msg}");
-        Failed
-    };
+/// Boots the target kernel and runs `rstaprun` on `ko` inside, as `opts` say (`-T`, `-v`,
+/// `-s`, `-c`, `-x`, `-o`); returns the guest's status.
+pub fn run_in_vm(ko: &Path, target: &Target, opts: &RunOptions) -> Result<i32, String> {
+    let fail = |msg: String| msg;
     let (vng, extra_path) = find_vng().ok_or_else(|| {
         fail("--vm needs virtme-ng (`vng`): run scripts/setup.sh, or pip install virtme-ng".into())
     })?;
@@ -175,22 +172,22 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut run_args = Vec::new();
-    if let Some(t) = cli.timeout {
+    if let Some(t) = opts.timeout {
         run_args.push("-T".to_string());
-        run_args.push(t.to_string());
+        run_args.push(t.as_secs_f64().to_string());
     }
-    if cli.verbose > 0 {
+    if opts.verbose {
         run_args.push("-v".to_string());
     }
-    if let Some(mb) = cli.buffer_mb {
+    if let Some(mb) = opts.buffer_mb {
         run_args.push("-s".to_string());
         run_args.push(mb.to_string());
     }
-    run_args.extend(target_args(cli));
+    run_args.extend(target_args(opts));
     let script = guest_script(&rstaprun, &ko, &module, &run_args);
 
     let mut cmd = vng_command(&vng, extra_path, &image, &script, &[]);
-    if cli.verbose > 0 {
+    if opts.verbose {
         eprintln!(
             "rstapc: booting {} in a virtual machine (TCG; about 30 s)",
             image.display()
@@ -199,7 +196,7 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
     let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("cannot start {}: {e}", vng.display())))?;
-    let mut out: Box<dyn Write> = match &cli.output {
+    let mut out: Box<dyn Write> = match &opts.output {
         Some(path) => Box::new(
             std::fs::File::create(path)
                 .map_err(|e| fail(format!("cannot create {}: {e}", path.display())))?,
@@ -225,13 +222,13 @@ pub fn run_in_vm(ko: &Path, target: &Target, cli: &Cli) -> Result<i32, Failed> {
 
 /// `-c CMD` / `-x PID` for the guest's rstaprun: CMD runs in the guest (as root, on the
 /// host's filesystem seen read-only, in the host's current directory).
-pub fn target_args(cli: &Cli) -> Vec<String> {
+pub fn target_args(opts: &RunOptions) -> Vec<String> {
     let mut args = Vec::new();
-    if let Some(c) = &cli.command {
+    if let Some(c) = &opts.command {
         args.push("-c".to_string());
         args.push(c.clone());
     }
-    if let Some(p) = cli.target_pid {
+    if let Some(p) = opts.target_pid {
         args.push("-x".to_string());
         args.push(p.to_string());
     }
@@ -326,10 +323,11 @@ mod tests {
 
     #[test]
     fn target_flags_reach_the_guest() {
-        use clap::Parser;
-        let cli =
-            Cli::try_parse_from(["rstapc", "--vm", "-c", "echo 'hi' there", "x.stp"]).unwrap();
-        let args = target_args(&cli);
+        let opts = RunOptions {
+            command: Some("echo 'hi' there".into()),
+            ..RunOptions::default()
+        };
+        let args = target_args(&opts);
         assert_eq!(args, ["-c", "echo 'hi' there"]);
         let s = guest_script(Path::new("/x/rstaprun"), Path::new("/t/m.ko"), "m", &args);
         let words: String = s.split(';').next().unwrap().into();
@@ -337,7 +335,10 @@ mod tests {
             shlex::split(&words).unwrap(),
             ["/x/rstaprun", "-c", "echo 'hi' there", "/t/m.ko"]
         );
-        let cli = Cli::try_parse_from(["rstapc", "--vm", "-x", "7", "x.stp"]).unwrap();
-        assert_eq!(target_args(&cli), ["-x", "7"]);
+        let opts = RunOptions {
+            target_pid: Some(7),
+            ..RunOptions::default()
+        };
+        assert_eq!(target_args(&opts), ["-x", "7"]);
     }
 }

@@ -11,5 +11,5 @@ fn main() {
             std::process::exit(code);
         }
     };
-    std::process::exit(rstap::session::run(cli));
+    std::process::exit(rstap::driver::run(cli));
 }

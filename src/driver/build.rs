@@ -1,0 +1,162 @@
+//! Passes 3 and 4: the C source and the module, or the compile cache's copy of both.
+use super::clock::PassClock;
+use super::options::{BuildOptions, Plan};
+use super::{fail, Failed, Session};
+use crate::kbuild::{self, WorkDir};
+use crate::kernel::Target;
+use crate::sema::Program;
+use crate::source::SourceMap;
+use crate::translate;
+use std::path::PathBuf;
+
+/// A built (or cached) module. Its work directory goes when it is dropped, after pass 5,
+/// unless `-k` keeps it (said then, as stap does).
+pub(super) struct Module {
+    pub ko: PathBuf,
+    pub target: Target,
+    work: Option<WorkDir>,
+    keep: bool,
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if let (Some(work), true) = (&mut self.work, self.keep) {
+            keep(work);
+        }
+    }
+}
+
+fn keep(work: &mut WorkDir) {
+    let dir = work.keep();
+    eprintln!("Keeping temporary directory \"{}\"", dir.display());
+}
+
+/// `None`: `-p3`, the C printed.
+pub(super) fn build(
+    plan: &Plan,
+    session: &mut Session,
+    prog: &Program,
+) -> Result<Option<Module>, Failed> {
+    let opts = &plan.build;
+    let module = plan.module.as_str();
+    // The target kernel is needed from here on.
+    session.note_target();
+    let target = session.target.clone().map_err(fail)?;
+    // The compile cache: a module built from the same inputs skips passes 3 and 4 (not with
+    // -k, whose point is the build directory, and not for -p3, which prints the C).
+    let cache_key = opts
+        .cache
+        .then(|| module_key(opts, &session.sources, module, &target));
+    if let Some(cached) = cache_key
+        .as_deref()
+        .and_then(|k| crate::cache::lookup(k, module))
+    {
+        if plan.verbose > 0 {
+            eprintln!(
+                "Pass 3: using cached \"{}\"",
+                cached.with_file_name(format!("{module}_src.c")).display()
+            );
+            eprintln!("Pass 4: using cached \"{}\"", cached.display());
+        }
+        return Ok(Some(Module {
+            ko: cached,
+            target,
+            work: None,
+            keep: false,
+        }));
+    }
+
+    // Pass 3: translate.
+    let clock = PassClock::start();
+    let tables = translate::Tables::for_program(prog, &target.build_dir).map_err(fail)?;
+    let translated = translate::translate(
+        prog,
+        &session.sources,
+        module,
+        &opts.defines,
+        &tables,
+        opts.merge,
+    )
+    .map_err(fail)?;
+    let makefile = (plan.last >= 4 || opts.keep)
+        .then(|| translate::makefile(module))
+        .transpose()
+        .map_err(fail)?;
+    let mut work = WorkDir::new().map_err(fail)?;
+    let src_path =
+        kbuild::write_sources(work.path(), module, &translated.source, makefile.as_deref())
+            .map_err(fail)?;
+    if plan.verbose > 0 {
+        eprintln!(
+            "Pass 3: translated to C into \"{}\" in {}",
+            src_path.display(),
+            clock.report()
+        );
+    }
+    if plan.last == 3 {
+        print!("{}", translated.source);
+        if opts.keep {
+            keep(&mut work);
+        }
+        return Ok(None);
+    }
+
+    // Pass 4: compile.
+    let clock = PassClock::start();
+    let built = kbuild::build(work.path(), &target.build_dir, module, plan.verbose);
+    // The probes' deepest path must fit the kernel stack (src/stack_budget.rs).
+    let built = built.and_then(|ko| {
+        let usage = crate::stack_budget::check(work.path(), module, opts.maxnesting)?;
+        if plan.verbose > 1 {
+            eprintln!(
+                "Pass 4: kernel stack: at most {} bytes (probe {}, {} per nesting level, \
+                 MAXNESTING={})",
+                usage.total, usage.base, usage.per_level, opts.maxnesting
+            );
+        }
+        Ok(ko)
+    });
+    let ko = match built {
+        Ok(ko) => ko,
+        Err(e) => {
+            if opts.keep {
+                keep(&mut work);
+            }
+            return Err(fail(e));
+        }
+    };
+    if plan.verbose > 0 {
+        eprintln!(
+            "Pass 4: compiled C into \"{module}.ko\" in {}",
+            clock.report()
+        );
+    }
+    if let Some(key) = &cache_key {
+        if let Err(e) = crate::cache::store(key, module, &ko, &src_path) {
+            if plan.verbose > 0 {
+                eprintln!("rstapc: note: not cached: {e}");
+            }
+        }
+    }
+    Ok(Some(Module {
+        ko,
+        target,
+        work: Some(work),
+        keep: opts.keep,
+    }))
+}
+
+/// The compile cache's key: every source file read (the script and the library), the
+/// options that change the module, the target kernel and the compiler.
+fn module_key(opts: &BuildOptions, sources: &SourceMap, module: &str, target: &Target) -> String {
+    let mut k = crate::cache::KeyBuilder::new();
+    for (name, text) in sources.all() {
+        k.add(name, text.as_bytes());
+    }
+    k.add("module", module.as_bytes());
+    k.add("defines", format!("{:?}", opts.defines).as_bytes());
+    k.add("flags", opts.flags.as_bytes());
+    k.add_target(&target.release, &target.build_dir);
+    k.add_compiler();
+    k.finish()
+}

@@ -1,0 +1,124 @@
+//! Pass 1: the target kernel (conditionals ask about it), the library's macros, the script,
+//! and the tapset library when elaboration will need it.
+use super::clock::PassClock;
+use super::options::Plan;
+use super::{fail, Failed, Session};
+use crate::kernel::{self, syscalls::Syscall};
+use crate::source::SourceMap;
+use crate::syntax::{self, ast::File, conditional::PpContext, preproc::Macros};
+use crate::tapset::Library;
+
+/// What pass 1 gives pass 2.
+pub(super) struct Parsed {
+    pub ast: File,
+    pub library: Library,
+    pub macros: Macros,
+    pub pp: PpContext,
+    /// The first node id neither the script nor the library took.
+    pub next_id: u32,
+    /// The target's system call table, read when a probe point may name `syscall.*`.
+    pub syscalls: Option<Vec<Syscall>>,
+}
+
+/// `None`: `-p1`, the AST printed.
+pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
+    let opts = &plan.parse;
+    let clock = PassClock::start();
+    let mut sources = SourceMap::new();
+    let file = sources.add(plan.script.name.clone(), plan.script.text.clone());
+    // With --vm the kernel must also be bootable (its image installed), so the default
+    // skips kernels with headers alone.
+    let target = if opts.for_vm {
+        kernel::find_target_for_vm(opts.release.as_deref())
+    } else {
+        kernel::find_target(opts.release.as_deref())
+    };
+    let pp = match &target {
+        Ok(t) => PpContext {
+            args: opts.args.clone(),
+            ..PpContext::for_target(&t.release, &t.build_dir, opts.guru)
+        },
+        Err(_) => PpContext {
+            guru: opts.guru,
+            args: opts.args.clone(),
+            ..Default::default()
+        },
+    };
+    let mut session = Session {
+        sources,
+        file,
+        target,
+        noted: false,
+    };
+    let macros = match crate::tapset::load_macros(&mut session.sources, &opts.include, &pp) {
+        Ok(m) => m,
+        Err(diags) => {
+            session.print_diags(&diags);
+            return Err(fail("pass 1 (parse) failed in the tapset library's macros"));
+        }
+    };
+    let (ast, next_id, diags) = syntax::parse_file_with(file, &plan.script.text, 0, &macros, &pp);
+    if !diags.is_empty() {
+        session.print_diags(&diags);
+        if diags.iter().any(crate::diag::Diagnostic::is_error) {
+            return Err(fail("pass 1 (parse) failed"));
+        }
+    }
+    let needs_library = plan.last >= 2;
+    let syscalls = if needs_library && mentions_syscalls(&ast) {
+        session.note_target();
+        match &session.target {
+            Ok(t) => Some(kernel::syscalls::syscall_table(&t.build_dir).map_err(fail)?),
+            Err(e) => {
+                return Err(fail(format!(
+                    "syscall probes need the target kernel's headers: {e}"
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    let (library, next_id) = if needs_library {
+        match crate::tapset::load(&mut session.sources, &opts.include, next_id, &macros, &pp) {
+            Ok(loaded) => loaded,
+            Err(diags) => {
+                session.print_diags(&diags);
+                return Err(fail("pass 1 (parse) failed in the tapset library"));
+            }
+        }
+    } else {
+        (Library::default(), next_id)
+    };
+    if plan.verbose > 0 {
+        eprintln!(
+            "Pass 1: parsed user script and {} library scripts in {}",
+            library.files,
+            clock.report()
+        );
+    }
+    if plan.last == 1 {
+        print!("{}", syntax::pretty::print_file(&ast));
+        return Ok(None);
+    }
+    let parsed = Parsed {
+        ast,
+        library,
+        macros,
+        pp,
+        next_id,
+        syscalls,
+    };
+    Ok(Some((parsed, session)))
+}
+
+/// Whether any probe point could name a `syscall.*` probe (only then is the target's
+/// system call table read).
+fn mentions_syscalls(ast: &File) -> bool {
+    ast.items.iter().any(|i| match i {
+        syntax::ast::Item::Probe(p) => p
+            .points
+            .iter()
+            .any(|pt| crate::sema::probes::glob_match(&pt.components[0].name, "syscall")),
+        _ => false,
+    })
+}
