@@ -68,7 +68,9 @@ pub(super) fn build(
 
     // Pass 3: translate.
     let clock = PassClock::start();
-    let tables = translate::Tables::for_program(prog, &target.build_dir).map_err(fail)?;
+    let facts = (session.facts.as_ref())
+        .ok_or_else(|| fail("internal error: the target kernel's facts are missing"))?;
+    let tables = translate::Tables::for_program(prog, facts).map_err(fail)?;
     let translated = translate::translate(
         prog,
         &session.sources,

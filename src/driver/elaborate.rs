@@ -24,7 +24,11 @@ pub(super) fn elaborate(
         library: &parsed.library.functions,
         aliases: &parsed.library.aliases,
         build_dir: target.map(|t| t.build_dir.as_path()),
-        syscalls: parsed.syscalls.as_deref(),
+        syscalls: session
+            .facts
+            .as_ref()
+            .filter(|_| parsed.wants_syscalls)
+            .and_then(|f| f.syscalls().ok()),
         guru: opts.guru,
         script_file: file,
         first_free_id: parsed.next_id,

@@ -42,6 +42,8 @@ struct Session {
     file: FileId,
     /// The target kernel, or why there is none (an error only where one is needed).
     target: Result<kernel::Target, String>,
+    /// What is known about it, read when first asked (with the target).
+    facts: Option<kernel::facts::KernelFacts>,
     /// Which kernel was chosen is said once, when something first depends on it.
     noted: bool,
 }

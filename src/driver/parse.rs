@@ -3,7 +3,7 @@
 use super::clock::PassClock;
 use super::options::Plan;
 use super::{fail, Failed, Session};
-use crate::kernel::{self, syscalls::Syscall};
+use crate::kernel;
 use crate::source::SourceMap;
 use crate::syntax::{self, ast::File, conditional::PpContext, preproc::Macros};
 use crate::tapset::Library;
@@ -16,8 +16,9 @@ pub(super) struct Parsed {
     pub pp: PpContext,
     /// The first node id neither the script nor the library took.
     pub next_id: u32,
-    /// The target's system call table, read when a probe point may name `syscall.*`.
-    pub syscalls: Option<Vec<Syscall>>,
+    /// A probe point may name `syscall.*`: pass 2 needs the target's system call table
+    /// (read in pass 1, so that a table that cannot be read fails there).
+    pub wants_syscalls: bool,
 }
 
 /// `None`: `-p1`, the AST printed.
@@ -44,10 +45,15 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
             ..Default::default()
         },
     };
+    let facts = target
+        .as_ref()
+        .ok()
+        .map(|t| kernel::facts::KernelFacts::new(t.build_dir.clone()));
     let mut session = Session {
         sources,
         file,
         target,
+        facts,
         noted: false,
     };
     let macros = match crate::tapset::load_macros(&mut session.sources, &opts.include, &pp) {
@@ -65,19 +71,18 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
         }
     }
     let needs_library = plan.last >= 2;
-    let syscalls = if needs_library && mentions_syscalls(&ast) {
+    let wants_syscalls = needs_library && mentions_syscalls(&ast);
+    if wants_syscalls {
         session.note_target();
-        match &session.target {
-            Ok(t) => Some(kernel::syscalls::syscall_table(&t.build_dir).map_err(fail)?),
-            Err(e) => {
-                return Err(fail(format!(
-                    "syscall probes need the target kernel's headers: {e}"
-                )))
-            }
+        if let Err(e) = &session.target {
+            return Err(fail(format!(
+                "syscall probes need the target kernel's headers: {e}"
+            )));
         }
-    } else {
-        None
-    };
+        if let Some(facts) = &session.facts {
+            facts.syscalls().map_err(fail)?;
+        }
+    }
     let (library, next_id) = if needs_library {
         match crate::tapset::load(&mut session.sources, &opts.include, next_id, &macros, &pp) {
             Ok(loaded) => loaded,
@@ -106,7 +111,7 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
         macros,
         pp,
         next_id,
-        syscalls,
+        wants_syscalls,
     };
     Ok(Some((parsed, session)))
 }

@@ -1,5 +1,6 @@
 //! The target kernel: which one we build for, and where its build directory is.
 pub mod errno;
+pub mod facts;
 pub mod select;
 pub mod syscalls;
 pub mod tracepoints;

@@ -48,25 +48,28 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Reads what `prog` needs from the target's headers.
-    pub fn for_program(prog: &Program, build_dir: &std::path::Path) -> Result<Tables, String> {
+    /// Takes what `prog` needs from the target's facts (read once per process).
+    pub fn for_program(
+        prog: &Program,
+        facts: &crate::kernel::facts::KernelFacts,
+    ) -> Result<Tables, String> {
         let mut t = Tables::default();
         if prog.needs_syscall_names {
-            for sc in crate::kernel::syscalls::syscall_table(build_dir)? {
+            for sc in facts.syscalls()? {
                 let nr = sc.nr as usize;
                 if t.syscalls.len() <= nr {
                     t.syscalls.resize(nr + 1, None);
                 }
-                t.syscalls[nr] = Some(sc.name);
+                t.syscalls[nr] = Some(sc.name.clone());
             }
         }
         if prog.needs_errno_names {
-            for (nr, name) in crate::kernel::errno::errno_names(build_dir)? {
-                let nr = nr as usize;
+            for (nr, name) in facts.errnos()? {
+                let nr = *nr as usize;
                 if t.errnos.len() <= nr {
                     t.errnos.resize(nr + 1, None);
                 }
-                t.errnos[nr] = Some(name);
+                t.errnos[nr] = Some(name.clone());
             }
         }
         Ok(t)

@@ -1,0 +1,38 @@
+//! What rstap knows about one target kernel, read from its build directory once, when first
+//! asked, and passed by reference to every pass that needs it: pass 2 matches `syscall.*`
+//! against the same table pass 3 prints names from.
+use super::syscalls::Syscall;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub struct KernelFacts {
+    build_dir: PathBuf,
+    syscalls: OnceLock<Result<Vec<Syscall>, String>>,
+    errnos: OnceLock<Result<Vec<(i32, String)>, String>>,
+}
+
+impl KernelFacts {
+    pub fn new(build_dir: PathBuf) -> KernelFacts {
+        KernelFacts {
+            build_dir,
+            syscalls: OnceLock::new(),
+            errnos: OnceLock::new(),
+        }
+    }
+
+    /// The 64-bit system call table, by number.
+    pub fn syscalls(&self) -> Result<&[Syscall], String> {
+        self.syscalls
+            .get_or_init(|| super::syscalls::syscall_table(&self.build_dir))
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
+    /// The errno names, by number.
+    pub fn errnos(&self) -> Result<&[(i32, String)], String> {
+        self.errnos
+            .get_or_init(|| super::errno::errno_names(&self.build_dir))
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+}
