@@ -25,6 +25,22 @@ fn advance(col: usize, s: &str) -> usize {
         .fold(col, |c, ch| if ch == '\t' { c / 8 * 8 + 8 } else { c + 1 })
 }
 
+/// Whether `text` fits `width` and neither opens nor closes a comment, in one pass over its
+/// bytes. A multi-byte character counts as several columns here, which only sends a line
+/// that might fit to the careful path.
+fn plain_and_short(text: &str, width: usize) -> bool {
+    let mut col = 0;
+    let mut prev = 0u8;
+    for &b in text.as_bytes() {
+        col = if b == b'\t' { col / 8 * 8 + 8 } else { col + 1 };
+        if col > width || (prev == b'/' && b == b'*') || (prev == b'*' && b == b'/') {
+            return false;
+        }
+        prev = b;
+    }
+    true
+}
+
 /// How many columns `line` takes (tabs to the next multiple of 8).
 pub fn columns(line: &str) -> usize {
     advance(0, line)
@@ -417,8 +433,7 @@ pub fn wrap_lines(source: &str, width: usize) -> String {
         };
         // Most lines are short and open or close no comment: nothing to scan. (A `/*` in a
         // string literal takes the slow path, which reads literals properly.)
-        let fits = columns(text) <= width;
-        if fits && !joined && !text.contains("/*") && !text.contains("*/") {
+        if !joined && plain_and_short(text, width) {
             joined = text.ends_with('\\');
             out.push_str(line);
             continue;
