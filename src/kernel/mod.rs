@@ -107,12 +107,16 @@ pub fn find_target_in(
 /// `.config`) its release names the `rt` flavor, as Debian's `6.1.0-56-rt-amd64` does.
 pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
     match std::fs::read_to_string(build_dir.join(".config")) {
-        Ok(config) => {
-            config.starts_with("CONFIG_PREEMPT_RT=y\n")
-                || config.contains("\nCONFIG_PREEMPT_RT=y\n")
-        }
+        Ok(config) => config_sets(&config, "PREEMPT_RT"),
         Err(_) => release.split('-').any(|part| part == "rt"),
     }
+}
+
+/// Whether a `.config` text has the line `CONFIG_{option}=y`: a search for the whole line,
+/// not a walk over the ~9000 lines (this runs on every build).
+pub(crate) fn config_sets(config: &str, option: &str) -> bool {
+    let line = format!("CONFIG_{option}=y\n");
+    config.starts_with(&line) || config.contains(&format!("\n{line}"))
 }
 
 /// The newest installed PREEMPT_RT kernel with headers and an image (what the RT tests

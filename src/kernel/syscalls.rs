@@ -62,11 +62,7 @@ pub(crate) struct Arch {
 pub(crate) fn target_arch(build_dir: &Path) -> Result<Arch, String> {
     let path = build_dir.join(".config");
     let config = read(&path)?;
-    // Whole-line searches, not a walk over the ~9000 lines: this runs on every build.
-    let set = |opt: &str| {
-        let line = format!("CONFIG_{opt}=y\n");
-        config.starts_with(&line) || config.contains(&format!("\n{line}"))
-    };
+    let set = |opt: &str| super::config_sets(&config, opt);
     let x86_64 = set("X86_64");
     let syscall_wrapper = set("ARCH_HAS_SYSCALL_WRAPPER");
     let other = [

@@ -104,6 +104,7 @@ pub fn translate(
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     let mut handler_of = vec![(0usize, None::<usize>); prog.point_count()];
+    let (mut row_tails, mut row_irqs) = (Vec::new(), Vec::new());
     for (index, group) in groups.iter().enumerate() {
         let probe = &prog.probes[group.rep];
         let mut lowerer = Lowerer::new(prog, sources, None);
@@ -156,6 +157,22 @@ pub fn translate(
         } else {
             points.join(", ")
         };
+        let max_actions = if interruptible {
+            "MAXACTION_INTERRUPTIBLE"
+        } else {
+            "MAXACTION"
+        };
+        let locks = probe.globals_locked.len();
+        // What every rsg_probes row of this handler says after its point name and handler.
+        row_tails.push(format!(
+            "{}, {locks}, {max_actions}",
+            if locks > 0 {
+                format!("rsg_locks_{index}")
+            } else {
+                "NULL".into()
+            }
+        ));
+        row_irqs.push(u8::from(irqs_on));
         handlers.push(json!({
             "index": index,
             "point_comment": comment,
@@ -165,8 +182,6 @@ pub fn translate(
             "ptr_temps": lowered.ptr_temps,
             "body": lowered.code,
             "locks": probe.globals_locked.iter().collect::<Vec<_>>(),
-            "max_actions": if interruptible { "MAXACTION_INTERRUPTIBLE" } else { "MAXACTION" },
-            "irqs_on": irqs_on,
             "const_fields": const_fields,
             "const_rows": if group.slots.is_empty() { vec![] } else { rows },
         }));
@@ -176,19 +191,12 @@ pub fn translate(
         .points()
         .map(|(n, _, instance)| {
             let (h, row) = handler_of[n];
-            let handler = &handlers[h];
-            let locks = handler["locks"].as_array().map_or(0, Vec::len);
             format!(
-                "{{ {}, rsg_body_{h}, {}, {locks}, {}, {}, {} }},",
+                "{{ {}, rsg_body_{h}, {}, {}, {} }},",
                 cwriter::c_string(&instance.point),
-                if locks > 0 {
-                    format!("rsg_locks_{h}")
-                } else {
-                    "NULL".into()
-                },
-                handler["max_actions"].as_str().unwrap_or("MAXACTION"),
+                row_tails[h],
                 row.map_or("NULL".into(), |r| format!("&rsg_consts_{h}[{r}]")),
-                u8::from(handler["irqs_on"].as_bool().unwrap_or(false)),
+                row_irqs[h],
             )
         })
         .collect();
