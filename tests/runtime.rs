@@ -297,16 +297,23 @@ fn guest_script(
             case.name.replace('\'', "")
         ));
         match &case.run {
-            Some(cmd) => s.push_str(&format!(
-                "timeout {GUEST_TIMEOUT} {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
-                 n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
-                 spid=$(pgrep -P $rpid | head -n 1)\n\
-                 ( cd {work} && PATH={work}:$PATH {cmd} ) > {r}.run 2>&1\n\
-                 kill -INT $rpid 2>/dev/null; wait $rpid; echo $? > {r}.rc\n",
-                ko = ko.display(),
-                work = work.display(),
-                cmd = cmd.replace("{module}", &module).replace("{pid}", "$spid"),
-            )),
+            Some(cmd) => {
+                // The command line goes in a file of its own, so that `timeout` bounds all
+                // of it (`a; b && c`) and it needs no quoting; `$1` is rstaprun's pid.
+                let run_file = work.join(format!("run_{i}.sh"));
+                let line = cmd.replace("{module}", &module).replace("{pid}", "$1");
+                std::fs::write(&run_file, format!("{line}\n")).unwrap();
+                s.push_str(&format!(
+                    "timeout {GUEST_TIMEOUT} {rstaprun} {t} {ko} > {r}.out 2> {r}.err & rpid=$!\n\
+                     n=0; until grep -qs running /proc/rstap_rt_{i}/ctl || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done\n\
+                     spid=$(pgrep -P $rpid | head -n 1)\n\
+                     ( cd {work} && PATH={work}:$PATH timeout {GUEST_TIMEOUT} sh {run} \"$spid\" ) > {r}.run 2>&1\n\
+                     kill -INT $rpid 2>/dev/null; wait $rpid; echo $? > {r}.rc\n",
+                    ko = ko.display(),
+                    work = work.display(),
+                    run = run_file.display(),
+                ))
+            }
             None => s.push_str(&format!(
                 "timeout {GUEST_TIMEOUT} {rstaprun} {t} {ko} > {r}.out 2> {r}.err; echo $? > {r}.rc\n",
                 ko = ko.display()
@@ -504,6 +511,10 @@ fn runtime_cases_in_one_vm_boot() {
     );
 }
 
+/// The host's limit on one boot running every case: about twice what a busy 2-core machine
+/// takes, so only a hung guest reaches it (each case also has GUEST_TIMEOUT inside).
+const VM_LIMIT: std::time::Duration = std::time::Duration::from_secs(40 * 60);
+
 /// Builds every case for `target`, runs them all in one boot of it, and returns what failed.
 fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
     let work = tempfile::Builder::new()
@@ -527,14 +538,14 @@ fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
     );
     let lockcheck_ko = rt.then(|| lockcheck::build(&target.build_dir, &work.path().join("lc")));
 
-    // Pass 4 for every case on the host.
+    // Pass 4 for every case on the host, one build per core: Kbuild is most of a build and
+    // runs on one core.
+    let build_start = std::time::Instant::now();
     let rstapc = env!("CARGO_BIN_EXE_rstapc");
-    let mut failures: Vec<String> = Vec::new();
-    let mut built = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
+    let build = |i: usize, case: &Case| -> std::process::Output {
         let script = work.path().join(format!("rt_{i}.stp"));
         std::fs::write(&script, &case.prog).unwrap();
-        let out = Command::new(rstapc)
+        Command::new(rstapc)
             .args(["-p4", "-m", &format!("rt_{i}")])
             .arg("-r")
             .arg(&target.build_dir)
@@ -542,7 +553,25 @@ fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
             .arg(&script)
             .current_dir(work.path())
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outputs = std::sync::Mutex::new(vec![None; cases.len()]);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                let out = build(i, case);
+                outputs.lock().unwrap()[i] = Some(out);
+            });
+        }
+    });
+    let mut failures: Vec<String> = Vec::new();
+    let mut built = Vec::new();
+    for ((i, case), out) in cases.iter().enumerate().zip(outputs.into_inner().unwrap()) {
+        let out = out.expect("every case was built");
         if out.status.success() {
             built.push((i, case));
         } else {
@@ -554,6 +583,12 @@ fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
             ));
         }
     }
+    println!(
+        "{}: {} cases built in {:.0} s",
+        target.release,
+        cases.len(),
+        build_start.elapsed().as_secs_f64()
+    );
 
     // One boot runs them all.
     let script = guest_script(&built, work.path(), res.path(), lockcheck_ko.as_deref());
@@ -568,7 +603,31 @@ fn run_cases_on(target: &Target, cases: &[Case]) -> Vec<String> {
         &format!("sh {}", guest.display()),
         &[res.path()],
     );
-    let out = cmd.output().expect("cannot start the VM");
+    let vm_start = std::time::Instant::now();
+    let out = match common::output_within(&mut cmd, VM_LIMIT) {
+        Ok(out) => out,
+        Err(why) => {
+            // The first case without an exit status is the one the guest was in.
+            let unfinished: Vec<String> = built
+                .iter()
+                .filter(|(i, _)| !res.path().join(format!("{i}.rc")).exists())
+                .map(|(i, case)| format!("rt_{i} [{}] {}", case.file, case.name))
+                .collect();
+            failures.push(format!(
+                "the VM run did not end: {why}
+cases without an exit status, in order:
+  {}",
+                unfinished.join("\n  ")
+            ));
+            return failures;
+        }
+    };
+    println!(
+        "{}: {} cases ran in one boot in {:.0} s",
+        target.release,
+        built.len(),
+        vm_start.elapsed().as_secs_f64()
+    );
     if !out.status.success() {
         failures.push(format!(
             "the VM run failed: {}{}",

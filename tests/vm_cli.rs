@@ -1,6 +1,7 @@
 //! `rstapc --vm` end to end: the one-liner of the README, run in a booted guest. The guest
 //! side (src/vm.rs) fails the run if the module is still in /proc/modules afterwards or the
 //! kernel log shows BUG/WARNING/Oops, so exit 0 here means all of that held.
+mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,17 +22,18 @@ fn timer_one_liner_runs_for_its_time_limit_in_the_vm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_rstapc"))
-        .args([
-            "-T",
-            "2",
-            "--vm",
-            "-e",
-            r#"probe timer.s(1) { printf("tick\n") }"#,
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rstapc"));
+    cmd.args([
+        "-T",
+        "2",
+        "--vm",
+        "-e",
+        r#"probe timer.s(1) { printf("tick\n") }"#,
+    ])
+    .current_dir(dir.path());
+    // A build and one boot: minutes under TCG; only a hung guest takes 15.
+    let out = common::output_within(&mut cmd, Duration::from_secs(15 * 60))
+        .unwrap_or_else(|why| panic!("rstapc --vm did not end: {why}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
