@@ -165,6 +165,13 @@ static inline __maybe_unused const char *rs_name_at(const char *text, const uint
 	return text + at[n];
 }
 
+/* A name from one of those tables, or "" for a number without one (what the script's
+ * __syscall_name and __errno_name give). */
+static inline __maybe_unused const char *rs_name_or_empty(const char *name)
+{
+	return name ? name : "";
+}
+
 /* One probe point's entry in the module's table, as rs_run() runs it. */
 struct rs_probe {
 	const char *point;

@@ -388,6 +388,8 @@ impl Analyzer<'_> {
             "println" => Some(Builtin::Println),
             "sprint" => Some(Builtin::Sprint),
             "exit" => Some(Builtin::Exit),
+            "__syscall_name" => Some(Builtin::SyscallName),
+            "__errno_name" => Some(Builtin::ErrnoName),
             _ => None,
         };
         if let Some(b) = builtin {
@@ -597,6 +599,28 @@ impl Analyzer<'_> {
                         )),
                     },
                     _ => self.error(Diagnostic::error(e.span, "`sprint` takes one argument")),
+                }
+                Some(Type::String)
+            }
+            Builtin::SyscallName | Builtin::ErrnoName => {
+                // The module carries the table only when something reaches a lookup.
+                if builtin == Builtin::SyscallName {
+                    self.prog.needs_syscall_names = true;
+                } else {
+                    self.prog.needs_errno_names = true;
+                }
+                match args {
+                    [a] => {
+                        if let Some(got) = self.expr(a, Some(Type::Long)) {
+                            if got != Type::Long {
+                                self.mismatch(a, Type::Long, got);
+                            }
+                        }
+                    }
+                    _ => self.error(
+                        Diagnostic::error(e.span, format!("`{}` takes one number", func.name))
+                            .with_label(format!("{} given", args.len())),
+                    ),
                 }
                 Some(Type::String)
             }

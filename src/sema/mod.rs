@@ -175,12 +175,6 @@ pub fn elaborate(
             span: x.span,
         });
     }
-    for f in &prog.functions {
-        if let FunctionCode::Embedded(code) = &f.body {
-            prog.needs_syscall_names |= code.contains("rstap:syscall_names");
-            prog.needs_errno_names |= code.contains("rstap:errno_names");
-        }
-    }
     if prog.probes.is_empty() && !diags.iter().any(Diagnostic::is_error) {
         let span = script.items.first().map(item_span).unwrap_or_default();
         diags.push(

@@ -174,6 +174,13 @@ pub enum Builtin {
     /// `sprint(x)`: a long or string as a string.
     Sprint,
     Exit,
+    /// `__syscall_name(nr)`: the name of the target's 64-bit system call `nr`, "" if it has
+    /// none. A runtime primitive (the table is the target's, so each back end brings it);
+    /// the library's `syscall_name` is written over it.
+    SyscallName,
+    /// `__errno_name(n)`: the symbol of the positive error number `n` (`ENOENT` for 2), ""
+    /// for any other number; the library's `errno_str` is written over it.
+    ErrnoName,
     /// `@count(s)`, `@sum`, `@min`, `@max`, `@avg` of a statistics value.
     StatCount,
     StatSum,

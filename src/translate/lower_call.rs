@@ -15,6 +15,18 @@ impl Lowerer<'_> {
                 self.w.line("rs_exit();");
                 String::new()
             }
+            Builtin::SyscallName | Builtin::ErrnoName => {
+                let n = self.expr(&args[0]);
+                let table = if builtin == Builtin::SyscallName {
+                    "rs_syscall_name"
+                } else {
+                    "rs_errno_name"
+                };
+                let t = self.str_temp();
+                self.w
+                    .line(format!("rs_str_copy({t}, rs_name_or_empty({table}({n})));"));
+                t
+            }
             Builtin::Printf => {
                 self.format_into("&c->out", e, &args[1..]);
                 self.w.line("rs_print_done(c);");
