@@ -6,6 +6,7 @@ pub mod driver;
 pub mod embedded;
 pub mod kbuild;
 pub mod kernel;
+pub mod names;
 pub mod progress;
 #[cfg(test)]
 mod rtcore_map_tests;

@@ -38,7 +38,10 @@ fn pass1_over_the_tapset_library() {
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     // Conditionals ask about the kernel, as `rstapc -p1 -I DIR` would.
     let pp = match rstap::kernel::find_target(None) {
-        Ok(t) => PpContext::for_target(&t.release, &t.build_dir, false),
+        Ok(t) => {
+            let facts = rstap::kernel::facts::KernelFacts::new(t.build_dir.clone());
+            rstap::driver::pp_context(Some(&t), Some(&facts), false, vec![])
+        }
         Err(_) => PpContext {
             kernel_release: "6.1.0".into(),
             arch: std::env::consts::ARCH.into(),

@@ -160,7 +160,8 @@ fn errno_on(target: &Target, vng: &Path, extra_path: Option<PathBuf>) -> String 
     }
     // Nothing skipped, no run-time error: stap's summary line would say so.
     assert!(
-        !err.lines().any(|l| l.starts_with("WARNING") || l.starts_with("ERROR")),
+        !err.lines()
+            .any(|l| l.starts_with("WARNING") || l.starts_with("ERROR")),
         "rstaprun reported errors or skipped probes\n{all}"
     );
     assert!(

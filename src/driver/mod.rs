@@ -25,6 +25,7 @@ use crate::source::{FileId, SourceMap};
 use std::io::IsTerminal;
 
 pub use inputs::MAX_SCRIPT_BYTES;
+pub use parse::pp_context;
 
 /// What went wrong, already explained to the user; the process exits 1.
 #[derive(Debug)]

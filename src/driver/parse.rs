@@ -34,21 +34,16 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
     } else {
         kernel::find_target(opts.release.as_deref())
     };
-    let pp = match &target {
-        Ok(t) => PpContext {
-            args: opts.args.clone(),
-            ..PpContext::for_target(&t.release, &t.build_dir, opts.guru)
-        },
-        Err(_) => PpContext {
-            guru: opts.guru,
-            args: opts.args.clone(),
-            ..Default::default()
-        },
-    };
     let facts = target
         .as_ref()
         .ok()
         .map(|t| kernel::facts::KernelFacts::new(t.build_dir.clone()));
+    let pp = pp_context(
+        target.as_ref().ok(),
+        facts.as_ref(),
+        opts.guru,
+        opts.args.clone(),
+    );
     let mut session = Session {
         sources,
         file,
@@ -123,7 +118,30 @@ fn mentions_syscalls(ast: &File) -> bool {
         syntax::ast::Item::Probe(p) => p
             .points
             .iter()
-            .any(|pt| crate::sema::probes::glob_match(&pt.components[0].name, "syscall")),
+            .any(|pt| crate::names::glob_match(&pt.components[0].name, "syscall")),
         _ => false,
     })
+}
+
+/// What the script's conditionals may ask: the target's release, architecture and `.config`
+/// (an unreadable `.config` sets no options), and the session's mode and arguments.
+pub fn pp_context(
+    target: Option<&kernel::Target>,
+    facts: Option<&kernel::facts::KernelFacts>,
+    guru: bool,
+    args: Vec<String>,
+) -> PpContext {
+    let config = facts.and_then(|f| f.config().ok());
+    let arch = match (target, config) {
+        (None, _) => "",
+        (Some(_), Some(c)) if c.sets("X86_64") => "x86_64",
+        (Some(_), _) => std::env::consts::ARCH,
+    };
+    PpContext {
+        kernel_release: target.map(|t| t.release.clone()).unwrap_or_default(),
+        arch: arch.to_string(),
+        config: config.map(|c| c.clone() as std::sync::Arc<dyn syntax::conditional::KernelOptions>),
+        guru,
+        args,
+    }
 }

@@ -1,12 +1,15 @@
 //! What rstap knows about one target kernel, read from its build directory once, when first
-//! asked, and passed by reference to every pass that needs it: pass 2 matches `syscall.*`
-//! against the same table pass 3 prints names from.
+//! asked, and passed by reference to every pass that needs it: pass 1's conditionals ask
+//! the same `.config` that decides the architecture, and pass 2 matches `syscall.*` against
+//! the same table pass 3 prints names from.
+use super::config::{Arch, KernelConfig};
 use super::syscalls::Syscall;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub struct KernelFacts {
     build_dir: PathBuf,
+    config: OnceLock<Result<Arc<KernelConfig>, String>>,
     syscalls: OnceLock<Result<Vec<Syscall>, String>>,
     errnos: OnceLock<Result<Vec<(i32, String)>, String>>,
 }
@@ -15,15 +18,29 @@ impl KernelFacts {
     pub fn new(build_dir: PathBuf) -> KernelFacts {
         KernelFacts {
             build_dir,
+            config: OnceLock::new(),
             syscalls: OnceLock::new(),
             errnos: OnceLock::new(),
         }
     }
 
+    /// The target's `.config`.
+    pub fn config(&self) -> Result<&Arc<KernelConfig>, String> {
+        self.config
+            .get_or_init(|| KernelConfig::read(&self.build_dir).map(Arc::new))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The target's architecture, or why rstap does not support it.
+    pub fn arch(&self) -> Result<Arch, String> {
+        self.config()?.arch()
+    }
+
     /// The 64-bit system call table, by number.
     pub fn syscalls(&self) -> Result<&[Syscall], String> {
         self.syscalls
-            .get_or_init(|| super::syscalls::syscall_table(&self.build_dir))
+            .get_or_init(|| super::syscalls::syscall_table(&self.build_dir, self.arch()?))
             .as_deref()
             .map_err(Clone::clone)
     }
@@ -31,7 +48,10 @@ impl KernelFacts {
     /// The errno names, by number.
     pub fn errnos(&self) -> Result<&[(i32, String)], String> {
         self.errnos
-            .get_or_init(|| super::errno::errno_names(&self.build_dir))
+            .get_or_init(|| {
+                self.arch()?;
+                super::errno::errno_names(&self.build_dir)
+            })
             .as_deref()
             .map_err(Clone::clone)
     }

@@ -1,4 +1,5 @@
 //! The target kernel: which one we build for, and where its build directory is.
+pub mod config;
 pub mod errno;
 pub mod facts;
 pub mod select;
@@ -106,33 +107,16 @@ pub fn find_target_in(
 /// Whether the kernel is a PREEMPT_RT one: its build dir's `.config` says so, or (without a
 /// `.config`) its release names the `rt` flavor, as Debian's `6.1.0-56-rt-amd64` does.
 pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
-    match std::fs::read_to_string(build_dir.join(".config")) {
-        Ok(config) => config_sets(&config, "PREEMPT_RT"),
+    match config::KernelConfig::read(build_dir) {
+        Ok(config) => config.sets("PREEMPT_RT"),
         Err(_) => release.split('-').any(|part| part == "rt"),
     }
-}
-
-/// Whether a `.config` text has the line `CONFIG_{option}=y`: a search for the whole line,
-/// not a walk over the ~9000 lines (this runs on every build).
-pub(crate) fn config_sets(config: &str, option: &str) -> bool {
-    let line = format!("CONFIG_{option}=y\n");
-    config.starts_with(&line) || config.contains(&format!("\n{line}"))
 }
 
 /// The newest installed PREEMPT_RT kernel with headers and an image (what the RT tests
 /// boot; `rstapc -r` selects it by hand).
 pub fn find_preempt_rt() -> Option<Target> {
     Installed::system().newest_preempt_rt(Purpose::Vm)
-}
-
-/// Compares releases numerically where they are numbers (`6.10` > `6.9`).
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |s: &str| -> Vec<(u64, String)> {
-        s.split(|c: char| !c.is_ascii_alphanumeric())
-            .map(|p| (p.parse::<u64>().unwrap_or(0), p.to_string()))
-            .collect()
-    };
-    parts(a).cmp(&parts(b))
 }
 
 fn release_of_build_dir(dir: &Path) -> Option<String> {

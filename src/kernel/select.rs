@@ -228,7 +228,7 @@ pub fn split_release(release: &str) -> (&str, &str) {
 pub fn release_cmp(a: &str, b: &str) -> Ordering {
     let (va, fa) = split_release(a);
     let (vb, fb) = split_release(b);
-    super::version_cmp(va, vb)
+    crate::names::version_cmp(va, vb)
         .then_with(|| flavor_words(fb).cmp(&flavor_words(fa)))
         .then_with(|| a.cmp(b))
 }

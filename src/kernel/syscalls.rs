@@ -5,6 +5,7 @@
 //! from `arch/x86/include/generated/asm/syscalls_64.h` (`__SYSCALL(0, sys_read)`), and
 //! whether the `__x64_sys_*` wrappers exist from `.config`
 //! (`CONFIG_ARCH_HAS_SYSCALL_WRAPPER=y`). The x32 and 32-bit tables are not read.
+use super::config::Arch;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +29,8 @@ const SYSCALLS_64: &str = "arch/x86/include/generated/asm/syscalls_64.h";
 /// the kernel symbol a kprobe must use: with CONFIG_ARCH_HAS_SYSCALL_WRAPPER=y on x86_64 it
 /// is "__x64_" + the sys_ name (e.g. "__x64_sys_newstat"), otherwise the sys_ name; None
 /// when the table says sys_ni_syscall (not implemented) or there is no table entry.
-pub fn syscall_table(build_dir: &Path) -> Result<Vec<Syscall>, String> {
-    let arch = target_arch(build_dir)?;
+/// `arch` is what the target's `.config` says (KernelFacts reads it once).
+pub fn syscall_table(build_dir: &Path, arch: Arch) -> Result<Vec<Syscall>, String> {
     let unistd = read(&build_dir.join(UNISTD_64))?;
     let table = read(&build_dir.join(SYSCALLS_64))?;
 
@@ -49,47 +50,6 @@ pub fn syscall_table(build_dir: &Path) -> Result<Vec<Syscall>, String> {
         }
     }
     Ok(calls)
-}
-
-/// What `.config` says about the target's architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Arch {
-    /// `CONFIG_ARCH_HAS_SYSCALL_WRAPPER=y`: entry points are `__x64_sys_*`.
-    pub syscall_wrapper: bool,
-}
-
-/// Reads `BUILD/.config` and fails unless the target is x86_64.
-pub(crate) fn target_arch(build_dir: &Path) -> Result<Arch, String> {
-    let path = build_dir.join(".config");
-    let config = read(&path)?;
-    let set = |opt: &str| super::config_sets(&config, opt);
-    let x86_64 = set("X86_64");
-    let syscall_wrapper = set("ARCH_HAS_SYSCALL_WRAPPER");
-    let other = [
-        ("X86_32", "i386"),
-        ("ARM64", "arm64"),
-        ("ARM", "arm"),
-        ("RISCV", "riscv"),
-        ("PPC64", "powerpc64"),
-        ("PPC32", "powerpc"),
-        ("S390", "s390"),
-        ("MIPS", "mips"),
-        ("LOONGARCH", "loongarch"),
-    ]
-    .into_iter()
-    .find(|(opt, _)| !x86_64 && set(opt))
-    .map(|(_, arch)| arch);
-    if !x86_64 {
-        let what = other.map_or_else(
-            || "not x86_64 (CONFIG_X86_64 is not set)".to_string(),
-            |a| format!("{a}, not x86_64"),
-        );
-        return Err(format!(
-            "the target kernel ({}) is {what}: only x86_64 targets are supported for now",
-            path.display()
-        ));
-    }
-    Ok(Arch { syscall_wrapper })
 }
 
 /// Reads a whole file; the error names it.
@@ -169,6 +129,12 @@ fn entry_symbol(sym: &str, wrapper: bool) -> Option<String> {
 mod tests {
     use super::*;
     use std::fs;
+
+    /// The table as KernelFacts reads it: the arch from `.config`, then the headers.
+    fn syscall_table(build_dir: &std::path::Path) -> Result<Vec<Syscall>, String> {
+        let arch = crate::kernel::config::KernelConfig::read(build_dir)?.arch()?;
+        super::syscall_table(build_dir, arch)
+    }
 
     const CONFIG: &str = "# comment\nCONFIG_X86_64=y\nCONFIG_ARCH_HAS_SYSCALL_WRAPPER=y\n";
 
@@ -280,7 +246,11 @@ mod tests {
             "__NR_syscalls is no syscall"
         );
         assert!(calls.windows(2).all(|w| w[0].nr < w[1].nr));
-        let wrapper = target_arch(&build).unwrap().syscall_wrapper;
+        let wrapper = crate::kernel::config::KernelConfig::read(&build)
+            .unwrap()
+            .arch()
+            .unwrap()
+            .syscall_wrapper;
         let openat = by("openat").entry.clone().unwrap();
         assert_eq!(
             openat,

@@ -4,10 +4,11 @@
 //! recursively, and the alias bodies wrap the user's body. Points no alias matches go to the
 //! providers (begin, end, timer, kernel.trace, kprobe).
 use super::families::{self, Family};
-use super::probes::{glob_match, no_match};
+use super::probes::no_match;
 use super::program::{ContextVar, Instance};
 use super::providers::{resolve_point, ProviderCtx};
 use crate::diag::Diagnostic;
+use crate::names::glob_match;
 use crate::source::Span;
 use crate::syntax::ast::{Block, Component, Literal, ProbeDecl, ProbePoint, Stmt, StmtKind};
 use std::collections::HashMap;

@@ -97,7 +97,7 @@ pub fn expand(
     let members = family.members(ctx).map_err(|e| no_match(wanted, &e))?;
     let chosen: Vec<_> = members
         .iter()
-        .filter(|(name, _, _)| super::probes::glob_match(&wanted.name, name))
+        .filter(|(name, _, _)| crate::names::glob_match(&wanted.name, name))
         .collect();
     if chosen.is_empty() && !wanted.name.contains('*') {
         let mut d = no_match(

@@ -26,29 +26,6 @@ pub fn point_text(p: &ProbePoint) -> String {
     s
 }
 
-/// Shell-style matching of one component name: `*` matches any run of characters.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            pi += 1;
-            mark = ni;
-        } else if pi < p.len() && p[pi] == n[ni] {
-            pi += 1;
-            ni += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 pub(crate) fn no_more(comps: &[Component], n: usize) -> Result<(), Diagnostic> {
     match comps.get(n) {
         Some(c) => Err(no_match(c, "nothing can follow here")),
@@ -67,20 +44,4 @@ pub fn no_match(c: &Component, why: &str) -> Diagnostic {
 pub(crate) fn bad_arg(c: &Component, what: &str) -> Diagnostic {
     Diagnostic::error(c.span, format!("invalid parameter for `{}`", c.name))
         .with_label(format!("expected {what}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", "openat"));
-        assert!(glob_match("open*", "openat"));
-        assert!(glob_match("*at", "openat"));
-        assert!(glob_match("o*n*t", "openat"));
-        assert!(!glob_match("open*", "close"));
-        assert!(glob_match("close", "close"));
-        assert!(!glob_match("clos", "close"));
-    }
 }

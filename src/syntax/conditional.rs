@@ -9,7 +9,7 @@
 use super::token::Tok;
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Span};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 pub type Spanned<'s> = (usize, Tok<'s>, usize);
 
@@ -19,8 +19,8 @@ pub struct PpContext {
     /// The target's release (`6.1.0-56-amd64`); `kernel_v` is its version part (`6.1.0`).
     pub kernel_release: String,
     pub arch: String,
-    /// The target's `.config`: `CONFIG_X` -> value (`y`, `m`, a number or a string).
-    pub config: Config,
+    /// The target's `.config` (`None`: no options are set).
+    pub config: Option<Arc<dyn KernelOptions>>,
     pub guru: bool,
     /// The script arguments themselves (`$1`, `@1`, ...), substituted as literals.
     pub args: Vec<String>,
@@ -29,66 +29,11 @@ pub struct PpContext {
 /// The SystemTap language level rstap implements (`systemtap_v`).
 pub const SYSTEMTAP_V: &str = "4.8";
 
-impl PpContext {
-    /// Reads the target's `.config` (absent or unreadable: no options are set).
-    pub fn for_target(release: &str, build_dir: &std::path::Path, guru: bool) -> PpContext {
-        let config = Config::from_text(
-            std::fs::read_to_string(build_dir.join(".config")).unwrap_or_default(),
-        );
-        let arch = if config.has_line_starting("CONFIG_X86_64=") {
-            "x86_64"
-        } else {
-            std::env::consts::ARCH
-        };
-        PpContext {
-            kernel_release: release.to_string(),
-            arch: arch.to_string(),
-            config,
-            guru,
-            args: vec![],
-        }
-    }
-}
-
-/// A kernel `.config`, indexed only when a condition first asks for a `CONFIG_*` option:
-/// most scripts never do, and indexing its ~9000 lines took a third of pass 1.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    text: String,
-    index: std::sync::OnceLock<HashMap<String, String>>,
-}
-
-impl Config {
-    pub fn from_text(text: String) -> Config {
-        Config {
-            text,
-            index: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// A config of these options (tests).
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Config {
-        let text: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        Config::from_text(text)
-    }
-
-    /// An option's value (`y`, `m`, a number, a string without its quotes).
-    pub fn get(&self, option: &str) -> Option<&str> {
-        let index = self.index.get_or_init(|| {
-            self.text
-                .lines()
-                .filter_map(|line| line.split_once('='))
-                .filter(|(k, _)| k.starts_with("CONFIG_"))
-                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-                .collect()
-        });
-        index.get(option).map(String::as_str)
-    }
-
-    /// Whether some line starts with `prefix`, without indexing (`CONFIG_X86_64=`).
-    pub fn has_line_starting(&self, prefix: &str) -> bool {
-        self.text.lines().any(|l| l.starts_with(prefix))
-    }
+/// The target's kernel options, as `CONFIG_*` conditions ask for them; the kernel layer
+/// implements it over the `.config` it reads once.
+pub trait KernelOptions: std::fmt::Debug + Send + Sync {
+    /// An option's value by its whole name (`CONFIG_HZ` -> `250`; strings without quotes).
+    fn option(&self, name: &str) -> Option<&str>;
 }
 
 /// Evaluates one condition (its tokens, macros already expanded). `None`: it is invalid
@@ -381,13 +326,15 @@ impl<'s> Resolver<'_, 's> {
                     "runtime" => Value::Str("kernel".into()),
                     "systemtap_privilege" => Value::Str("stapdev".into()),
                     "guru_mode" => Value::Num(self.ctx.guru as i64),
-                    c if c.starts_with("CONFIG_") => match self.ctx.config.get(c) {
-                        Some(v) => v
-                            .parse::<i64>()
-                            .map(Value::Num)
-                            .unwrap_or_else(|_| Value::Str(v.to_string())),
-                        None => Value::Str(String::new()),
-                    },
+                    c if c.starts_with("CONFIG_") => {
+                        match self.ctx.config.as_ref().and_then(|o| o.option(c)) {
+                            Some(v) => v
+                                .parse::<i64>()
+                                .map(Value::Num)
+                                .unwrap_or_else(|_| Value::Str(v.to_string())),
+                            None => Value::Str(String::new()),
+                        }
+                    }
                     other => {
                         let msg = format!("unknown preprocessor name `{other}`");
                         self.error(at, &msg, "not a name conditions can test");
@@ -436,8 +383,8 @@ fn compare(lhs: &Value, op: &str, rhs: &Value) -> bool {
         (Value::Str(pat), b) if op == "==" || op == "!=" => {
             return (op == "==") == glob(pat, &b.text())
         }
-        (Value::Version(a), b) => crate::kernel::version_cmp(a, &b.text()),
-        (a, Value::Version(b)) => crate::kernel::version_cmp(&a.text(), b),
+        (Value::Version(a), b) => crate::names::version_cmp(a, &b.text()),
+        (a, Value::Version(b)) => crate::names::version_cmp(&a.text(), b),
         (a, b) => a.text().cmp(&b.text()),
     };
     match op {
@@ -451,7 +398,7 @@ fn compare(lhs: &Value, op: &str, rhs: &Value) -> bool {
 }
 
 fn glob(pattern: &str, text: &str) -> bool {
-    crate::sema::probes::glob_match(pattern, text)
+    crate::names::glob_match(pattern, text)
 }
 
 #[cfg(test)]
@@ -479,12 +426,22 @@ mod tests {
         (text, diags)
     }
 
+    /// Options as the kernel layer would answer them.
+    #[derive(Debug)]
+    struct Options(Vec<(&'static str, &'static str)>);
+
+    impl super::KernelOptions for Options {
+        fn option(&self, name: &str) -> Option<&str> {
+            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        }
+    }
+
     fn ctx() -> PpContext {
-        let config = Config::from_pairs(&[("CONFIG_SMP", "y"), ("CONFIG_HZ", "250")]);
+        let config = Options(vec![("CONFIG_SMP", "y"), ("CONFIG_HZ", "250")]);
         PpContext {
             kernel_release: "6.1.0-56-amd64".into(),
             arch: "x86_64".into(),
-            config,
+            config: Some(std::sync::Arc::new(config)),
             guru: false,
             args: vec![],
         }
