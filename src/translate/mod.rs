@@ -7,6 +7,7 @@ pub mod lower;
 mod lower_call;
 mod lower_data;
 mod merge;
+mod module_c;
 mod module_data;
 mod wrap;
 
@@ -173,18 +174,20 @@ pub fn translate(
             }
         ));
         row_irqs.push(u8::from(irqs_on));
-        handlers.push(json!({
-            "index": index,
-            "point_comment": comment,
-            "fields": fields,
-            "inits": inits,
-            "long_temps": lowered.long_temps,
-            "ptr_temps": lowered.ptr_temps,
-            "body": lowered.code,
-            "locks": probe.globals_locked.iter().collect::<Vec<_>>(),
-            "const_fields": const_fields,
-            "const_rows": if group.slots.is_empty() { vec![] } else { rows },
-        }));
+        handlers.push(module_c::Handler {
+            index,
+            point_comment: comment,
+            frame: module_c::Frame {
+                fields,
+                inits,
+                long_temps: lowered.long_temps,
+                ptr_temps: lowered.ptr_temps,
+            },
+            body: lowered.code,
+            locks: probe.globals_locked.iter().copied().collect(),
+            const_fields,
+            const_rows: if group.slots.is_empty() { vec![] } else { rows },
+        });
     }
     // Each point's row of rsg_probes, as C: one per system call of a `syscall.*` probe.
     let probe_rows: Vec<String> = prog
@@ -222,12 +225,12 @@ pub fn translate(
                 function_sizes.push(size);
                 (
                     lowered.code,
-                    Some(json!({
-                        "fields": fields,
-                        "inits": inits,
-                        "long_temps": lowered.long_temps,
-                        "ptr_temps": lowered.ptr_temps,
-                    })),
+                    Some(module_c::Frame {
+                        fields,
+                        inits,
+                        long_temps: lowered.long_temps,
+                        ptr_temps: lowered.ptr_temps,
+                    }),
                 )
             }
             FunctionCode::Embedded(code) => {
@@ -241,15 +244,15 @@ pub fn translate(
             }
         };
         let near = format!("near function '{}'", f.name);
-        functions.push(json!({
-            "name": name,
-            "script_name": f.name,
-            "ret": f.ret.map(|t| t.name()),
-            "params": params.join(", "),
-            "body": body,
-            "frame": frame,
-            "near": cwriter::c_string(&near),
-        }));
+        functions.push(module_c::Function {
+            name,
+            script_name: f.name.clone(),
+            ret: f.ret.map(|t| t.name()),
+            params: params.join(", "),
+            body,
+            frame,
+            near: cwriter::c_string(&near),
+        });
     }
 
     // begin, end and error probes run in sequence-number order, then in script order.
@@ -300,7 +303,9 @@ pub fn translate(
     ctx.insert("script_name", &prog.script_name);
     ctx.insert("defines", &define_list);
     ctx.insert("scalars", &data.scalars);
-    ctx.insert("arrays", &data.arrays);
+    ctx.insert("array_decls", &module_c::array_decls(&data.arrays));
+    ctx.insert("array_allocs", &module_c::array_allocs(&data.arrays));
+    ctx.insert("array_frees", &module_c::array_frees(&data.arrays));
     ctx.insert("global_count", &prog.globals.len());
     ctx.insert("global_inits", &data.inits);
     ctx.insert("uses_maps", &uses_maps);
@@ -320,12 +325,18 @@ pub fn translate(
     ctx.insert("uses_pstats", &uses_stats);
     ctx.insert("pstats", &data.pstats);
     ctx.insert("probe_rows", &probe_rows);
-    ctx.insert("handlers", &handlers);
-    ctx.insert("functions", &functions);
     ctx.insert(
-        "has_frames",
-        &functions.iter().any(|f| !f["frame"].is_null()),
+        "frame_structs",
+        &module_c::frame_structs(&handlers, &functions),
     );
+    let (locals_members, frames_members) = module_c::context_members(&handlers, &functions);
+    ctx.insert("locals_members", &locals_members);
+    ctx.insert("frames_members", &frames_members);
+    ctx.insert("function_protos", &module_c::function_protos(&functions));
+    ctx.insert("function_defs", &module_c::function_defs(&functions));
+    ctx.insert("handler_defs", &module_c::handler_defs(&handlers));
+    ctx.insert("handler_locks", &module_c::handler_locks(&handlers));
+    ctx.insert("has_frames", &functions.iter().any(|f| f.frame.is_some()));
     ctx.insert("comparators", &comparator_code);
     ctx.insert("context_bytes", &context_bytes);
     let mut name_tables = Vec::new();

@@ -92,7 +92,7 @@ pub struct Globals {
     pub scalars: Vec<Value>,
     /// Statistics scalars: one `struct rs_pstat rsg_ps_NAME` each (per-CPU parts).
     pub pstats: Vec<Value>,
-    pub arrays: Vec<Value>,
+    pub arrays: Vec<super::module_c::Array>,
     pub inits: Vec<String>,
 }
 
@@ -154,16 +154,16 @@ pub fn globals(prog: &Program) -> Globals {
                 let capacity = g
                     .size
                     .map_or("MAXMAPENTRIES".to_string(), |n| n.to_string());
-                out.arrays.push(json!({
-                    "name": name,
-                    "stats": g.ty == Type::Stats,
-                    "script_name": g.name,
-                    "fields": fields,
-                    "key_size": key_size,
-                    "hash": hash,
-                    "value_size": value_size,
-                    "capacity": capacity,
-                }));
+                out.arrays.push(super::module_c::Array {
+                    name,
+                    script_name: g.name.clone(),
+                    stats: g.ty == Type::Stats,
+                    fields,
+                    key_size,
+                    hash,
+                    value_size,
+                    capacity,
+                });
             }
         }
     }
