@@ -287,7 +287,7 @@ fn each_child(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
 }
 
 /// No side effects and no run-time error: dropping it changes nothing.
-fn is_pure(e: &Expr) -> bool {
+fn is_droppable(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Number(_)
         | ExprKind::Str(_)
@@ -295,13 +295,15 @@ fn is_pure(e: &Expr) -> bool {
         | ExprKind::ArgStr(_)
         | ExprKind::ArgCount
         | ExprKind::Var(_) => true,
-        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => keys.iter().all(is_pure),
+        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => keys.iter().all(is_droppable),
         ExprKind::Target { path, .. } => path.is_empty(),
-        ExprKind::Unary { expr, .. } => is_pure(expr),
+        ExprKind::Unary { expr, .. } => is_droppable(expr),
         ExprKind::Binary { op, lhs, rhs } => {
-            !matches!(op, BinOp::Div | BinOp::Mod) && is_pure(lhs) && is_pure(rhs)
+            !matches!(op, BinOp::Div | BinOp::Mod) && is_droppable(lhs) && is_droppable(rhs)
         }
-        ExprKind::Ternary { cond, then, els } => is_pure(cond) && is_pure(then) && is_pure(els),
+        ExprKind::Ternary { cond, then, els } => {
+            is_droppable(cond) && is_droppable(then) && is_droppable(els)
+        }
         _ => false,
     }
 }
@@ -485,7 +487,7 @@ fn remove_in_stmt(
         };
         if let ExprKind::Assign { value, .. } = e.kind {
             // `x = f()` still calls f; `x += 1` and `x++` do nothing else.
-            if !is_pure(&value) {
+            if !is_droppable(&value) {
                 s.kind = StmtKind::Expr(*value);
             }
         }

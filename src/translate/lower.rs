@@ -427,7 +427,7 @@ impl<'a> Lowerer<'a> {
             || a.starts_with("l->tmp")
             || a.starts_with('"')
             || a.ends_with("LL");
-        if !is_pure(rhs) && !stable {
+        if !writes_nothing(rhs) && !stable {
             // The right side changes variables: keep the left side's value as it is now.
             a = self.spill(&a, self.ty(lhs));
         }
@@ -594,16 +594,18 @@ fn encloses(atom: &str) -> bool {
 }
 
 /// Whether evaluating `e` can change any variable (assignments, `++`, calls).
-pub(super) fn is_pure(e: &Expr) -> bool {
+pub(super) fn writes_nothing(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Number(_)
         | ExprKind::Str(_)
         | ExprKind::Var(_)
         | ExprKind::ArgNum(_)
         | ExprKind::ArgStr(_) => true,
-        ExprKind::Unary { expr, .. } => is_pure(expr),
-        ExprKind::Binary { lhs, rhs, .. } => is_pure(lhs) && is_pure(rhs),
-        ExprKind::Ternary { cond, then, els } => is_pure(cond) && is_pure(then) && is_pure(els),
+        ExprKind::Unary { expr, .. } => writes_nothing(expr),
+        ExprKind::Binary { lhs, rhs, .. } => writes_nothing(lhs) && writes_nothing(rhs),
+        ExprKind::Ternary { cond, then, els } => {
+            writes_nothing(cond) && writes_nothing(then) && writes_nothing(els)
+        }
         _ => false,
     }
 }
