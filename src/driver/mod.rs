@@ -83,6 +83,9 @@ fn drive(cli: &Cli) -> Result<i32, Failed> {
         }
     }
     let plan = options::Plan::from_cli(cli)?;
+    if plan.last >= 3 {
+        crate::translate::parse_templates_ahead();
+    }
     let Some((parsed, mut session)) = parse::parse(&plan)? else {
         return Ok(0);
     };

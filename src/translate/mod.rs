@@ -421,23 +421,55 @@ fn limits(defines: &[(String, String)]) -> Vec<(String, String)> {
     list
 }
 
-/// Renders one embedded template. Templates are ours and tested, so a failure here is a bug;
-/// it is still reported as an error, never a panic. One Tera instance serves the process:
-/// each template is parsed the first time it is used, not once per render (the provider
+/// The process's one Tera instance: each template is parsed into it once, the first time
+/// it is used (or ahead of time, [`parse_templates_ahead`]), not once per render (provider
 /// templates render once per probe family and instance).
-pub(crate) fn render(template: &str, ctx: &tera::Context) -> Result<String, String> {
+fn templates() -> &'static std::sync::Mutex<tera::Tera> {
     static TERA: std::sync::OnceLock<std::sync::Mutex<tera::Tera>> = std::sync::OnceLock::new();
-    let lock = TERA.get_or_init(|| {
-        let mut tera = tera::Tera::default();
-        tera.autoescape_on(vec![]);
-        // Text from outside the translator goes into the C only through these (cwriter.rs).
-        tera.register_filter("c_string", text_filter(cwriter::c_string));
-        tera.register_filter("c_comment", text_filter(cwriter::c_comment));
-        std::sync::Mutex::new(tera)
-    });
+    TERA.get_or_init(|| std::sync::Mutex::new(new_tera()))
+}
+
+fn new_tera() -> tera::Tera {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    // Text from outside the translator goes into the C only through these (cwriter.rs).
+    tera.register_filter("c_string", text_filter(cwriter::c_string));
+    tera.register_filter("c_comment", text_filter(cwriter::c_comment));
+    tera
+}
+
+/// Parses the templates on another CPU while passes 1 and 2 run, the module's first: Tera
+/// parses at about 100k instructions a tag, 4-5 ms of an old_errno `-p3` on its own. Each
+/// is parsed into an instance of its own and copied in (Tera::extend), so a render never
+/// waits for a template it does not need; one not yet there when pass 3 asks is parsed
+/// there, as without this. Nothing is gained on one CPU, so nothing is started there.
+pub fn parse_templates_ahead() {
+    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+        return;
+    }
+    let mut names: Vec<&'static str> = embedded::TEMPLATES.iter().map(|(n, _)| *n).collect();
+    names.sort_by_key(|n| (*n != "module.c.tera", *n == "Makefile.tera"));
+    // A thread that cannot start changes nothing: pass 3 parses what it renders.
+    let _ = std::thread::Builder::new()
+        .name("templates".into())
+        .spawn(move || {
+            for name in names {
+                let mut one = new_tera();
+                // A template that does not parse is reported by the render that needs it.
+                if one.add_raw_template(name, embedded::template(name)).is_ok() {
+                    let mut tera = templates().lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = tera.extend(&one);
+                }
+            }
+        });
+}
+
+/// Renders one embedded template. Templates are ours and tested, so a failure here is a bug;
+/// it is still reported as an error, never a panic.
+pub(crate) fn render(template: &str, ctx: &tera::Context) -> Result<String, String> {
     // A panic while another render held the lock leaves the instance usable: templates
     // are only ever added whole.
-    let mut tera = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let mut tera = templates().lock().unwrap_or_else(|e| e.into_inner());
     if !tera.get_template_names().any(|n| n == template) {
         tera.add_raw_template(template, embedded::template(template))
             .map_err(|e| format!("internal error in template {template}: {e:?}"))?;
