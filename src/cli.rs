@@ -122,9 +122,10 @@ what they allow (stap's names and defaults):
   MAXACTION_INTERRUPTIBLE=1..5000000 (MAXACTION x 10)  the same for begin, end and error
                                     probes, which keep interrupts on (as procfs probes do,
                                     within MAXACTION); x (1 + MAXSTRINGLEN/1024) <= 5000000
-  MAXTRYLOCK=0..1000000 (1000), TRYLOCKDELAY=0..1000 ns (10)  tries for a global's lock
-                                    before the run is skipped; MAXTRYLOCK x (TRYLOCKDELAY +
-                                    20 ns) x the locks of one probe must be <= 100 ms
+  MAXTRYLOCK=0..1000000 (100), TRYLOCKDELAY=0..1000 us (10)  tries for a global's lock,
+                                    TRYLOCKDELAY microseconds apart, before the run is
+                                    skipped; MAXTRYLOCK x TRYLOCKDELAY x the locks of one
+                                    probe must be <= 100 ms
   MAXMAPENTRIES=1..1000000 (2048)   entries of an array (memory taken at load)
   MAXNESTING=0..64 (10)             nested script function calls; each is a C frame on the
                                     16 KB kernel stack, and the build is refused when

@@ -90,7 +90,7 @@ fn errno_on(target: &Target, vng: &Path, extra_path: Option<PathBuf>) -> String 
     // lock wait (one skip in 1,777 on 6.12-rt in CI). tests/runtime.rs gives its exact-count
     // cases the same budget.
     let out = Command::new(common::RSTAPC)
-        .args(["-p4", "-D", "MAXTRYLOCK=1000000", "-m", "errno_rt", "-r"])
+        .args(["-p4", "-D", "MAXTRYLOCK=4000", "-m", "errno_rt", "-r"])
         .arg(&target.build_dir)
         .arg(common::example("errno.stp"))
         .current_dir(w)

@@ -17,7 +17,10 @@ static void rs_unlock(const struct rs_probe *p, int n)
 #endif
 }
 
-/* Takes a probe's global locks in order, each within MAXTRYLOCK tries: never deadlocks. */
+/*
+ * Takes a probe's global locks in order, each within MAXTRYLOCK tries TRYLOCKDELAY
+ * microseconds apart (stap's units and defaults: 100 x 10 us): never deadlocks.
+ */
 static int rs_lock(const struct rs_probe *p)
 {
 #if RS_NGLOBALS > 0
@@ -28,7 +31,7 @@ static int rs_lock(const struct rs_probe *p)
 				rs_unlock(p, i);
 				return 0;
 			}
-			ndelay(TRYLOCKDELAY);
+			udelay(TRYLOCKDELAY);
 		}
 	}
 #else

@@ -66,7 +66,7 @@ pub const IRQS_OFF_UNITS: u64 = 500_000;
 pub const PREEMPT_OFF_UNITS: u64 = 5_000_000;
 
 /// The longest a probe may spin for its global locks with interrupts off, in ns:
-/// MAXTRYLOCK tries of TRYLOCKDELAY ns (plus ~20 ns for the try itself) for each lock.
+/// MAXTRYLOCK tries of TRYLOCKDELAY us (plus ~20 ns for the try itself) for each lock.
 pub const LOCK_SPIN_NS: u64 = 100_000_000;
 
 impl Limits {
@@ -88,7 +88,7 @@ impl Limits {
             maxaction,
             // stap's default, `(MAXACTION * 10)`, is not a number
             maxaction_interruptible: get("MAXACTION_INTERRUPTIBLE", maxaction * 10),
-            maxtrylock: get("MAXTRYLOCK", 1000),
+            maxtrylock: get("MAXTRYLOCK", 100),
             trylockdelay: get("TRYLOCKDELAY", 10),
         }
     }
@@ -126,13 +126,13 @@ pub fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
     }
     let spin = limits
         .maxtrylock
-        .saturating_mul(limits.trylockdelay + 20)
+        .saturating_mul(limits.trylockdelay.saturating_mul(1000) + 20)
         .saturating_mul(max_locks);
     if spin > LOCK_SPIN_NS {
         return Err(format!(
-            "MAXTRYLOCK={} x (TRYLOCKDELAY={} + 20) ns x {max_locks} global locks: a probe could \
-             spin {} ms for its locks with interrupts off, more than {} ms: lower MAXTRYLOCK \
-             or TRYLOCKDELAY",
+            "MAXTRYLOCK={} x (TRYLOCKDELAY={} us + 20 ns) x {max_locks} global locks: a probe \
+             could spin {} ms for its locks with interrupts off, more than {} ms: lower \
+             MAXTRYLOCK or TRYLOCKDELAY",
             limits.maxtrylock,
             limits.trylockdelay,
             spin / 1_000_000,
@@ -196,7 +196,7 @@ mod tests {
             print_buf: 8192,
             maxaction: 1000,
             maxaction_interruptible: 10000,
-            maxtrylock: 1000,
+            maxtrylock: 100,
             trylockdelay: 10,
         }
     }
@@ -227,11 +227,13 @@ mod tests {
         assert!(e
             .unwrap_err()
             .starts_with("MAXACTION_INTERRUPTIBLE=5000000"));
-        // the errno load case: 1,000,000 tries of 10 ns, one lock: 30 ms
-        assert!(check_work(d(&[("MAXTRYLOCK", "1000000")]), 1).is_ok());
-        let e = check_work(d(&[("MAXTRYLOCK", "1000000"), ("TRYLOCKDELAY", "1000")]), 1);
-        assert!(e.unwrap_err().contains("spin 1020 ms"));
-        assert!(check_work(d(&[("MAXTRYLOCK", "1000000")]), 4).is_err());
+        // stap's default: 100 tries of 10 us, about 1 ms a lock
+        assert!(check_work(d(&[]), 50).is_ok());
+        // the exact-count runtime cases: 4,000 tries of 10 us, two locks: 80 ms
+        assert!(check_work(d(&[("MAXTRYLOCK", "4000")]), 2).is_ok());
+        assert!(check_work(d(&[("MAXTRYLOCK", "4000")]), 3).is_err());
+        let e = check_work(d(&[("MAXTRYLOCK", "1000"), ("TRYLOCKDELAY", "1000")]), 1);
+        assert!(e.unwrap_err().contains("spin 1000 ms"));
     }
 
     #[test]

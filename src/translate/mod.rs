@@ -25,7 +25,7 @@ pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
     ("MAXSTRINGLEN", "128"),
     ("MAXACTION", "1000"),
     ("MAXACTION_INTERRUPTIBLE", "(MAXACTION * 10)"),
-    ("MAXTRYLOCK", "1000"),
+    ("MAXTRYLOCK", "100"),
     ("TRYLOCKDELAY", "10"),
     ("MAXMAPENTRIES", "2048"),
     ("MAXNESTING", "10"),
