@@ -447,8 +447,26 @@ pub fn parse_templates_ahead() {
     if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
         return;
     }
+    // The module's first; then the providers, the families most scripts use first (which
+    // ones this script needs is known only after pass 2); the Kbuild file last (a build
+    // takes seconds anyway).
+    const FIRST: [&str; 7] = [
+        "module.c.tera",
+        "providers/kprobes",
+        "providers/tracepoint",
+        "providers/timer",
+        "providers/procfs",
+        "providers/hrtimer",
+        "providers/profile",
+    ];
+    let rank = |n: &str| {
+        FIRST
+            .iter()
+            .position(|f| n.starts_with(f))
+            .unwrap_or(FIRST.len())
+    };
     let mut names: Vec<&'static str> = embedded::TEMPLATES.iter().map(|(n, _)| *n).collect();
-    names.sort_by_key(|n| (*n != "module.c.tera", *n == "Makefile.tera"));
+    names.sort_by_key(|n| rank(n));
     // A thread that cannot start changes nothing: pass 3 parses what it renders.
     let _ = std::thread::Builder::new()
         .name("templates".into())
