@@ -37,7 +37,7 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
     let facts = target
         .as_ref()
         .ok()
-        .map(|t| kernel::facts::KernelFacts::new(t.build_dir.clone()));
+        .map(|t| kernel::facts::KernelFacts::new(t.build_dir.clone(), t.config.clone()));
     let pp = pp_context(
         target.as_ref().ok(),
         facts.as_ref(),

@@ -15,10 +15,16 @@ pub struct KernelFacts {
 }
 
 impl KernelFacts {
-    pub fn new(build_dir: PathBuf) -> KernelFacts {
+    /// The facts of the kernel built in `build_dir`; `config` is its `.config` when it was
+    /// already read (by the target's selection), else it is read when first asked.
+    pub fn new(build_dir: PathBuf, config: Option<Arc<KernelConfig>>) -> KernelFacts {
+        let known = OnceLock::new();
+        if let Some(config) = config {
+            let _ = known.set(Ok(config));
+        }
         KernelFacts {
             build_dir,
-            config: OnceLock::new(),
+            config: known,
             syscalls: OnceLock::new(),
             errnos: OnceLock::new(),
         }

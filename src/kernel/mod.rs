@@ -9,8 +9,9 @@ pub mod tracepoints;
 pub use select::{Installed, Purpose};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Target {
     /// The kernel release the module is for (`uname -r` style: `6.1.0-56-amd64`).
     pub release: String,
@@ -18,6 +19,20 @@ pub struct Target {
     pub build_dir: PathBuf,
     /// Why this target was chosen, when the user did not say (printed as a note).
     pub note: Option<String>,
+    /// Its `.config` when choosing it already read it (the default choice reads every
+    /// installed kernel's to tell PREEMPT_RT ones apart), so `KernelFacts` does not read it
+    /// again; `None` with `-r`, where it is read when first asked.
+    pub config: Option<Arc<config::KernelConfig>>,
+}
+
+/// Two targets are the same kernel when they name the same release and build directory;
+/// the note is part of what is printed, the `.config` is only what was read from there.
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        self.release == other.release
+            && self.build_dir == other.build_dir
+            && self.note == other.note
+    }
 }
 
 /// Resolves `-r KVER|BUILD_DIR`, or the default for a build (see [`select`]: the running
@@ -70,6 +85,7 @@ pub fn find_target_in(
                 release,
                 build_dir: dir,
                 note: None,
+                config: None,
             }
         }
         Some(r) => {
@@ -87,6 +103,7 @@ pub fn find_target_in(
                 release: r.to_string(),
                 build_dir: dir,
                 note: None,
+                config: None,
             }
         }
         None => return installed.default_target(running, purpose),
@@ -107,9 +124,14 @@ pub fn find_target_in(
 /// Whether the kernel is a PREEMPT_RT one: its build dir's `.config` says so, or (without a
 /// `.config`) its release names the `rt` flavor, as Debian's `6.1.0-56-rt-amd64` does.
 pub fn is_preempt_rt(release: &str, build_dir: &Path) -> bool {
-    match config::KernelConfig::read(build_dir) {
-        Ok(config) => config.sets("PREEMPT_RT"),
-        Err(_) => release.split('-').any(|part| part == "rt"),
+    preempt_rt_from(release, config::KernelConfig::read(build_dir).ok().as_ref())
+}
+
+/// [`is_preempt_rt`] over a `.config` already read (or none).
+fn preempt_rt_from(release: &str, config: Option<&config::KernelConfig>) -> bool {
+    match config {
+        Some(config) => config.sets("PREEMPT_RT"),
+        None => release.split('-').any(|part| part == "rt"),
     }
 }
 

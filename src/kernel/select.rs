@@ -10,7 +10,9 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
+use super::config::KernelConfig;
 use super::Target;
+use std::sync::Arc;
 
 /// Where the installed kernels are: `/lib/modules` and `/boot` (fake trees in tests).
 #[derive(Debug, Clone, Copy)]
@@ -39,13 +41,15 @@ pub enum Purpose {
 }
 
 /// One installed kernel that has headers (a build dir with a Makefile).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Kernel {
     pub release: String,
     pub build_dir: PathBuf,
     /// Its image and modules are installed too: it can be booted in the VM.
     pub bootable: bool,
     pub preempt_rt: bool,
+    /// Its `.config`, read to tell `preempt_rt` (kept for the target's `KernelFacts`).
+    pub config: Option<Arc<KernelConfig>>,
 }
 
 impl Kernel {
@@ -54,6 +58,7 @@ impl Kernel {
             release: self.release.clone(),
             build_dir: self.build_dir.clone(),
             note,
+            config: self.config.clone(),
         }
     }
 
@@ -83,11 +88,13 @@ impl Installed<'_> {
         if !build_dir.join("Makefile").is_file() {
             return None;
         }
+        let config = KernelConfig::read(&build_dir).ok().map(Arc::new);
         Some(Kernel {
             bootable: self.bootable(release),
-            preempt_rt: super::is_preempt_rt(release, &build_dir),
+            preempt_rt: super::preempt_rt_from(release, config.as_deref()),
             release: release.to_string(),
             build_dir,
+            config,
         })
     }
 
