@@ -41,53 +41,6 @@ fn plain_and_short(text: &str, width: usize) -> bool {
     true
 }
 
-/// Whether a line that starts inside a block comment if `in_comment` ends inside one: what
-/// [`scan`] says as `ends_in_comment`, without collecting break points (most lines that
-/// open or close a comment are short and only need this). A `//` comment, or a string or
-/// character literal that does not end on the line, ends outside, as in `scan`.
-fn ends_in_comment(text: &str, mut in_comment: bool) -> bool {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if in_comment {
-            match memchr_pair(&b[i..], b'*', b'/') {
-                Some(at) => {
-                    in_comment = false;
-                    i += at + 2;
-                }
-                None => return true,
-            }
-            continue;
-        }
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                in_comment = true;
-                i += 2;
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => return false,
-            quote @ (b'"' | b'\'') => {
-                // An escape is a backslash and at least the byte after it; no longer escape
-                // (octal, hex, universal) has a quote among its digits.
-                let mut j = i + 1;
-                while j < b.len() && b[j] != quote {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                if j >= b.len() {
-                    return false;
-                }
-                i = j + 1;
-            }
-            _ => i += 1,
-        }
-    }
-    in_comment
-}
-
-/// Where `first` then `second` first occur together in `b`.
-fn memchr_pair(b: &[u8], first: u8, second: u8) -> Option<usize> {
-    b.windows(2).position(|w| w[0] == first && w[1] == second)
-}
-
 /// How many columns `line` takes (tabs to the next multiple of 8).
 pub fn columns(line: &str) -> usize {
     advance(0, line)
@@ -507,14 +460,6 @@ pub fn wrap_lines(source: &str, width: usize) -> String {
             out.push_str(line);
             continue;
         }
-        // A line that fits (the check above failed on a comment mark) is kept as it is; only
-        // whether it leaves a comment open matters for the lines after it.
-        if !joined && columns(text) <= width {
-            in_comment = ends_in_comment(text, in_comment);
-            joined = text.ends_with('\\');
-            out.push_str(line);
-            continue;
-        }
         let starts_in_comment = in_comment;
         let scanned = scan(text, in_comment);
         in_comment = scanned.ends_in_comment;
@@ -542,35 +487,6 @@ mod tests {
     fn assert_fits(s: &str) {
         for l in s.lines() {
             assert!(columns(l) <= 40, "{} columns: {l:?}", columns(l));
-        }
-    }
-
-    #[test]
-    fn comment_state_agrees_with_the_full_scan() {
-        let lines = [
-            "/* a */ b",
-            "/* open",
-            "still */ x /* again",
-            "x = \"/* not a comment\"; /* one */",
-            "c = '\\''; /* q */",
-            "s = \"esc \\\" /*\"; // /* line comment",
-            "unterminated \"/*",
-            "'/*",
-            "\\",
-            "*/",
-            "/**/",
-            "/*/",
-            "a \"\\x41/*\" b",
-            "\"ü/*\" /* ü",
-        ];
-        for l in lines {
-            for start in [false, true] {
-                assert_eq!(
-                    ends_in_comment(l, start),
-                    scan(l, start).ends_in_comment,
-                    "{l:?} starting in a comment: {start}"
-                );
-            }
         }
     }
 
