@@ -138,7 +138,7 @@ pub fn translate(
         }
         let lowered = lowerer.lower(&probe.body);
         add_comparators(&lowered.comparators);
-        let (fields, inits, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
+        let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
         let interruptible = providers::phase(probe.kind()) != providers::Phase::Event;
         // Probes run from a process's system call (the runner's start/stop, a read of a
@@ -177,12 +177,7 @@ pub fn translate(
         handlers.push(module_c::Handler {
             index,
             point_comment: comment,
-            frame: module_c::Frame {
-                fields,
-                inits,
-                long_temps: lowered.long_temps,
-                ptr_temps: lowered.ptr_temps,
-            },
+            frame,
             body: lowered.code,
             locks: probe.globals_locked.iter().copied().collect(),
             const_fields,
@@ -220,18 +215,9 @@ pub fn translate(
                         _ => format!("int64_t a_{}", c_ident(&p.name)),
                     });
                 }
-                let (fields, inits, size) =
-                    module_data::frame(prog, &f.params, &f.locals, &lowered);
+                let (frame, size) = module_data::frame(prog, &f.params, &f.locals, &lowered);
                 function_sizes.push(size);
-                (
-                    lowered.code,
-                    Some(module_c::Frame {
-                        fields,
-                        inits,
-                        long_temps: lowered.long_temps,
-                        ptr_temps: lowered.ptr_temps,
-                    }),
-                )
+                (lowered.code, Some(frame))
             }
             FunctionCode::Embedded(code) => {
                 for p in &f.params {

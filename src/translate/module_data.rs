@@ -3,6 +3,7 @@
 use super::budget::{round8, FrameSize};
 use super::cwriter::c_string;
 use super::lower::{c_ident, long_literal, LoweredBody};
+use super::module_c::Frame;
 use crate::sema::{Local, Program, Type};
 use crate::syntax::ast::Literal;
 use serde_json::{json, Value};
@@ -35,14 +36,14 @@ fn field_size(size: &mut FrameSize, ty: Type) {
 /// sizeof(struct rs_stat): count, sum, min, max.
 const STAT_BYTES: u64 = 32;
 
-/// The fields of a body's locals struct, the statements that reset its locals on entry
-/// (parameters are set by the caller's arguments instead), and its size.
+/// A body's frame (its locals struct's fields, the statements that reset its locals on
+/// entry: parameters are set by the caller's arguments instead) and the frame's size.
 pub fn frame(
-    _prog: &Program,
+    prog: &Program,
     params: &[Local],
     locals: &[Local],
     lowered: &LoweredBody,
-) -> (Vec<String>, Vec<String>, FrameSize) {
+) -> (Frame, FrameSize) {
     let mut fields = Vec::new();
     let mut inits = Vec::new();
     let mut size = FrameSize::default();
@@ -54,7 +55,7 @@ pub fn frame(
     for g in &lowered.key_temps {
         // A key struct: each key field padded to 8 bytes, strings MAXSTRINGLEN long.
         let mut key = FrameSize::default();
-        for t in _prog.globals[*g].keys.iter().flatten() {
+        for t in prog.globals[*g].keys.iter().flatten() {
             field_size(&mut key, *t);
         }
         size.fixed += round8(key.fixed);
@@ -82,10 +83,16 @@ pub fn frame(
     for (i, g) in lowered.key_temps.iter().enumerate() {
         fields.push(format!(
             "struct rsg_key_{} k{i}",
-            c_ident(&_prog.globals[*g].name)
+            c_ident(&prog.globals[*g].name)
         ));
     }
-    (fields, inits, size)
+    let frame = Frame {
+        fields,
+        inits,
+        long_temps: lowered.long_temps,
+        ptr_temps: lowered.ptr_temps,
+    };
+    (frame, size)
 }
 
 pub struct Globals {
