@@ -84,6 +84,12 @@ pub(super) fn build(
         .then(|| translate::makefile(module))
         .transpose()
         .map_err(fail)?;
+    // `-p3` prints the C: the work directory (the C and a copy of the runtime, 27 files) is
+    // written only when something reads it: pass 4, `-k`, or `-v`, which names the file.
+    if plan.last == 3 && !opts.keep && plan.verbose == 0 {
+        print!("{}", translated.source);
+        return Ok(None);
+    }
     let mut work = WorkDir::new().map_err(fail)?;
     let src_path =
         kbuild::write_sources(work.path(), module, &translated.source, makefile.as_deref())
