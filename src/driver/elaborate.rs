@@ -6,8 +6,7 @@ use super::parse::Parsed;
 use super::{fail, plural, Failed, Session};
 use crate::diag::{Diagnostic, Severity};
 use crate::sema;
-use crate::source::{FileId, SourceMap};
-use crate::syntax;
+use crate::source::FileId;
 
 /// `None`: what was asked for is printed (`-p2`, a listing).
 pub(super) fn elaborate(
@@ -32,6 +31,7 @@ pub(super) fn elaborate(
         guru: opts.guru,
         script_file: file,
         first_free_id: parsed.next_id,
+        print_unread: plan.listing.is_none(),
     };
     let (mut prog, warnings) = match sema::elaborate(&parsed.ast, &sema_opts) {
         Ok(ok) => ok,
@@ -40,37 +40,6 @@ pub(super) fn elaborate(
             return Err(fail("pass 2 (elaboration) failed"));
         }
     };
-    // Globals written and never read are printed at the end, as in stap: their end probes
-    // are written as source and the program is elaborated again with them.
-    if !prog.unread_globals.is_empty() && plan.listing.is_none() {
-        let text = sema::unread::dump_source(&prog, &prog.unread_globals);
-        let dump = session
-            .sources
-            .add(sema::unread::FILE_NAME.to_string(), &text);
-        let (extra, after_dump, diags) =
-            syntax::parse_file_with(dump, &text, parsed.next_id, &parsed.macros, &parsed.pp);
-        let sema_opts = sema::Options {
-            first_free_id: after_dump,
-            ..sema_opts
-        };
-        let mut with_dump = parsed.ast.clone();
-        with_dump.items.extend(extra.items);
-        match sema::elaborate(&with_dump, &sema_opts) {
-            Ok((p, _)) if diags.is_empty() => prog = p,
-            Ok(_) | Err(_) => {
-                let mut all = diags;
-                all.extend(
-                    sema::elaborate(&with_dump, &sema_opts)
-                        .err()
-                        .unwrap_or_default(),
-                );
-                session.print_diags(&all);
-                return Err(fail(
-                    "internal error: the end probes that print unread globals do not compile",
-                ));
-            }
-        }
-    }
     if opts.warnings_are_errors && !warnings.is_empty() {
         let as_errors: Vec<Diagnostic> = warnings
             .iter()
@@ -102,7 +71,7 @@ pub(super) fn elaborate(
             plural(prog.functions.len()),
             prog.globals.len(),
             plural(prog.globals.len()),
-            library_scripts_used(&prog, file, &session.sources),
+            library_scripts_used(&prog, file),
             parsed.library.files,
             clock.report()
         );
@@ -125,11 +94,10 @@ pub(super) fn elaborate(
     Ok(Some(prog))
 }
 
-/// How many tapset library files the program's code comes from (not the script, not the
-/// generated end probes of unread globals).
-fn library_scripts_used(prog: &sema::Program, script: FileId, sources: &SourceMap) -> usize {
+/// How many tapset library files the program's code comes from (not the script).
+fn library_scripts_used(prog: &sema::Program, script: FileId) -> usize {
     prog.files_used()
         .into_iter()
-        .filter(|&f| f != script && sources.name(f) != sema::unread::FILE_NAME)
+        .filter(|&f| f != script)
         .count()
 }

@@ -5,15 +5,13 @@ use super::options::Plan;
 use super::{fail, Failed, Session};
 use crate::kernel;
 use crate::source::SourceMap;
-use crate::syntax::{self, ast::File, conditional::PpContext, preproc::Macros};
+use crate::syntax::{self, ast::File, conditional::PpContext};
 use crate::tapset::Library;
 
 /// What pass 1 gives pass 2.
 pub(super) struct Parsed {
     pub ast: File,
     pub library: Library,
-    pub macros: Macros,
-    pub pp: PpContext,
     /// The first node id neither the script nor the library took.
     pub next_id: u32,
     /// A probe point may name `syscall.*`: pass 2 needs the target's system call table
@@ -103,8 +101,6 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
     let parsed = Parsed {
         ast,
         library,
-        macros,
-        pp,
         next_id,
         wants_syscalls,
     };

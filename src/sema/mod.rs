@@ -39,6 +39,8 @@ pub struct Options<'a> {
     /// The first node id the parser did not hand out (script and library): alias
     /// expansion numbers its copies of bodies from here.
     pub first_free_id: u32,
+    /// Print the globals nobody reads when the session ends (not for `-l`/`-L`).
+    pub print_unread: bool,
 }
 
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
@@ -126,7 +128,7 @@ pub fn elaborate(
     }
 
     diags.extend(procfs_collisions(&expansions, &written_at));
-    give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
+    let mut next_id = give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
     for f in &functions {
@@ -153,10 +155,29 @@ pub fn elaborate(
             .map(|x| (x.body.clone(), x.context.clone()))
             .collect(),
     );
-    let facts = analyzer.probe_facts();
-    analyzer.finish();
+    // Said before the end probes below read the globals nobody else reads.
     let warnings = analyzer.warnings(opts.script_file);
     let unread = analyzer.unread_globals();
+    let clean = !diags
+        .iter()
+        .chain(&analyzer.diags)
+        .any(Diagnostic::is_error);
+    if opts.print_unread && clean && !unread.is_empty() {
+        let mut dumps = Vec::new();
+        for g in unread {
+            let body = unread::end_body(&analyzer.unread_global(g), &mut next_id);
+            dumps.extend(unread::end_probe(body, &ctx)?);
+        }
+        analyzer.run(
+            dumps
+                .iter()
+                .map(|x| (x.body.clone(), x.context.clone()))
+                .collect(),
+        );
+        expansions.extend(dumps);
+    }
+    let facts = analyzer.probe_facts();
+    analyzer.finish();
     let analyzer_diags = std::mem::take(&mut analyzer.diags);
     drop(analyzer);
     diags.extend(analyzer_diags);
@@ -164,7 +185,6 @@ pub fn elaborate(
         diags.extend(warnings);
     }
 
-    prog.unread_globals = unread;
     for (x, facts) in expansions.into_iter().zip(facts) {
         prog.probes.push(Probe {
             instances: x.instances,
@@ -194,7 +214,8 @@ pub fn elaborate(
 /// copy gets ids of its own: `probe kernel.trace("a"), kernel.trace("b") { $x }` must read
 /// each tracepoint's own `$x`, and a local typed string in one copy and long in another
 /// must keep both types.
-fn give_each_probe_its_own_nodes(expansions: &mut [aliases::Expansion], first_free_id: u32) {
+/// Returns the first id it did not give.
+fn give_each_probe_its_own_nodes(expansions: &mut [aliases::Expansion], first_free_id: u32) -> u32 {
     let mut next = first_free_id;
     for x in expansions {
         crate::syntax::visit::exprs_mut(&mut x.body, &mut |e| {
@@ -202,6 +223,7 @@ fn give_each_probe_its_own_nodes(expansions: &mut [aliases::Expansion], first_fr
             next = next.checked_add(1).expect("node ids fit in u32");
         });
     }
+    next
 }
 
 /// Two read probes on one procfs file would make the second `proc_create` fail (with a

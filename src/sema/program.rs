@@ -224,8 +224,6 @@ pub struct Program {
     pub needs_syscall_names: bool,
     pub needs_errno_names: bool,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
-    /// Globals the script writes and never reads (stap prints them at the end).
-    pub unread_globals: Vec<usize>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,
 }

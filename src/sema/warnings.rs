@@ -1,6 +1,7 @@
 //! Pass 2's warnings about the user's script: names never assigned or never read, globals
 //! nobody reads, functions nobody calls.
 use super::analyze::{Analyzer, BodyOwner};
+use super::program::{Global, Type};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::FunctionBody;
 
@@ -12,6 +13,25 @@ impl Analyzer<'_> {
                 self.usage.global_writes.contains(g) && !self.usage.global_reads.contains_key(g)
             })
             .collect()
+    }
+
+    /// Global `g` as its end probe prints it: its name, its declaration's place, and its
+    /// types as inference left them (a global something writes has a value type; a key
+    /// nothing typed is a long, as in `finish`).
+    pub fn unread_global(&self, g: usize) -> Global {
+        let st = &self.globals[g];
+        Global {
+            name: st.name.clone(),
+            ty: st.value.map_or(Type::Long, |t| t.ty),
+            keys: st.keys.as_ref().map(|keys| {
+                keys.iter()
+                    .map(|k| k.map_or(Type::Long, |t| t.ty))
+                    .collect()
+            }),
+            size: None,
+            init: None,
+            span: st.span,
+        }
     }
 
     /// Warnings about the user's script (not the library): never-assigned and unused
