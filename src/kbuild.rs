@@ -3,48 +3,13 @@ use crate::embedded;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The build directory of one session: a temp dir removed on drop unless kept with `-k`.
-pub struct WorkDir {
-    dir: Option<tempfile::TempDir>,
-    kept: Option<PathBuf>,
-}
-
-impl WorkDir {
-    pub fn new() -> Result<WorkDir, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("rstap")
-            .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        Ok(WorkDir {
-            dir: Some(dir),
-            kept: None,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        match (&self.dir, &self.kept) {
-            (Some(d), _) => d.path(),
-            (None, Some(p)) => p,
-            (None, None) => unreachable!("a WorkDir always has a path"),
-        }
-    }
-
-    /// Keeps the directory after the session (`-k`), returning its path.
-    pub fn keep(&mut self) -> PathBuf {
-        if let Some(d) = self.dir.take() {
-            self.kept = Some(d.keep());
-        }
-        self.kept.clone().unwrap()
-    }
-}
-
-/// Writes the module source, its Kbuild file (when there is one: `-p3` needs none) and
-/// the runtime into `dir`.
+/// Writes the module source, the files beside it (its Kbuild file, when there is one:
+/// `-p3` needs none) and the runtime into `dir`.
 pub fn write_sources(
     dir: &Path,
     name: &str,
     source: &str,
-    makefile: Option<&str>,
+    beside: &[(String, String)],
 ) -> Result<PathBuf, String> {
     let write = |path: PathBuf, text: &str| -> Result<(), String> {
         if let Some(parent) = path.parent() {
@@ -55,8 +20,8 @@ pub fn write_sources(
     };
     let src = dir.join(format!("{name}_src.c"));
     write(src.clone(), source)?;
-    if let Some(makefile) = makefile {
-        write(dir.join("Makefile"), makefile)?;
+    for (rel, text) in beside {
+        write(dir.join(rel), text)?;
     }
     for (rel, text) in embedded::RUNTIME_C {
         write(dir.join("runtime").join(rel), text)?;

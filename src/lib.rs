@@ -1,4 +1,5 @@
 //! rstap: a SystemTap-compatible tracing compiler.
+pub mod backend;
 pub mod cache;
 pub mod cli;
 pub mod diag;
@@ -20,3 +21,4 @@ pub mod syntax;
 pub mod tapset;
 pub mod translate;
 pub mod vm;
+pub mod workdir;

@@ -2,11 +2,12 @@
 use super::clock::PassClock;
 use super::options::{BuildOptions, Plan};
 use super::{fail, Failed, Session};
-use crate::kbuild::{self, WorkDir};
+use crate::backend::kernel_module::KernelModule;
+use crate::backend::{Backend, Request};
 use crate::kernel::Target;
 use crate::sema::Program;
 use crate::source::SourceMap;
-use crate::translate;
+use crate::workdir::WorkDir;
 use std::path::PathBuf;
 
 /// A built (or cached) module. Its work directory goes when it is dropped, after pass 5,
@@ -31,10 +32,20 @@ fn keep(work: &mut WorkDir) {
     eprintln!("Keeping temporary directory \"{}\"", dir.display());
 }
 
+/// The back end that builds this run's artifact: today always the kernel module.
+pub(super) fn backend(opts: &BuildOptions) -> Box<dyn Backend> {
+    Box::new(KernelModule {
+        defines: opts.defines.clone(),
+        merge: opts.merge,
+        maxnesting: opts.maxnesting,
+    })
+}
+
 /// `None`: `-p3`, the C printed.
 pub(super) fn build(
     plan: &Plan,
     session: &mut Session,
+    backend: &dyn Backend,
     prog: &Program,
 ) -> Result<Option<Module>, Failed> {
     let opts = &plan.build;
@@ -46,7 +57,7 @@ pub(super) fn build(
     // -k, whose point is the build directory, and not for -p3, which prints the C).
     let cache_key = opts
         .cache
-        .then(|| module_key(opts, &session.sources, module, &target));
+        .then(|| module_key(opts, backend, &session.sources, module, &target));
     if let Some(cached) = cache_key
         .as_deref()
         .and_then(|k| crate::cache::lookup(k, module))
@@ -70,19 +81,16 @@ pub(super) fn build(
     let clock = PassClock::start();
     let facts = (session.facts.as_ref())
         .ok_or_else(|| fail("internal error: the target kernel's facts are missing"))?;
-    let tables = translate::Tables::for_program(prog, facts).map_err(fail)?;
-    let translated = translate::translate(
+    let req = Request {
         prog,
-        &session.sources,
-        module,
-        &opts.defines,
-        &tables,
-        opts.merge,
-    )
-    .map_err(fail)?;
-    let makefile = (plan.last >= 4 || opts.keep)
-        .then(|| translate::makefile(module))
-        .transpose()
+        sources: &session.sources,
+        name: module,
+        target: &target,
+        facts,
+        verbose: plan.verbose,
+    };
+    let translated = backend
+        .translate(&req, plan.last >= 4 || opts.keep)
         .map_err(fail)?;
     // `-p3` prints the C: the work directory (the C and a copy of the runtime, 27 files) is
     // written only when something reads it: pass 4, `-k`, or `-v`, which names the file.
@@ -91,9 +99,9 @@ pub(super) fn build(
         return Ok(None);
     }
     let mut work = WorkDir::new().map_err(fail)?;
-    let src_path =
-        kbuild::write_sources(work.path(), module, &translated.source, makefile.as_deref())
-            .map_err(fail)?;
+    let src_path = backend
+        .write(work.path(), &req, &translated)
+        .map_err(fail)?;
     if plan.verbose > 0 {
         eprintln!(
             "Pass 3: translated to C into \"{}\" in {}",
@@ -111,20 +119,7 @@ pub(super) fn build(
 
     // Pass 4: compile.
     let clock = PassClock::start();
-    let built = kbuild::build(work.path(), &target.build_dir, module, plan.verbose);
-    // The probes' deepest path must fit the kernel stack (src/stack_budget.rs).
-    let built = built.and_then(|ko| {
-        let usage = crate::stack_budget::check(work.path(), module, opts.maxnesting)?;
-        if plan.verbose > 1 {
-            eprintln!(
-                "Pass 4: kernel stack: at most {} bytes (probe {}, {} per nesting level, \
-                 MAXNESTING={})",
-                usage.total, usage.base, usage.per_level, opts.maxnesting
-            );
-        }
-        Ok(ko)
-    });
-    let ko = match built {
+    let ko = match backend.build(work.path(), &req) {
         Ok(ko) => ko,
         Err(e) => {
             if opts.keep {
@@ -155,16 +150,22 @@ pub(super) fn build(
 }
 
 /// The compile cache's key: every source file read (the script and the library), the
-/// options that change the module, the target kernel and the compiler.
-fn module_key(opts: &BuildOptions, sources: &SourceMap, module: &str, target: &Target) -> String {
+/// module's name, the command line's other options that change it, the target kernel and
+/// what the back end adds (its options and tools).
+fn module_key(
+    opts: &BuildOptions,
+    backend: &dyn Backend,
+    sources: &SourceMap,
+    module: &str,
+    target: &Target,
+) -> String {
     let mut k = crate::cache::KeyBuilder::new();
     for (name, text) in sources.all() {
         k.add(name, text.as_bytes());
     }
     k.add("module", module.as_bytes());
-    k.add("defines", format!("{:?}", opts.defines).as_bytes());
     k.add("flags", opts.flags.as_bytes());
     k.add_target(&target.release, &target.build_dir);
-    k.add_compiler();
+    backend.add_to_cache_key(&mut k);
     k.finish()
 }

@@ -4,7 +4,8 @@
 //! ```text
 //! parse::parse          script, tapsets          -> Parsed (AST, library)
 //! elaborate::elaborate  Parsed                   -> sema::Program (or a listing printed)
-//! build::build          Program                  -> Module (NAME.ko in a work dir, or cached)
+//! build::build          Program                  -> Module (NAME.ko in a work dir, or cached),
+//!                                                   through a backend::Backend
 //! run::finish           Module                   -> exit code (copy NAME.ko, pass 5 here or in a VM)
 //! ```
 //!
@@ -83,8 +84,9 @@ fn drive(cli: &Cli) -> Result<i32, Failed> {
         }
     }
     let plan = options::Plan::from_cli(cli)?;
+    let backend = build::backend(&plan.build);
     if plan.last >= 3 {
-        crate::translate::parse_templates_ahead();
+        backend.prepare();
     }
     let Some((parsed, mut session)) = parse::parse(&plan)? else {
         return Ok(0);
@@ -92,7 +94,7 @@ fn drive(cli: &Cli) -> Result<i32, Failed> {
     let Some(prog) = elaborate::elaborate(&plan, &mut session, parsed)? else {
         return Ok(0);
     };
-    let Some(module) = build::build(&plan, &mut session, &prog)? else {
+    let Some(module) = build::build(&plan, &mut session, backend.as_ref(), &prog)? else {
         return Ok(0);
     };
     run::finish(&plan, module)

@@ -1,0 +1,56 @@
+//! The back-end boundary. Passes 1 and 2 and the providers' matching end in a resolved
+//! [`Program`]; a back end turns it into something that runs on the target. The driver
+//! knows back ends only through [`Backend`]: pass 3 (translate), the work directory, pass 4
+//! (build) and what the compile cache must key on. A second back end (eBPF) is a second
+//! implementation of this trait, chosen in `driver::build::backend`; nothing before pass 3
+//! changes for it.
+//!
+//! Not there yet (issue 13): the trait takes the resolved program, not a typed IR, and its
+//! errors are one-line messages, not diagnostics at the script.
+pub mod kernel_module;
+
+use crate::cache::KeyBuilder;
+use crate::kernel::{facts::KernelFacts, Target};
+use crate::sema::Program;
+use crate::source::SourceMap;
+use std::path::{Path, PathBuf};
+
+/// What a back end is given besides its own options.
+pub struct Request<'a> {
+    pub prog: &'a Program,
+    /// The script and the library, for the locations run-time errors name.
+    pub sources: &'a SourceMap,
+    /// The artifact's name (`-m NAME`).
+    pub name: &'a str,
+    pub target: &'a Target,
+    pub facts: &'a KernelFacts,
+    pub verbose: u8,
+}
+
+/// Pass 3's product.
+pub struct Translation {
+    /// The artifact's main source: what `-p3` prints.
+    pub source: String,
+    /// Files the build reads beside it (path in the work directory, text).
+    pub beside: Vec<(String, String)>,
+}
+
+pub trait Backend {
+    /// Work that can overlap passes 1 and 2 (the kernel module parses its templates).
+    fn prepare(&self) {}
+
+    /// Adds the back end's own options and tools to the compile cache's key (the driver
+    /// adds the sources, the artifact's name, the command line and the target).
+    fn add_to_cache_key(&self, key: &mut KeyBuilder);
+
+    /// Pass 3: the program as the artifact's source. `for_build`: a build (or `-k`) will
+    /// read the work directory, so the files beside the source are rendered too.
+    fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, String>;
+
+    /// Writes `t` into `dir` (with whatever the build needs that is not translated, such
+    /// as a runtime); returns the main source's path.
+    fn write(&self, dir: &Path, req: &Request, t: &Translation) -> Result<PathBuf, String>;
+
+    /// Pass 4: the artifact, built in `dir` from what [`Backend::write`] put there.
+    fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, String>;
+}
