@@ -61,6 +61,9 @@ pub struct Lowerer<'a> {
     /// The C expression of each per-instance constant the body reads: a column of the
     /// constant table (`k->c1`) or, the same in every instance, a literal.
     pub instance_consts: std::collections::HashMap<usize, String>,
+    /// The long and string temporaries handed out (each once per body): a value in one
+    /// cannot change before the body uses it.
+    temps: std::collections::HashSet<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -90,6 +93,7 @@ impl<'a> Lowerer<'a> {
             foreach_depth: 0,
             consts: std::collections::HashMap::new(),
             instance_consts: std::collections::HashMap::new(),
+            temps: std::collections::HashSet::new(),
         }
     }
 
@@ -119,7 +123,9 @@ impl<'a> Lowerer<'a> {
         let n = self.long_next;
         self.long_next += 1;
         self.long_max = self.long_max.max(self.long_next);
-        format!("t{n}")
+        let t = format!("t{n}");
+        self.temps.insert(t.clone());
+        t
     }
 
     pub(super) fn ptr_temp(&mut self) -> String {
@@ -147,7 +153,9 @@ impl<'a> Lowerer<'a> {
         let n = self.str_next;
         self.str_next += 1;
         self.str_max = self.str_max.max(self.str_next);
-        format!("l->tmp{n}")
+        let t = format!("l->tmp{n}");
+        self.temps.insert(t.clone());
+        t
     }
 
     // -----------------------------------------------------------------------------------
@@ -422,19 +430,14 @@ impl<'a> Lowerer<'a> {
             _ => {}
         }
         let mut a = self.expr(lhs);
-        // Temporaries (`tN`, `l->tmpN`) and literals cannot change; variables can.
-        let stable = a.starts_with('t')
-            || a.starts_with("l->tmp")
-            || a.starts_with('"')
-            || a.ends_with("LL");
-        if !writes_nothing(rhs) && !stable {
+        if !writes_nothing(rhs) && !self.stable(lhs, &a) {
             // The right side changes variables: keep the left side's value as it is now.
             a = self.spill(&a, self.ty(lhs));
         }
         let b = self.expr(rhs);
         match op {
             BinOp::Concat => {
-                let t = if a.starts_with("l->tmp") {
+                let t = if self.temps.contains(&a) {
                     a
                 } else {
                     let t = self.str_temp();
@@ -452,6 +455,21 @@ impl<'a> Lowerer<'a> {
                 }
             }
             _ => self.long_op(op, &a, &b, span),
+        }
+    }
+
+    /// Whether `atom`, the value of `e`, stays what it is while other code runs: a literal
+    /// (or its column in a merged handler's constant table), a per-instance constant or a
+    /// probe argument (nothing writes them: there are no writes to target variables yet), or
+    /// a temporary of this body. Variables and array elements can change.
+    fn stable(&self, e: &Expr, atom: &str) -> bool {
+        match &e.kind {
+            ExprKind::Number(_) | ExprKind::Str(_) => true,
+            ExprKind::Target { .. } => matches!(
+                self.prog.targets.get(&e.id),
+                Some(ContextRef::Arg(_) | ContextRef::Instance(_))
+            ),
+            _ => self.temps.contains(atom),
         }
     }
 
