@@ -10,6 +10,7 @@
 //! Folded nodes keep their node id, so the side tables (types above all) stay right.
 use super::program::{FunctionCode, Program, VarRef};
 use crate::syntax::ast::{BinOp, Block, Expr, ExprKind, Stmt, StmtKind, UnOp};
+use crate::syntax::visit::{self, Visitor, VisitorMut};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What the optimizer did, for `-v`.
@@ -32,14 +33,14 @@ pub fn optimize(prog: &mut Program, max_string: usize) -> Report {
         report: &mut r,
     };
     for p in &mut prog.probes {
-        f.block(&mut p.body);
+        f.visit_block(&mut p.body);
         let dropped = drop_dead_stores(&mut p.body, &vars, f.report);
         p.locals.retain(|l| !dropped.contains(&l.name));
         f.report.locals_dropped += dropped.len();
     }
     for func in &mut prog.functions {
         if let FunctionCode::Script(body) = &mut func.body {
-            f.block(body);
+            f.visit_block(body);
             let dropped = drop_dead_stores(body, &vars, f.report);
             func.locals.retain(|l| !dropped.contains(&l.name));
             f.report.locals_dropped += dropped.len();
@@ -60,29 +61,15 @@ pub fn optimize(prog: &mut Program, max_string: usize) -> Report {
 
 /// Removes the empty statements dropped code leaves in blocks.
 fn prune_empty(b: &mut Block) {
-    b.stmts.retain(|s| !matches!(s.kind, StmtKind::Empty));
-    for s in &mut b.stmts {
-        prune_in_stmt(s);
-    }
-}
-
-fn prune_in_stmt(s: &mut Stmt) {
-    match &mut s.kind {
-        StmtKind::Block(b) => prune_empty(b),
-        StmtKind::If { then, els, .. } => {
-            prune_in_stmt(then);
-            if let Some(e) = els {
-                prune_in_stmt(e);
-            }
+    struct Prune;
+    impl VisitorMut for Prune {
+        fn visit_block(&mut self, b: &mut Block) {
+            b.stmts.retain(|s| !matches!(s.kind, StmtKind::Empty));
+            visit::walk_block_mut(self, b)
         }
-        StmtKind::While { body, .. } | StmtKind::For { body, .. } => prune_in_stmt(body),
-        StmtKind::Foreach(fe) => prune_in_stmt(&mut fe.body),
-        StmtKind::Try { body, catch, .. } => {
-            prune_empty(body);
-            prune_empty(catch);
-        }
-        _ => {}
+        fn visit_expr(&mut self, _: &mut Expr) {}
     }
+    Prune.visit_block(b)
 }
 
 struct Folder<'a> {
@@ -90,29 +77,12 @@ struct Folder<'a> {
     report: &'a mut Report,
 }
 
-impl Folder<'_> {
-    fn block(&mut self, b: &mut Block) {
-        for s in &mut b.stmts {
-            self.stmt(s);
-        }
-    }
-
-    fn stmt(&mut self, s: &mut Stmt) {
+/// Folds children first, then the node: a literal condition drops the branch not taken.
+impl VisitorMut for Folder<'_> {
+    fn visit_stmt(&mut self, s: &mut Stmt) {
+        visit::walk_stmt_mut(self, s);
         match &mut s.kind {
-            StmtKind::Block(b) => self.block(b),
-            StmtKind::Expr(e) | StmtKind::Delete(e) => self.expr(e),
-            StmtKind::Return(e) => {
-                if let Some(e) = e {
-                    self.expr(e)
-                }
-            }
-            StmtKind::Empty | StmtKind::Next | StmtKind::Break | StmtKind::Continue => {}
             StmtKind::If { cond, then, els } => {
-                self.expr(cond);
-                self.stmt(then);
-                if let Some(e) = els {
-                    self.stmt(e);
-                }
                 if let ExprKind::Number(n) = cond.kind {
                     self.report.dead_branches += 1;
                     let taken = if n != 0 { Some(then) } else { els.as_mut() };
@@ -121,50 +91,24 @@ impl Folder<'_> {
                     });
                 }
             }
-            StmtKind::While { cond, body } => {
-                self.expr(cond);
-                self.stmt(body);
-                if matches!(cond.kind, ExprKind::Number(0)) {
-                    self.report.dead_branches += 1;
-                    s.kind = StmtKind::Empty;
-                }
+            StmtKind::While { cond, .. } if matches!(cond.kind, ExprKind::Number(0)) => {
+                self.report.dead_branches += 1;
+                s.kind = StmtKind::Empty;
             }
             StmtKind::For {
                 init,
-                cond,
-                step,
-                body,
-            } => {
-                for e in [&mut *init, &mut *cond, &mut *step].into_iter().flatten() {
-                    self.expr(e);
-                }
-                self.stmt(body);
-                if cond
-                    .as_ref()
-                    .is_some_and(|c| matches!(c.kind, ExprKind::Number(0)))
-                {
-                    self.report.dead_branches += 1;
-                    s.kind = init.take().map_or(StmtKind::Empty, StmtKind::Expr);
-                }
+                cond: Some(cond),
+                ..
+            } if matches!(cond.kind, ExprKind::Number(0)) => {
+                self.report.dead_branches += 1;
+                s.kind = init.take().map_or(StmtKind::Empty, StmtKind::Expr);
             }
-            StmtKind::Foreach(fe) => {
-                for e in fe.slice.iter_mut().flatten().flatten() {
-                    self.expr(e);
-                }
-                if let Some(l) = &mut fe.limit {
-                    self.expr(l);
-                }
-                self.stmt(&mut fe.body);
-            }
-            StmtKind::Try { body, catch, .. } => {
-                self.block(body);
-                self.block(catch);
-            }
+            _ => {}
         }
     }
 
-    fn expr(&mut self, e: &mut Expr) {
-        each_child(e, &mut |c| self.expr(c));
+    fn visit_expr(&mut self, e: &mut Expr) {
+        visit::walk_expr_mut(self, e);
         let folded = match &mut e.kind {
             ExprKind::Unary { op, expr } => match expr.kind {
                 ExprKind::Number(n) => Some(ExprKind::Number(match op {
@@ -250,40 +194,6 @@ fn fold_strings(op: BinOp, a: &str, b: &str, max_string: usize) -> Option<ExprKi
         BinOp::Ge => ExprKind::Number(cmp.is_ge() as i64),
         _ => return None,
     })
-}
-
-/// Calls `f` on each direct child expression of `e`.
-fn each_child(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
-    match &mut e.kind {
-        ExprKind::Number(_)
-        | ExprKind::Str(_)
-        | ExprKind::ArgNum(_)
-        | ExprKind::ArgStr(_)
-        | ExprKind::ArgCount
-        | ExprKind::AnyKey
-        | ExprKind::Var(_)
-        | ExprKind::Target { .. }
-        | ExprKind::EmbeddedC(_) => {}
-        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => keys.iter_mut().for_each(f),
-        ExprKind::Call { args, .. } | ExprKind::AtOp { args, .. } => args.iter_mut().for_each(f),
-        ExprKind::Member { base, .. } => f(base),
-        ExprKind::AddrOf(x)
-        | ExprKind::Unary { expr: x, .. }
-        | ExprKind::IncDec { target: x, .. } => f(x),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            f(lhs);
-            f(rhs);
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            f(cond);
-            f(then);
-            f(els);
-        }
-        ExprKind::Assign { target, value, .. } | ExprKind::Aggregate { target, value } => {
-            f(target);
-            f(value);
-        }
-    }
 }
 
 /// No side effects and no run-time error: dropping it changes nothing.
@@ -380,33 +290,22 @@ fn mentioned_locals(
 
 /// Names bound by foreach and try/catch, which are not expressions.
 fn bound_names(b: &Block, out: &mut HashSet<String>) {
-    for s in &b.stmts {
-        bound_in_stmt(s, out);
-    }
-}
-
-fn bound_in_stmt(s: &Stmt, out: &mut HashSet<String>) {
-    match &s.kind {
-        StmtKind::Block(b) => bound_names(b, out),
-        StmtKind::If { then, els, .. } => {
-            bound_in_stmt(then, out);
-            if let Some(e) = els {
-                bound_in_stmt(e, out);
+    struct Bound<'o>(&'o mut HashSet<String>);
+    impl Visitor for Bound<'_> {
+        fn visit_stmt(&mut self, s: &Stmt) {
+            match &s.kind {
+                StmtKind::Foreach(fe) => {
+                    self.0.extend(fe.keys.iter().map(|(k, _)| k.name.clone()));
+                    self.0.extend(fe.value.iter().map(|v| v.name.clone()));
+                }
+                StmtKind::Try { var, .. } => self.0.extend(var.iter().map(|v| v.name.clone())),
+                _ => {}
             }
+            visit::walk_stmt(self, s)
         }
-        StmtKind::While { body, .. } | StmtKind::For { body, .. } => bound_in_stmt(body, out),
-        StmtKind::Foreach(fe) => {
-            out.extend(fe.keys.iter().map(|(k, _)| k.name.clone()));
-            out.extend(fe.value.iter().map(|v| v.name.clone()));
-            bound_in_stmt(&fe.body, out);
-        }
-        StmtKind::Try { body, var, catch } => {
-            out.extend(var.iter().map(|v| v.name.clone()));
-            bound_names(body, out);
-            bound_names(catch, out);
-        }
-        _ => {}
+        fn visit_expr(&mut self, _: &Expr) {}
     }
+    Bound(out).visit_block(b)
 }
 
 /// How often each local is mentioned at all, and how often as a statement's store target.
@@ -434,54 +333,49 @@ fn local_counts(body: &Block, vars: &HashMap<crate::syntax::ast::NodeId, VarRef>
     (all, stores)
 }
 
+/// Calls `f` on every statement of `b`, parents before children.
 fn visit_stmts(b: &Block, f: &mut impl FnMut(&Stmt)) {
-    for s in &b.stmts {
-        visit_stmt(s, f);
+    struct EachStmt<F>(F);
+    impl<F: FnMut(&Stmt)> Visitor for EachStmt<F> {
+        fn visit_stmt(&mut self, s: &Stmt) {
+            (self.0)(s);
+            visit::walk_stmt(self, s)
+        }
+        fn visit_expr(&mut self, _: &Expr) {}
     }
+    EachStmt(f).visit_block(b)
 }
 
-fn visit_stmt(s: &Stmt, f: &mut impl FnMut(&Stmt)) {
-    f(s);
-    match &s.kind {
-        StmtKind::Block(b) => visit_stmts(b, f),
-        StmtKind::If { then, els, .. } => {
-            visit_stmt(then, f);
-            if let Some(e) = els {
-                visit_stmt(e, f);
-            }
-        }
-        StmtKind::While { body, .. } | StmtKind::For { body, .. } => visit_stmt(body, f),
-        StmtKind::Foreach(fe) => visit_stmt(&fe.body, f),
-        StmtKind::Try { body, catch, .. } => {
-            visit_stmts(body, f);
-            visit_stmts(catch, f);
-        }
-        _ => {}
-    }
-}
-
-/// Replaces each store into a `dead` local by its value's side effects (or nothing).
+/// Replaces each store into a `dead` local by its value's side effects (or nothing);
+/// returns how many it replaced.
 fn remove_stores(
     b: &mut Block,
     dead: &HashSet<String>,
     vars: &HashMap<crate::syntax::ast::NodeId, VarRef>,
 ) -> usize {
-    let mut n = 0;
-    for s in &mut b.stmts {
-        n += remove_in_stmt(s, dead, vars);
-    }
-    n
+    let mut r = RemoveStores {
+        dead,
+        vars,
+        removed: 0,
+    };
+    r.visit_block(b);
+    r.removed
 }
 
-fn remove_in_stmt(
-    s: &mut Stmt,
-    dead: &HashSet<String>,
-    vars: &HashMap<crate::syntax::ast::NodeId, VarRef>,
-) -> usize {
-    let is_dead = store_target(s)
-        .and_then(|t| local_name(t, vars))
-        .is_some_and(|n| dead.contains(n));
-    if is_dead {
+struct RemoveStores<'a> {
+    dead: &'a HashSet<String>,
+    vars: &'a HashMap<crate::syntax::ast::NodeId, VarRef>,
+    removed: usize,
+}
+
+impl VisitorMut for RemoveStores<'_> {
+    fn visit_stmt(&mut self, s: &mut Stmt) {
+        let is_dead = store_target(s)
+            .and_then(|t| local_name(t, self.vars))
+            .is_some_and(|n| self.dead.contains(n));
+        if !is_dead {
+            return visit::walk_stmt_mut(self, s);
+        }
         let StmtKind::Expr(e) = std::mem::replace(&mut s.kind, StmtKind::Empty) else {
             unreachable!("store_target matched an expression statement")
         };
@@ -491,23 +385,10 @@ fn remove_in_stmt(
                 s.kind = StmtKind::Expr(*value);
             }
         }
-        return 1;
+        self.removed += 1;
     }
-    match &mut s.kind {
-        StmtKind::Block(b) => remove_stores(b, dead, vars),
-        StmtKind::If { then, els, .. } => {
-            remove_in_stmt(then, dead, vars)
-                + els.as_mut().map_or(0, |e| remove_in_stmt(e, dead, vars))
-        }
-        StmtKind::While { body, .. } | StmtKind::For { body, .. } => {
-            remove_in_stmt(body, dead, vars)
-        }
-        StmtKind::Foreach(fe) => remove_in_stmt(&mut fe.body, dead, vars),
-        StmtKind::Try { body, catch, .. } => {
-            remove_stores(body, dead, vars) + remove_stores(catch, dead, vars)
-        }
-        _ => 0,
-    }
+
+    fn visit_expr(&mut self, _: &mut Expr) {}
 }
 
 /// Drops globals no probe or function mentions any more, renumbering the rest everywhere a

@@ -1,5 +1,7 @@
-//! Walking every expression of a block, in source order (for passes that look at all of
-//! them: handler merging, constant folding).
+//! Walking bodies: [`Visitor`] (read-only) and [`VisitorMut`], whose default methods visit a
+//! node's children in source order, so a pass overrides only the nodes it cares about and
+//! calls `walk_*` to go on below them; [`exprs`] and [`exprs_mut`] for a closure over every
+//! expression; [`shape`], a body's form without its literals (handler merging).
 use super::ast::*;
 
 /// A shape of `b`: its statements and expressions with names and operators but without
@@ -207,213 +209,196 @@ fn shape_access(path: &[Access], skip: &impl Fn(&Expr) -> bool, out: &mut String
     }
 }
 
-/// Calls `f` on every expression in `b`, parents before children, left to right.
-pub fn exprs(b: &Block, f: &mut impl FnMut(&Expr)) {
-    for s in &b.stmts {
-        stmt(s, f);
+/// A read-only walk. Each default visits the node's children: statements and expressions
+/// in source order, the index expressions of a target's member path included.
+pub trait Visitor {
+    fn visit_block(&mut self, b: &Block) {
+        walk_block(self, b)
+    }
+    fn visit_stmt(&mut self, s: &Stmt) {
+        walk_stmt(self, s)
+    }
+    fn visit_expr(&mut self, e: &Expr) {
+        walk_expr(self, e)
     }
 }
 
-fn stmt(s: &Stmt, f: &mut impl FnMut(&Expr)) {
-    match &s.kind {
-        StmtKind::Block(b) => exprs(b, f),
-        StmtKind::Expr(e) | StmtKind::Delete(e) => expr(e, f),
-        StmtKind::Return(e) => {
-            if let Some(e) = e {
-                expr(e, f)
-            }
-        }
-        StmtKind::Empty | StmtKind::Next | StmtKind::Break | StmtKind::Continue => {}
-        StmtKind::If { cond, then, els } => {
-            expr(cond, f);
-            stmt(then, f);
-            if let Some(e) = els {
-                stmt(e, f);
-            }
-        }
-        StmtKind::While { cond, body } => {
-            expr(cond, f);
-            stmt(body, f);
-        }
-        StmtKind::For {
-            init,
-            cond,
-            step,
-            body,
-        } => {
-            for e in [init, cond, step].into_iter().flatten() {
-                expr(e, f);
-            }
-            stmt(body, f);
-        }
-        StmtKind::Foreach(fe) => {
-            for e in fe.slice.iter().flatten().flatten() {
-                expr(e, f);
-            }
-            if let Some(l) = &fe.limit {
-                expr(l, f);
-            }
-            stmt(&fe.body, f);
-        }
-        StmtKind::Try { body, catch, .. } => {
-            exprs(body, f);
-            exprs(catch, f);
-        }
+/// The same walk with the right to change what it visits.
+pub trait VisitorMut {
+    fn visit_block(&mut self, b: &mut Block) {
+        walk_block_mut(self, b)
     }
+    fn visit_stmt(&mut self, s: &mut Stmt) {
+        walk_stmt_mut(self, s)
+    }
+    fn visit_expr(&mut self, e: &mut Expr) {
+        walk_expr_mut(self, e)
+    }
+}
+
+/// Generates `walk_block`, `walk_stmt` and `walk_expr` for one of the two traits: the
+/// children are the same, only `&` or `&mut` differs.
+macro_rules! walkers {
+    ($visitor:ident, $block:ident, $stmt:ident, $expr:ident, $($mut_:ident)?) => {
+        /// Visits each statement of `b`.
+        pub fn $block<V: $visitor + ?Sized>(v: &mut V, b: &$($mut_)? Block) {
+            for s in &$($mut_)? b.stmts {
+                v.visit_stmt(s);
+            }
+        }
+
+        /// Visits the expressions and statements directly inside `s`, in source order.
+        pub fn $stmt<V: $visitor + ?Sized>(v: &mut V, s: &$($mut_)? Stmt) {
+            match &$($mut_)? s.kind {
+                StmtKind::Block(b) => v.visit_block(b),
+                StmtKind::Expr(e) | StmtKind::Delete(e) => v.visit_expr(e),
+                StmtKind::Return(e) => {
+                    if let Some(e) = e {
+                        v.visit_expr(e)
+                    }
+                }
+                StmtKind::Empty | StmtKind::Next | StmtKind::Break | StmtKind::Continue => {}
+                StmtKind::If { cond, then, els } => {
+                    v.visit_expr(cond);
+                    v.visit_stmt(then);
+                    if let Some(e) = els {
+                        v.visit_stmt(e);
+                    }
+                }
+                StmtKind::While { cond, body } => {
+                    v.visit_expr(cond);
+                    v.visit_stmt(body);
+                }
+                StmtKind::For {
+                    init,
+                    cond,
+                    step,
+                    body,
+                } => {
+                    for e in [init, cond, step].into_iter().flatten() {
+                        v.visit_expr(e);
+                    }
+                    v.visit_stmt(body);
+                }
+                StmtKind::Foreach(fe) => {
+                    if let Some(keys) = &$($mut_)? fe.slice {
+                        for e in keys.into_iter().flatten() {
+                            v.visit_expr(e);
+                        }
+                    }
+                    if let Some(l) = &$($mut_)? fe.limit {
+                        v.visit_expr(l);
+                    }
+                    v.visit_stmt(&$($mut_)? fe.body);
+                }
+                StmtKind::Try { body, catch, .. } => {
+                    v.visit_block(body);
+                    v.visit_block(catch);
+                }
+            }
+        }
+
+        /// Visits the expressions directly inside `e`, left to right.
+        pub fn $expr<V: $visitor + ?Sized>(v: &mut V, e: &$($mut_)? Expr) {
+            match &$($mut_)? e.kind {
+                ExprKind::Number(_)
+                | ExprKind::Str(_)
+                | ExprKind::ArgNum(_)
+                | ExprKind::ArgStr(_)
+                | ExprKind::ArgCount
+                | ExprKind::AnyKey
+                | ExprKind::Var(_)
+                | ExprKind::EmbeddedC(_) => {}
+                ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => {
+                    for k in keys {
+                        v.visit_expr(k);
+                    }
+                }
+                ExprKind::Call { args, .. } | ExprKind::AtOp { args, .. } => {
+                    for a in args {
+                        v.visit_expr(a);
+                    }
+                }
+                ExprKind::Target { path, .. } => {
+                    for a in path {
+                        if let Access::Index(i) = a {
+                            v.visit_expr(i);
+                        }
+                    }
+                }
+                ExprKind::Member { base, path } => {
+                    v.visit_expr(base);
+                    for a in path {
+                        if let Access::Index(i) = a {
+                            v.visit_expr(i);
+                        }
+                    }
+                }
+                ExprKind::AddrOf(x)
+                | ExprKind::Unary { expr: x, .. }
+                | ExprKind::IncDec { target: x, .. } => v.visit_expr(x),
+                ExprKind::Binary { lhs, rhs, .. } => {
+                    v.visit_expr(lhs);
+                    v.visit_expr(rhs);
+                }
+                ExprKind::Ternary { cond, then, els } => {
+                    v.visit_expr(cond);
+                    v.visit_expr(then);
+                    v.visit_expr(els);
+                }
+                ExprKind::Assign { target, value, .. } | ExprKind::Aggregate { target, value } => {
+                    v.visit_expr(target);
+                    v.visit_expr(value);
+                }
+            }
+        }
+    };
+}
+
+walkers!(Visitor, walk_block, walk_stmt, walk_expr,);
+walkers!(
+    VisitorMut,
+    walk_block_mut,
+    walk_stmt_mut,
+    walk_expr_mut,
+    mut
+);
+
+/// Calls `f` on every expression in `b`, parents before children, left to right.
+pub fn exprs(b: &Block, f: &mut impl FnMut(&Expr)) {
+    EachExpr(f).visit_block(b)
 }
 
 /// Calls `f` on `e` and every expression inside it.
 pub fn expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Number(_)
-        | ExprKind::Str(_)
-        | ExprKind::ArgNum(_)
-        | ExprKind::ArgStr(_)
-        | ExprKind::ArgCount
-        | ExprKind::AnyKey
-        | ExprKind::Var(_)
-        | ExprKind::EmbeddedC(_) => {}
-        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => {
-            keys.iter().for_each(|k| expr(k, f))
-        }
-        ExprKind::Call { args, .. } | ExprKind::AtOp { args, .. } => {
-            args.iter().for_each(|a| expr(a, f))
-        }
-        ExprKind::Target { path, .. } => access(path, f),
-        ExprKind::Member { base, path } => {
-            expr(base, f);
-            access(path, f);
-        }
-        ExprKind::AddrOf(x)
-        | ExprKind::Unary { expr: x, .. }
-        | ExprKind::IncDec { target: x, .. } => expr(x, f),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            expr(lhs, f);
-            expr(rhs, f);
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            expr(cond, f);
-            expr(then, f);
-            expr(els, f);
-        }
-        ExprKind::Assign { target, value, .. } | ExprKind::Aggregate { target, value } => {
-            expr(target, f);
-            expr(value, f);
-        }
-    }
+    EachExpr(f).visit_expr(e)
 }
 
-fn access(path: &[Access], f: &mut impl FnMut(&Expr)) {
-    for a in path {
-        if let Access::Index(e) = a {
-            expr(e, f);
-        }
+struct EachExpr<F>(F);
+
+impl<F: FnMut(&Expr)> Visitor for EachExpr<F> {
+    fn visit_expr(&mut self, e: &Expr) {
+        (self.0)(e);
+        walk_expr(self, e)
     }
 }
 
 /// Calls `f` on every expression in `b`, parents before children, with the right to change
 /// them (not their shape: `f` runs before the children are visited).
 pub fn exprs_mut(b: &mut Block, f: &mut impl FnMut(&mut Expr)) {
-    for s in &mut b.stmts {
-        stmt_mut(s, f);
-    }
-}
-
-fn stmt_mut(s: &mut Stmt, f: &mut impl FnMut(&mut Expr)) {
-    match &mut s.kind {
-        StmtKind::Block(b) => exprs_mut(b, f),
-        StmtKind::Expr(e) | StmtKind::Delete(e) => expr_mut(e, f),
-        StmtKind::Return(e) => {
-            if let Some(e) = e {
-                expr_mut(e, f)
-            }
-        }
-        StmtKind::Empty | StmtKind::Next | StmtKind::Break | StmtKind::Continue => {}
-        StmtKind::If { cond, then, els } => {
-            expr_mut(cond, f);
-            stmt_mut(then, f);
-            if let Some(e) = els {
-                stmt_mut(e, f);
-            }
-        }
-        StmtKind::While { cond, body } => {
-            expr_mut(cond, f);
-            stmt_mut(body, f);
-        }
-        StmtKind::For {
-            init,
-            cond,
-            step,
-            body,
-        } => {
-            for e in [init, cond, step].into_iter().flatten() {
-                expr_mut(e, f);
-            }
-            stmt_mut(body, f);
-        }
-        StmtKind::Foreach(fe) => {
-            for e in fe.slice.iter_mut().flatten().flatten() {
-                expr_mut(e, f);
-            }
-            if let Some(l) = &mut fe.limit {
-                expr_mut(l, f);
-            }
-            stmt_mut(&mut fe.body, f);
-        }
-        StmtKind::Try { body, catch, .. } => {
-            exprs_mut(body, f);
-            exprs_mut(catch, f);
-        }
-    }
+    EachExprMut(f).visit_block(b)
 }
 
 /// Calls `f` on `e` and then on every expression inside it.
 pub fn expr_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
-    f(e);
-    match &mut e.kind {
-        ExprKind::Number(_)
-        | ExprKind::Str(_)
-        | ExprKind::ArgNum(_)
-        | ExprKind::ArgStr(_)
-        | ExprKind::ArgCount
-        | ExprKind::AnyKey
-        | ExprKind::Var(_)
-        | ExprKind::EmbeddedC(_) => {}
-        ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => {
-            keys.iter_mut().for_each(|k| expr_mut(k, f))
-        }
-        ExprKind::Call { args, .. } | ExprKind::AtOp { args, .. } => {
-            args.iter_mut().for_each(|a| expr_mut(a, f))
-        }
-        ExprKind::Target { path, .. } => access_mut(path, f),
-        ExprKind::Member { base, path } => {
-            expr_mut(base, f);
-            access_mut(path, f);
-        }
-        ExprKind::AddrOf(x)
-        | ExprKind::Unary { expr: x, .. }
-        | ExprKind::IncDec { target: x, .. } => expr_mut(x, f),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            expr_mut(lhs, f);
-            expr_mut(rhs, f);
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            expr_mut(cond, f);
-            expr_mut(then, f);
-            expr_mut(els, f);
-        }
-        ExprKind::Assign { target, value, .. } | ExprKind::Aggregate { target, value } => {
-            expr_mut(target, f);
-            expr_mut(value, f);
-        }
-    }
+    EachExprMut(f).visit_expr(e)
 }
 
-fn access_mut(path: &mut [Access], f: &mut impl FnMut(&mut Expr)) {
-    for a in path {
-        if let Access::Index(e) = a {
-            expr_mut(e, f);
-        }
+struct EachExprMut<F>(F);
+
+impl<F: FnMut(&mut Expr)> VisitorMut for EachExprMut<F> {
+    fn visit_expr(&mut self, e: &mut Expr) {
+        (self.0)(e);
+        walk_expr_mut(self, e)
     }
 }
