@@ -17,17 +17,11 @@ pub(super) fn elaborate(
     let opts = &plan.elaborate;
     let clock = PassClock::start();
     let file = session.file;
-    let target = session.target.as_ref().ok();
     let sema_opts = sema::Options {
         script_name: &plan.script.name,
         library: &parsed.library.functions,
         aliases: &parsed.library.aliases,
-        build_dir: target.map(|t| t.build_dir.as_path()),
-        syscalls: session
-            .facts
-            .as_ref()
-            .filter(|_| parsed.wants_syscalls)
-            .and_then(|f| f.syscalls().ok()),
+        facts: session.facts.as_ref(),
         guru: opts.guru,
         script_file: file,
         first_free_id: parsed.next_id,

@@ -14,9 +14,6 @@ pub(super) struct Parsed {
     pub library: Library,
     /// The first node id neither the script nor the library took.
     pub next_id: u32,
-    /// A probe point may name `syscall.*`: pass 2 needs the target's system call table
-    /// (read in pass 1, so that a table that cannot be read fails there).
-    pub wants_syscalls: bool,
 }
 
 /// `None`: `-p1`, the AST printed.
@@ -64,8 +61,9 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
         }
     }
     let needs_library = plan.last >= 2;
-    let wants_syscalls = needs_library && mentions_syscalls(&ast);
-    if wants_syscalls {
+    // A point that may name `syscall.*` needs the target's system call table: read it
+    // here, so that a table that cannot be read fails before the library is parsed.
+    if needs_library && mentions_syscalls(&ast) {
         session.note_target();
         if let Err(e) = &session.target {
             return Err(fail(format!(
@@ -102,7 +100,6 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
         ast,
         library,
         next_id,
-        wants_syscalls,
     };
     Ok(Some((parsed, session)))
 }

@@ -1,9 +1,11 @@
 //! What rstap knows about one target kernel, read from its build directory once, when first
 //! asked, and passed by reference to every pass that needs it: pass 1's conditionals ask
-//! the same `.config` that decides the architecture, and pass 2 matches `syscall.*` against
-//! the same table pass 3 prints names from.
+//! the same `.config` that decides the architecture, pass 2 matches `syscall.*` against
+//! the same table pass 3 prints names from, and every `kernel.trace` point is looked up in
+//! event headers read once.
 use super::config::{Arch, KernelConfig};
 use super::syscalls::Syscall;
+use super::tracepoints::{EventHeaders, Tracepoint};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -12,6 +14,7 @@ pub struct KernelFacts {
     config: OnceLock<Result<Arc<KernelConfig>, String>>,
     syscalls: OnceLock<Result<Vec<Syscall>, String>>,
     errnos: OnceLock<Result<Vec<(i32, String)>, String>>,
+    event_headers: OnceLock<Result<EventHeaders, String>>,
 }
 
 impl KernelFacts {
@@ -27,6 +30,7 @@ impl KernelFacts {
             config: known,
             syscalls: OnceLock::new(),
             errnos: OnceLock::new(),
+            event_headers: OnceLock::new(),
         }
     }
 
@@ -60,5 +64,15 @@ impl KernelFacts {
             })
             .as_deref()
             .map_err(Clone::clone)
+    }
+
+    /// Tracepoint `name` (in `system`, when given) with its prototype; the event headers
+    /// are read on the first lookup and kept for the rest.
+    pub fn tracepoint(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, String> {
+        self.event_headers
+            .get_or_init(|| EventHeaders::read(&self.build_dir))
+            .as_ref()
+            .map_err(Clone::clone)?
+            .find(system, name)
     }
 }

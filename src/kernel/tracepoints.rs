@@ -2,7 +2,7 @@
 //! `kernel.trace("SYSTEM:NAME")` probe's handler has the kernel's exact signature and its
 //! arguments become `$name` target variables.
 use super::errno::source_tree;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One tracepoint argument: its C declaration (`struct pt_regs *regs`) and name (`regs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,43 +18,57 @@ pub struct Tracepoint {
     pub args: Vec<TpArg>,
 }
 
-/// Finds tracepoint `name` (optionally in `system`) in the target's event headers.
-pub fn find_tracepoint(
-    build_dir: &Path,
-    system: Option<&str>,
-    name: &str,
-) -> Result<Tracepoint, String> {
-    let tree = source_tree(build_dir)?;
-    let dir = tree.join("include/trace/events");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h"))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Some(sys) = trace_system(&text) else {
-            continue;
-        };
-        if system.is_some_and(|s| s != sys) {
-            continue;
-        }
-        if let Some(args) = prototype(&text, name) {
-            return Ok(Tracepoint {
-                system: sys.to_string(),
+/// The target's event headers (`include/trace/events/*.h`), read once for the session,
+/// each with the `TRACE_SYSTEM` it defines: a script with several tracepoint probes looks
+/// them all up in the same texts.
+pub struct EventHeaders {
+    dir: PathBuf,
+    /// (TRACE_SYSTEM, the header's text), in file name order.
+    headers: Vec<(String, String)>,
+}
+
+impl EventHeaders {
+    /// Reads the event headers of the kernel built in `build_dir`.
+    pub fn read(build_dir: &Path) -> Result<EventHeaders, String> {
+        let dir = source_tree(build_dir)?.join("include/trace/events");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "h"))
+            .collect();
+        paths.sort();
+        let headers = paths
+            .iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(path).ok()?;
+                let system = trace_system(&text)?.to_string();
+                Some((system, text))
+            })
+            .collect();
+        Ok(EventHeaders { dir, headers })
+    }
+
+    /// Tracepoint `name`, in `system` when one is given (else the first header declaring it).
+    pub fn find(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, String> {
+        let found = self
+            .headers
+            .iter()
+            .filter(|(sys, _)| system.is_none_or(|s| s == sys))
+            .find_map(|(sys, text)| Some((sys, prototype(text, name)?)));
+        match (found, system) {
+            (Some((sys, args)), _) => Ok(Tracepoint {
+                system: sys.clone(),
                 name: name.to_string(),
                 args,
-            });
+            }),
+            (None, Some(s)) => Err(format!(
+                "no tracepoint {s}:{name} in {}",
+                self.dir.display()
+            )),
+            (None, None) => Err(format!("no tracepoint {name} in {}", self.dir.display())),
         }
     }
-    Err(match system {
-        Some(s) => format!("no tracepoint {s}:{name} in {}", dir.display()),
-        None => format!("no tracepoint {name} in {}", dir.display()),
-    })
 }
 
 fn trace_system(text: &str) -> Option<&str> {
@@ -166,7 +180,8 @@ mod tests {
             println!("skipped: no kernel headers");
             return;
         };
-        let tp = find_tracepoint(&dir, Some("raw_syscalls"), "sys_exit").unwrap();
+        let headers = EventHeaders::read(&dir).unwrap();
+        let tp = headers.find(Some("raw_syscalls"), "sys_exit").unwrap();
         assert_eq!(
             tp.args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
             ["regs", "ret"]

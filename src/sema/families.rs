@@ -52,10 +52,13 @@ impl Family {
     fn members(self, ctx: &ProviderCtx) -> Result<Vec<(String, String, Vec<Literal>)>, String> {
         match self {
             Family::Syscall => {
-                let table = ctx.syscalls.ok_or(
-                    "syscall probes need the target kernel's system call table, and no \
-                     kernel headers were found",
-                )?;
+                let table = ctx
+                    .facts
+                    .ok_or(
+                        "syscall probes need the target kernel's system call table, and no \
+                         kernel headers were found",
+                    )?
+                    .syscalls()?;
                 Ok(table
                     .iter()
                     .filter_map(|sc| {

@@ -28,10 +28,9 @@ pub struct Options<'a> {
     pub library: &'a HashMap<String, Vec<FunctionDecl>>,
     /// Probe aliases of the library.
     pub aliases: &'a aliases::Aliases,
-    /// The target kernel's build directory (tracepoint prototypes), if there is one.
-    pub build_dir: Option<&'a std::path::Path>,
-    /// The target's system call table (`syscall.*`), when the script may need it.
-    pub syscalls: Option<&'a [crate::kernel::syscalls::Syscall]>,
+    /// What is known of the target kernel (system call table, tracepoint prototypes), when
+    /// there is a target.
+    pub facts: Option<&'a crate::kernel::facts::KernelFacts>,
     /// `-g`: embedded C allowed in the script.
     pub guru: bool,
     /// The script's file: warnings are about it, not about the library.
@@ -73,10 +72,7 @@ pub fn elaborate(
         }
     }
     let alias_sets = [&script_aliases, opts.aliases];
-    let ctx = providers::ProviderCtx {
-        build_dir: opts.build_dir,
-        syscalls: opts.syscalls,
-    };
+    let ctx = providers::ProviderCtx { facts: opts.facts };
 
     // Probe points first: each expands (through aliases) to concrete probes with bodies.
     let mut expansions: Vec<aliases::Expansion> = Vec::new();

@@ -21,10 +21,8 @@ pub use timer::TIMER_MIN_NS;
 
 /// What providers need to know about the target kernel.
 pub struct ProviderCtx<'a> {
-    /// The target's build directory, when one was found.
-    pub build_dir: Option<&'a std::path::Path>,
-    /// The target's system call table, when the script may name `syscall.*` points.
-    pub syscalls: Option<&'a [crate::kernel::syscalls::Syscall]>,
+    /// The target kernel's facts, when there is a target.
+    pub facts: Option<&'a crate::kernel::facts::KernelFacts>,
 }
 
 /// Resolves one probe point to where it attaches, or says which component did not match.

@@ -34,13 +34,14 @@ pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKin
             "a tracepoint name of letters, digits and `_`: \"SYSTEM:NAME\" or \"NAME\"",
         ));
     }
-    let Some(dir) = ctx.build_dir else {
+    let Some(facts) = ctx.facts else {
         return Err(no_match(
             c,
             "tracepoints are looked up in the target kernel's headers, and none were found",
         ));
     };
-    let tp = crate::kernel::tracepoints::find_tracepoint(dir, system, name)
+    let tp = facts
+        .tracepoint(system, name)
         .map_err(|e| no_match(c, &e))?;
     Ok(ProbeKind::Tracepoint(tp))
 }
