@@ -180,7 +180,7 @@ pub fn parse_define(s: &str) -> Result<(String, String), String> {
             "`{value}` is not an allowed value for {name} (a number or simple expression)"
         ));
     }
-    if let Some(&(_, min, max)) = LIMIT_RANGES.iter().find(|(n, _, _)| *n == name) {
+    if let Some(&crate::limits::Limit { min, max, .. }) = crate::limits::find(name) {
         match value.parse::<i64>() {
             Ok(v) if (min..=max).contains(&v) => {}
             _ => {
@@ -192,32 +192,6 @@ pub fn parse_define(s: &str) -> Result<(String, String), String> {
     }
     Ok((name.to_string(), value.to_string()))
 }
-
-/// The limits the generated module reads, and the values a `-D` may give each: a whole
-/// number in range, checked here rather than left to the C compiler (`MAXACTION=abc`) or
-/// to run time (`MAXSTRINGLEN=0` leaves no room for a string's NUL, `MAXMAPENTRIES=0` no
-/// room for any entry; a huge MAXTRYLOCK or TRYLOCKDELAY would spin in probe context).
-pub const LIMIT_RANGES: &[(&str, i64, i64)] = &[
-    ("MAXSTRINGLEN", 2, 65536),
-    // Together with MAXSTRINGLEN and the lock counts, also checked in pass 3 against how
-    // long a probe may run (src/translate/budget.rs check_work).
-    ("MAXACTION", 1, 500_000),
-    ("MAXACTION_INTERRUPTIBLE", 1, 5_000_000),
-    ("MAXTRYLOCK", 0, 1_000_000),
-    ("TRYLOCKDELAY", 0, 1000),
-    ("MAXMAPENTRIES", 1, 1_000_000),
-    // Each level is a C frame on a 16 KB kernel stack (src/stack_budget.rs).
-    ("MAXNESTING", 0, 64),
-    ("MAXERRORS", 0, i32::MAX as i64),
-    ("MAXSKIPPED", 0, i32::MAX as i64),
-    ("RS_PRINT_BUF", 256, 16384),
-    // A ring-buffer event must fit one buffer page (4096 bytes less the page's and the
-    // event's headers): a larger record could never be reserved, so every print would be
-    // dropped. 64 leaves room for the record header and some text.
-    ("RS_REC_MAX", 64, 4000),
-    // stap's: instances per kretprobe (templates/providers/kprobes.c.tera says the default).
-    ("KRETACTIVE", 1, 4096),
-];
 
 /// A valid kernel module name: what `-m` accepts and what a derived name becomes.
 pub fn check_module_name(name: &str) -> Result<(), String> {
@@ -268,15 +242,17 @@ mod tests {
             let e = parse_define(bad).unwrap_err();
             assert!(e.contains("must be a whole number from"), "{bad}: {e}");
         }
-        // Every limit the module has a default for is checked, and its default passes.
-        for (name, default) in crate::translate::DEFAULT_LIMITS {
-            assert!(
-                LIMIT_RANGES.iter().any(|(n, _, _)| n == name),
-                "{name} has no range"
-            );
-            if default.parse::<i64>().is_ok() {
-                parse_define(&format!("{name}={default}")).unwrap();
+        // Every limit's numeric default passes its own range check.
+        for l in crate::limits::LIMITS {
+            if let Some(default) = l.default.filter(|d| d.parse::<i64>().is_ok()) {
+                parse_define(&format!("{}={default}", l.name)).unwrap();
             }
+            // The -D help names every limit.
+            assert!(
+                DEFINE_HELP.contains(l.name),
+                "{} is not in -D's help",
+                l.name
+            );
         }
     }
 

@@ -7,6 +7,7 @@ pub mod driver;
 pub mod embedded;
 pub mod kbuild;
 pub mod kernel;
+pub mod limits;
 pub mod names;
 pub mod progress;
 #[cfg(test)]

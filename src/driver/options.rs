@@ -104,7 +104,9 @@ impl Plan {
             elaborate: ElaborateOptions {
                 guru: cli.guru,
                 optimize: !cli.unoptimized && listing.is_none(),
-                max_string_len: max_string_len(&cli.define),
+                // The CLI has checked that a -D of it is a number.
+                max_string_len: crate::limits::value(&cli.define, "MAXSTRINGLEN").unwrap_or(0)
+                    as usize,
                 warnings_are_errors: cli.warnings_are_errors,
                 no_warnings: cli.no_warnings,
                 with_bodies: cli.verbose > 0,
@@ -114,7 +116,7 @@ impl Plan {
                 merge: !cli.unoptimized,
                 keep: cli.keep,
                 cache: last >= 4 && !cli.keep && !cli.no_cache,
-                maxnesting: limit_value(&cli.define, "MAXNESTING"),
+                maxnesting: crate::limits::value(&cli.define, "MAXNESTING").unwrap_or(0),
                 flags: format!("u={} g={} args={args:?}", cli.unoptimized, cli.guru),
             },
             run: RunPlan {
@@ -133,31 +135,4 @@ impl Plan {
             },
         })
     }
-}
-
-/// MAXSTRINGLEN as the module will have it (`-D MAXSTRINGLEN=N`, else the default).
-fn max_string_len(defines: &[(String, String)]) -> usize {
-    let default = default_limit("MAXSTRINGLEN").unwrap_or(128);
-    defines
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "MAXSTRINGLEN")
-        .map_or(default as usize, |(_, v)| v.trim().parse().unwrap_or(0))
-}
-
-/// A numeric limit as the module will have it: the last `-D NAME=N`, else the default.
-fn limit_value(defines: &[(String, String)], name: &str) -> u64 {
-    let default = default_limit(name).unwrap_or(0);
-    defines
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map_or(default, |(_, v)| v.trim().parse().unwrap_or(default))
-}
-
-fn default_limit(name: &str) -> Option<u64> {
-    crate::translate::DEFAULT_LIMITS
-        .iter()
-        .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| v.parse().ok())
 }

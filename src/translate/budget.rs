@@ -73,30 +73,25 @@ impl Limits {
     /// From the module's `#define`s (the defaults with the user's `-D`s in place; the CLI
     /// has checked each is a number in range).
     pub fn from_defines(defines: &[(String, String)]) -> Limits {
-        let get = |name: &str, default: u64| {
-            defines
-                .iter()
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(default)
-        };
-        let maxaction = get("MAXACTION", 1000);
+        let get = |name: &str| crate::limits::value(defines, name).unwrap_or(0);
+        let maxaction = get("MAXACTION");
         Limits {
-            maxstringlen: get("MAXSTRINGLEN", 128),
-            maxnesting: get("MAXNESTING", 10),
-            print_buf: get("RS_PRINT_BUF", 8192),
+            maxstringlen: get("MAXSTRINGLEN"),
+            maxnesting: get("MAXNESTING"),
+            print_buf: get("RS_PRINT_BUF"),
             maxaction,
             // stap's default, `(MAXACTION * 10)`, is not a number
-            maxaction_interruptible: get("MAXACTION_INTERRUPTIBLE", maxaction * 10),
-            maxtrylock: get("MAXTRYLOCK", 100),
-            trylockdelay: get("TRYLOCKDELAY", 10),
+            maxaction_interruptible: crate::limits::value(defines, "MAXACTION_INTERRUPTIBLE")
+                .unwrap_or(maxaction * 10),
+            maxtrylock: get("MAXTRYLOCK"),
+            trylockdelay: get("TRYLOCKDELAY"),
         }
     }
 }
 
 /// Checks that no accepted combination of the work limits lets a probe run long enough to
 /// reach a watchdog (issue 11, item 10); `max_locks` is the most global locks one probe
-/// takes. Each limit alone is range-checked by the CLI (src/cli.rs LIMIT_RANGES).
+/// takes. Each limit alone is range-checked by the CLI (src/limits.rs LIMITS).
 pub fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
     let scale = 1 + limits.maxstringlen / 1024;
     for (name, value, budget, what) in [

@@ -18,20 +18,6 @@ use crate::source::SourceMap;
 use crate::syntax::ast::Literal;
 use lower::{c_ident, Comparator, Lowerer};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-
-/// Limits with stap's names and defaults; `-D NAME=VALUE` overrides them.
-pub const DEFAULT_LIMITS: &[(&str, &str)] = &[
-    ("MAXSTRINGLEN", "128"),
-    ("MAXACTION", "1000"),
-    ("MAXACTION_INTERRUPTIBLE", "(MAXACTION * 10)"),
-    ("MAXTRYLOCK", "100"),
-    ("TRYLOCKDELAY", "10"),
-    ("MAXMAPENTRIES", "2048"),
-    ("MAXNESTING", "10"),
-    ("MAXERRORS", "0"),
-    ("RS_PRINT_BUF", "8192"),
-];
 
 /// Kernel API checks the module needs (runtime/autoconf/NAME.c).
 const AUTOCONF_CHECKS: &[&str] = &[
@@ -263,7 +249,7 @@ pub fn translate(
         .iter()
         .any(|g| g.ty == Type::Stats && g.keys.is_some());
 
-    let define_list = limits(defines);
+    let define_list = crate::limits::with_defaults(defines);
     let limit_values = budget::Limits::from_defines(&define_list);
     let context_bytes = budget::context_bytes(&handler_sizes, &function_sizes, limit_values)?;
     let max_locks = prog
@@ -389,22 +375,6 @@ fn literal_c(value: &Literal) -> String {
         Literal::Number(n) => lower::long_literal(*n),
         Literal::Str(v) => cwriter::c_string(v),
     }
-}
-
-/// stap's limits with the user's `-D` settings in their place, then the user's others.
-fn limits(defines: &[(String, String)]) -> Vec<(String, String)> {
-    let mut user: BTreeMap<String, String> = defines.iter().cloned().collect();
-    let mut list: Vec<(String, String)> = DEFAULT_LIMITS
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                user.remove(*k).unwrap_or_else(|| v.to_string()),
-            )
-        })
-        .collect();
-    list.extend(user);
-    list
 }
 
 /// The process's one Tera instance: each template is parsed into it once, the first time
