@@ -13,6 +13,7 @@ use crate::syntax::ast::*;
 use std::collections::{BTreeSet, HashMap};
 
 mod facts;
+mod usage;
 
 /// A body to type: a probe's (by position) or a script function's.
 pub enum BodyOwner {
@@ -53,13 +54,11 @@ pub struct Analyzer<'p> {
     /// `end`).
     pub(super) defaulting: bool,
     /// Reads and writes of names, for the unused/never-assigned warnings: locals by
-    /// (body, index), globals by index; a read keeps its first place.
+    /// (body, index), globals by index; a read keeps its first place. Measured by the
+    /// usage pass (`usage.rs`) once inference is done.
     pub(super) usage: Usage,
-    /// The target of a plain `=` or `<<<` is being typed: that use is no read.
-    pub(super) no_read: bool,
-    /// The target of `<<<` is being resolved: a statistics global used only this way needs
-    /// no lock (each CPU adds into its own part; see runtime-c/linux/pstat.h).
-    pub(super) adding: bool,
+    /// What each body touches by itself, by body (the usage pass too).
+    pub(super) uses: Vec<usage::BodyUse>,
     /// What `error` has reported, by place and message.
     reported: std::collections::HashSet<(Span, String)>,
 }
@@ -107,8 +106,7 @@ impl<'p> Analyzer<'p> {
             changed: false,
             defaulting: false,
             usage: Usage::default(),
-            no_read: false,
-            adding: false,
+            uses: vec![],
             reported: Default::default(),
         };
         for g in globals {
@@ -238,6 +236,7 @@ impl<'p> Analyzer<'p> {
         self.walk_all();
         self.report = false;
         self.check_calls_in_loops();
+        self.measure_usage();
     }
 
     fn walk_all(&mut self) {
@@ -246,8 +245,6 @@ impl<'p> Analyzer<'p> {
         while i < self.bodies.len() {
             self.current = i;
             self.locals = std::mem::take(&mut self.states[i]);
-            self.locals.globals_used.clear();
-            self.locals.globals_locked.clear();
             self.locals.array_changes.clear();
             self.locals.array_iterations.clear();
             self.locals.call_sites.clear();
@@ -400,7 +397,6 @@ impl<'p> Analyzer<'p> {
             self.in_loop(&f.body);
             return;
         };
-        self.mark(VarRef::Global(g), f.array.span, false);
         if f.keys.iter().filter(|(_, s)| s.is_some()).count() + f.value_sort.is_some() as usize > 1
         {
             self.error(Diagnostic::error(
@@ -459,14 +455,11 @@ impl<'p> Analyzer<'p> {
         match &e.kind {
             ExprKind::Var(v) => match self.global_index.get(&v.name).copied() {
                 Some(g) if self.globals[g].array_at.is_some() => {
-                    self.use_global(g);
                     self.prog.vars.insert(e.id, VarRef::Global(g));
                     self.check_not_iterating(g, e.span);
                 }
                 // `delete g` says neither array nor scalar: a use later in the program will.
-                Some(g) if !self.defaulting && self.globals[g].scalar_at.is_none() => {
-                    self.use_global(g);
-                }
+                Some(g) if !self.defaulting && self.globals[g].scalar_at.is_none() => {}
                 Some(_) => {
                     self.expr(e, None);
                 }
@@ -505,30 +498,6 @@ impl<'p> Analyzer<'p> {
     // -----------------------------------------------------------------------------------
     // Names
 
-    /// Records a use of `r` (during the reporting walk, when every use is seen once more).
-    pub(super) fn mark(&mut self, r: VarRef, at: Span, write: bool) {
-        if !self.report {
-            return;
-        }
-        match (r, write) {
-            (VarRef::Local(i), true) => {
-                self.usage.local_writes.insert((self.current, i));
-            }
-            (VarRef::Local(i), false) => {
-                self.usage
-                    .local_reads
-                    .entry((self.current, i))
-                    .or_insert(at);
-            }
-            (VarRef::Global(g), true) => {
-                self.usage.global_writes.insert(g);
-            }
-            (VarRef::Global(g), false) => {
-                self.usage.global_reads.entry(g).or_insert(at);
-            }
-        }
-    }
-
     /// A local of the current body (never a global), for `foreach` variables.
     fn local_var(&mut self, id: &Ident) -> VarRef {
         if self.global_index.contains_key(&id.name) {
@@ -544,14 +513,12 @@ impl<'p> Analyzer<'p> {
             Some(&i) => i,
             None => self.locals.add(&id.name, None),
         };
-        self.mark(VarRef::Local(i), id.span, true);
         VarRef::Local(i)
     }
 
     /// Resolves a name: a global if declared, else a local of the current body.
     pub(super) fn resolve(&mut self, id: &Ident, node: NodeId) -> VarRef {
         let r = if let Some(&g) = self.global_index.get(&id.name) {
-            self.use_global(g);
             VarRef::Global(g)
         } else if let Some(&l) = self.locals.index.get(&id.name) {
             VarRef::Local(l)
@@ -599,7 +566,6 @@ impl<'p> Analyzer<'p> {
             );
             return None;
         };
-        self.use_global(g);
         if arity == 0 || arity > 9 {
             self.error(Diagnostic::error(
                 at,

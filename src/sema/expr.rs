@@ -59,12 +59,8 @@ impl Analyzer<'_> {
             }
             ExprKind::Assign { op, target, value } => self.assign(*op, target, value),
             ExprKind::Aggregate { target, value } => {
-                self.adding = true;
                 self.lvalue(target);
-                self.no_read = true;
                 self.expect(target, Type::Stats);
-                self.no_read = false;
-                self.adding = false;
                 self.expect(value, Type::Long);
                 None
             }
@@ -164,9 +160,6 @@ impl Analyzer<'_> {
 
     fn scalar(&mut self, e: &Expr, v: &Ident, want: Option<Type>) -> Option<Type> {
         let r = self.resolve(v, e.id);
-        if !self.no_read {
-            self.mark(r, e.span, false);
-        }
         if let VarRef::Global(g) = r {
             let st = &mut self.globals[g];
             if let Some(a) = st.array_at {
@@ -208,16 +201,7 @@ impl Analyzer<'_> {
     ) -> Option<Type> {
         let g = self.array(array, keys.len(), e.span)?;
         self.prog.vars.insert(e.id, VarRef::Global(g));
-        if !self.no_read {
-            self.mark(VarRef::Global(g), e.span, false);
-        }
-        // The keys are read even when the element is only written (and their globals
-        // are locked even when the element is only added to).
-        let saved = std::mem::replace(&mut self.no_read, false);
-        let adding = std::mem::replace(&mut self.adding, false);
         self.keys(g, keys);
-        self.no_read = saved;
-        self.adding = adding;
         if let Some(w) = want {
             self.unify_value(g, Some(w), e.span);
         }
@@ -231,14 +215,12 @@ impl Analyzer<'_> {
                 if let Some(&g) = self.global_index.get(&v.name) {
                     self.check_not_iterating(g, target.span);
                 }
-                let r = self.resolve(v, target.id);
-                self.mark(r, target.span, true);
+                self.resolve(v, target.id);
                 true
             }
             ExprKind::Index { array, .. } => {
                 if let Some(&g) = self.global_index.get(&array.name) {
                     self.check_not_iterating(g, target.span);
-                    self.mark(VarRef::Global(g), target.span, true);
                 }
                 true
             }
@@ -260,16 +242,11 @@ impl Analyzer<'_> {
         }
         match op.0 {
             None => {
-                // A plain `=` writes its target without reading it.
-                self.no_read = true;
                 let tt = self.expr(target, None);
-                self.no_read = false;
                 let vt = self.expr(value, tt);
                 match (tt, vt) {
                     (None, Some(v)) => {
-                        self.no_read = true;
                         self.expr(target, Some(v));
-                        self.no_read = false;
                         Some(v)
                     }
                     (Some(Type::Stats), _) => {
@@ -403,7 +380,6 @@ impl Analyzer<'_> {
             return self.common_return(&func.name);
         };
         self.reach_function(f);
-        self.locals.calls.insert(f);
         self.note_call(f, e.span);
         self.prog.calls.insert(e.id, f);
         let params = self.fns[f].decl.params.clone();

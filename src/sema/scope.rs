@@ -4,7 +4,7 @@
 use super::program::Type;
 use crate::source::Span;
 use crate::syntax::ast::{FunctionDecl, TypeName};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// A type and the place that decided it.
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +33,6 @@ pub struct LocalState {
     pub index: HashMap<String, usize>,
     pub types: Vec<Option<Typed>>,
     pub names: Vec<String>,
-    pub globals_used: BTreeSet<usize>,
-    /// The globals it uses other than as the target of `<<<` (which needs no lock).
-    pub globals_locked: BTreeSet<usize>,
-    /// Functions this body calls (by index), for the handler's lock set.
-    pub calls: BTreeSet<usize>,
     /// What the body does to arrays, for `foreach` loops that call it (each with its first
     /// place): the arrays it changes (assigns, deletes, `<<<`), those it runs a `foreach`
     /// over, and the first call of each function.

@@ -7,56 +7,36 @@ impl Analyzer<'_> {
     /// The locals, the globals used and the globals to lock of each probe body, in the
     /// order given to `run`.
     pub fn probe_facts(&self) -> Vec<ProbeFacts> {
-        self.bodies
-            .iter()
-            .zip(&self.states)
-            .filter(|((owner, _), _)| matches!(owner, BodyOwner::Probe))
-            .map(|(_, st)| ProbeFacts {
-                locals: locals_of(st, 0),
-                globals_used: self.closure(st, |s| &s.globals_used),
-                globals_locked: self.closure(st, |s| &s.globals_locked),
+        (0..self.bodies.len())
+            .filter(|&b| matches!(self.bodies[b].0, BodyOwner::Probe))
+            .map(|b| ProbeFacts {
+                locals: locals_of(&self.states[b], 0),
+                globals_used: self.closure(b, |u| &u.globals_used),
+                globals_locked: self.closure(b, |u| &u.globals_locked),
             })
             .collect()
     }
 
-    /// A body's globals plus those of every function it calls, transitively: the probe
-    /// handler takes all their locks up front.
-    fn globals_used_closure(&self, st: &LocalState) -> BTreeSet<usize> {
-        self.closure(st, |s| &s.globals_used)
-    }
-
-    /// `set` of a body united with `set` of every function it calls, transitively.
+    /// `set` of body `b` united with `set` of every function it calls, transitively: the
+    /// probe handler takes all their locks up front.
     fn closure(
         &self,
-        st: &LocalState,
-        set: impl Fn(&LocalState) -> &BTreeSet<usize>,
+        b: usize,
+        set: impl Fn(&usage::BodyUse) -> &BTreeSet<usize>,
     ) -> BTreeSet<usize> {
-        let mut all = set(st).clone();
+        let mut all = set(&self.uses[b]).clone();
         let mut seen = BTreeSet::new();
-        let mut work: Vec<usize> = self.calls_in(st);
+        let mut work: Vec<usize> = self.uses[b].calls.iter().copied().collect();
         while let Some(f) = work.pop() {
             if !seen.insert(f) {
                 continue;
             }
-            if let Some(b) = self.fns[f].body {
-                all.extend(set(&self.states[b]).iter().copied());
-                work.extend(self.calls_in(&self.states[b]));
+            if let Some(fb) = self.fns[f].body {
+                all.extend(set(&self.uses[fb]).iter().copied());
+                work.extend(self.uses[fb].calls.iter().copied());
             }
         }
         all
-    }
-
-    /// Records a use of global `g` by the current body: every use but the target of `<<<`
-    /// also needs the global's lock.
-    pub(super) fn use_global(&mut self, g: usize) {
-        self.locals.globals_used.insert(g);
-        if !self.adding {
-            self.locals.globals_locked.insert(g);
-        }
-    }
-
-    fn calls_in(&self, st: &LocalState) -> Vec<usize> {
-        st.calls.iter().copied().collect()
     }
 
     /// Final types of globals and functions into the program; untyped globals are errors.
@@ -146,8 +126,9 @@ impl Analyzer<'_> {
                 locals: st.map(|st| locals_of(st, params.len())).unwrap_or_default(),
                 params,
                 body,
-                globals_used: st
-                    .map(|st| self.globals_used_closure(st))
+                globals_used: f
+                    .body
+                    .map(|b| self.closure(b, |u| &u.globals_used))
                     .unwrap_or_default(),
                 span: f.decl.span,
             });
