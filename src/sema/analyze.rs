@@ -40,12 +40,6 @@ pub struct Analyzer<'p> {
     pub(super) current: usize,
     pub(super) locals: LocalState,
     pub(super) loop_depth: usize,
-    /// Arrays under a `foreach` right now, with the loop's place: changing them in the loop
-    /// is an error.
-    pub(super) iterating: Vec<(usize, Span)>,
-    /// Calls made inside `foreach` bodies (reporting walk), checked against what the called
-    /// functions do to the arrays once all bodies are walked (foreach_calls.rs).
-    pub(super) calls_in_loops: Vec<super::foreach_calls::CallInLoop>,
     pub(super) report: bool,
     pub(super) changed: bool,
     /// Set once the fixpoint has settled: a value only printed (`println(x)`), which nothing
@@ -100,8 +94,6 @@ impl<'p> Analyzer<'p> {
             current: 0,
             locals: LocalState::default(),
             loop_depth: 0,
-            iterating: vec![],
-            calls_in_loops: vec![],
             report: false,
             changed: false,
             defaulting: false,
@@ -235,7 +227,7 @@ impl<'p> Analyzer<'p> {
         self.report = true;
         self.walk_all();
         self.report = false;
-        self.check_calls_in_loops();
+        self.check_foreach();
         self.measure_usage();
     }
 
@@ -245,9 +237,6 @@ impl<'p> Analyzer<'p> {
         while i < self.bodies.len() {
             self.current = i;
             self.locals = std::mem::take(&mut self.states[i]);
-            self.locals.array_changes.clear();
-            self.locals.array_iterations.clear();
-            self.locals.call_sites.clear();
             let body = std::mem::replace(
                 &mut self.bodies[i].1,
                 Block {
@@ -433,22 +422,7 @@ impl<'p> Analyzer<'p> {
         if let Some(l) = &f.limit {
             self.expect(l, Type::Long);
         }
-        if self.iterating.iter().any(|&(a, _)| a == g) {
-            self.error(Diagnostic::error(
-                f.array.span,
-                format!(
-                    "nested `foreach` over the same array `{}` is not supported yet",
-                    f.array.name
-                ),
-            ));
-        }
-        self.locals
-            .array_iterations
-            .entry(g)
-            .or_insert(f.array.span);
-        self.iterating.push((g, f.array.span));
         self.in_loop(&f.body);
-        self.iterating.pop();
     }
 
     fn delete(&mut self, e: &Expr) {
@@ -456,7 +430,6 @@ impl<'p> Analyzer<'p> {
             ExprKind::Var(v) => match self.global_index.get(&v.name).copied() {
                 Some(g) if self.globals[g].array_at.is_some() => {
                     self.prog.vars.insert(e.id, VarRef::Global(g));
-                    self.check_not_iterating(g, e.span);
                 }
                 // `delete g` says neither array nor scalar: a use later in the program will.
                 Some(g) if !self.defaulting && self.globals[g].scalar_at.is_none() => {}
@@ -469,29 +442,12 @@ impl<'p> Analyzer<'p> {
                 }
             },
             ExprKind::Index { array, keys } => {
-                if let Some(&g) = self.global_index.get(&array.name) {
-                    self.check_not_iterating(g, e.span);
-                }
                 self.index(e, array, keys, None);
             }
             _ => self.error(
                 Diagnostic::error(e.span, "cannot delete this")
                     .with_label("expected a variable or an array element"),
             ),
-        }
-    }
-
-    pub(super) fn check_not_iterating(&mut self, g: usize, span: Span) {
-        self.locals.array_changes.entry(g).or_insert(span);
-        if self.iterating.iter().any(|&(a, _)| a == g) {
-            let name = self.globals[g].name.clone();
-            self.error(
-                Diagnostic::error(
-                    span,
-                    format!("array `{name}` is changed inside a `foreach` over it"),
-                )
-                .with_label("the loop iterates over a snapshot that this would invalidate"),
-            );
         }
     }
 

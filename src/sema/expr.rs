@@ -208,22 +208,14 @@ impl Analyzer<'_> {
         self.globals[g].value.map(|t| t.ty)
     }
 
-    /// Checks an assignment target; arrays under `foreach` may not change.
+    /// Checks an assignment target (whether it may change here is foreach_calls.rs's).
     fn lvalue(&mut self, target: &Expr) -> bool {
         match &target.kind {
             ExprKind::Var(v) => {
-                if let Some(&g) = self.global_index.get(&v.name) {
-                    self.check_not_iterating(g, target.span);
-                }
                 self.resolve(v, target.id);
                 true
             }
-            ExprKind::Index { array, .. } => {
-                if let Some(&g) = self.global_index.get(&array.name) {
-                    self.check_not_iterating(g, target.span);
-                }
-                true
-            }
+            ExprKind::Index { .. } => true,
             ExprKind::Target { name, .. } if name == "$value" => true,
             _ => {
                 self.error(
@@ -380,7 +372,6 @@ impl Analyzer<'_> {
             return self.common_return(&func.name);
         };
         self.reach_function(f);
-        self.note_call(f, e.span);
         self.prog.calls.insert(e.id, f);
         let params = self.fns[f].decl.params.clone();
         for (i, a) in args.iter().enumerate().take(params.len()) {

@@ -1,8 +1,9 @@
-//! `foreach` and the functions its body calls. Inside a `foreach` over an array the array
-//! may not change, nor be iterated again (the loop walks a snapshot of its entries, sorted
-//! in place, that both would invalidate). The lexical checks are in analyze.rs; here each
-//! function's effects on arrays (changes, `foreach` loops) are followed through the call
-//! graph, transitively and through recursion, so that a call made inside the loop is
+//! `foreach` and what its body does to the array, a pass of its own after inference.
+//! Inside a `foreach` over an array the array may not change, nor be iterated again (the
+//! loop walks a snapshot of its entries, sorted in place, that both would invalidate). One
+//! read-only walk over each body checks that lexically and records what the body does to
+//! arrays (changes, `foreach` loops) and the calls it makes; then each call made inside a
+//! loop is followed through the call graph, transitively and through recursion, and
 //! rejected when anything it reaches would change or iterate the array.
 //!
 //! stap rejects only a function that changes the array itself ("function call modifies var
@@ -11,14 +12,25 @@
 use super::analyze::Analyzer;
 use crate::diag::Diagnostic;
 use crate::source::Span;
+use crate::syntax::ast::*;
+use crate::syntax::visit::{self, Visitor};
 use std::collections::{BTreeMap, HashSet};
 
 /// A call made in the body of `foreach` loops: the arrays they iterate (with each loop's
 /// place), the function called, and the call's place.
-pub struct CallInLoop {
+struct CallInLoop {
     loops: Vec<(usize, Span)>,
     callee: usize,
     at: Span,
+}
+
+/// What one body does by itself, each with its first place: the arrays it changes
+/// (assigns, deletes, `<<<`), those it runs a `foreach` over, and the functions it calls.
+#[derive(Default)]
+struct ArrayEffects {
+    changes: BTreeMap<usize, Span>,
+    iterations: BTreeMap<usize, Span>,
+    call_sites: BTreeMap<usize, Span>,
 }
 
 /// What a function reached from the loop does to the array.
@@ -29,30 +41,39 @@ enum Effect {
 }
 
 impl Analyzer<'_> {
-    /// Records a call of function `f` by the current body (and, in the reporting walk, that
-    /// it is made inside the `foreach` loops open now).
-    pub(super) fn note_call(&mut self, f: usize, at: Span) {
-        self.locals.call_sites.entry(f).or_insert(at);
-        if self.report && !self.iterating.is_empty() {
-            self.calls_in_loops.push(CallInLoop {
-                loops: self.iterating.clone(),
-                callee: f,
-                at,
-            });
-        }
+    /// The `foreach` checks of the whole program, once inference is done.
+    pub(super) fn check_foreach(&mut self) {
+        let mut diags = Vec::new();
+        let mut calls = Vec::new();
+        let effects: Vec<ArrayEffects> = self
+            .bodies
+            .iter()
+            .map(|(_, body)| {
+                let mut walk = LoopWalk {
+                    a: self,
+                    iterating: vec![],
+                    out: ArrayEffects::default(),
+                    calls: &mut calls,
+                    diags: &mut diags,
+                };
+                walk.visit_block(body);
+                walk.out
+            })
+            .collect();
+        self.diags.extend(diags);
+        self.check_calls_in_loops(&calls, &effects);
     }
 
     /// Reports every call inside a `foreach` whose callee (or anything it calls) changes or
     /// iterates that loop's array, with the call chain.
-    pub(super) fn check_calls_in_loops(&mut self) {
-        let calls = std::mem::take(&mut self.calls_in_loops);
+    fn check_calls_in_loops(&mut self, calls: &[CallInLoop], effects: &[ArrayEffects]) {
         let mut reported: HashSet<(Span, usize)> = HashSet::new();
-        for call in &calls {
+        for call in calls {
             for &(g, loop_at) in &call.loops {
                 if !reported.insert((call.at, g)) {
                     continue;
                 }
-                if let Some(d) = self.effect_through(call, g, loop_at) {
+                if let Some(d) = self.effect_through(call, g, loop_at, effects) {
                     self.diags.push(d);
                 }
             }
@@ -61,12 +82,18 @@ impl Analyzer<'_> {
 
     /// The diagnostic for `call` inside the loop over `g`, if a function it reaches changes
     /// or iterates `g` (changes first: they are the worse bug).
-    fn effect_through(&self, call: &CallInLoop, g: usize, loop_at: Span) -> Option<Diagnostic> {
+    fn effect_through(
+        &self,
+        call: &CallInLoop,
+        g: usize,
+        loop_at: Span,
+        effects: &[ArrayEffects],
+    ) -> Option<Diagnostic> {
         let (effect, chain, effect_at) =
             [Effect::Changes, Effect::Iterates]
                 .into_iter()
                 .find_map(|effect| {
-                    self.find_effect(call.callee, g, effect)
+                    self.find_effect(call.callee, g, effect, effects)
                         .map(|(chain, at)| (effect, chain, at))
                 })?;
         let array = &self.globals[g].name;
@@ -128,18 +155,19 @@ impl Analyzer<'_> {
         start: usize,
         g: usize,
         effect: Effect,
+        effects: &[ArrayEffects],
     ) -> Option<(Vec<(usize, Span)>, Span)> {
         // Breadth first over functions; `from` keeps how each was reached.
         let mut from: BTreeMap<usize, Option<(usize, Span)>> = BTreeMap::new();
         from.insert(start, None);
         let mut queue = std::collections::VecDeque::from([start]);
         while let Some(f) = queue.pop_front() {
-            let Some(st) = self.fns[f].body.map(|b| &self.states[b]) else {
+            let Some(st) = self.fns[f].body.map(|b| &effects[b]) else {
                 continue; // embedded C: no script effects
             };
             let own = match effect {
-                Effect::Changes => st.array_changes.get(&g),
-                Effect::Iterates => st.array_iterations.get(&g),
+                Effect::Changes => st.changes.get(&g),
+                Effect::Iterates => st.iterations.get(&g),
             };
             if let Some(&at) = own {
                 // Back from f to the start: each function with the place it is called from.
@@ -161,5 +189,116 @@ impl Analyzer<'_> {
             }
         }
         None
+    }
+}
+
+/// The walk of one body: the `foreach` loops open at each point, and what it records.
+struct LoopWalk<'a, 'p> {
+    a: &'a Analyzer<'p>,
+    iterating: Vec<(usize, Span)>,
+    out: ArrayEffects,
+    calls: &'a mut Vec<CallInLoop>,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl LoopWalk<'_, '_> {
+    fn global(&self, name: &str) -> Option<usize> {
+        self.a.global_index.get(name).copied()
+    }
+
+    /// Global `g` is changed at `at`: an error inside a `foreach` over it.
+    fn change(&mut self, g: usize, at: Span) {
+        self.out.changes.entry(g).or_insert(at);
+        if self.iterating.iter().any(|&(a, _)| a == g) {
+            let name = &self.a.globals[g].name;
+            self.diags.push(
+                Diagnostic::error(
+                    at,
+                    format!("array `{name}` is changed inside a `foreach` over it"),
+                )
+                .with_label("the loop iterates over a snapshot that this would invalidate"),
+            );
+        }
+    }
+
+    /// The target of an assignment, `<<<`, `++` or `--`.
+    fn written(&mut self, target: &Expr) {
+        let name = match &target.kind {
+            ExprKind::Var(v) => &v.name,
+            ExprKind::Index { array, .. } => &array.name,
+            _ => return,
+        };
+        if let Some(g) = self.global(name) {
+            self.change(g, target.span);
+        }
+    }
+}
+
+impl Visitor for LoopWalk<'_, '_> {
+    fn visit_stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Foreach(f) => {
+                let Some(g) = self.global(&f.array.name) else {
+                    return visit::walk_stmt(self, s);
+                };
+                if let Some(l) = &f.limit {
+                    self.visit_expr(l);
+                }
+                if self.iterating.iter().any(|&(a, _)| a == g) {
+                    self.diags.push(Diagnostic::error(
+                        f.array.span,
+                        format!(
+                            "nested `foreach` over the same array `{}` is not supported yet",
+                            f.array.name
+                        ),
+                    ));
+                }
+                self.out.iterations.entry(g).or_insert(f.array.span);
+                self.iterating.push((g, f.array.span));
+                self.visit_stmt(&f.body);
+                self.iterating.pop();
+            }
+            StmtKind::Delete(e) => {
+                match &e.kind {
+                    ExprKind::Var(v) => {
+                        if let Some(g) = self.global(&v.name) {
+                            if self.a.globals[g].array_at.is_some() {
+                                self.change(g, e.span);
+                            }
+                        }
+                    }
+                    ExprKind::Index { array, .. } => {
+                        if let Some(g) = self.global(&array.name) {
+                            self.change(g, e.span);
+                        }
+                    }
+                    _ => {}
+                }
+                visit::walk_stmt(self, s);
+            }
+            _ => visit::walk_stmt(self, s),
+        }
+    }
+
+    fn visit_expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Assign { target, .. }
+            | ExprKind::Aggregate { target, .. }
+            | ExprKind::IncDec { target, .. } => self.written(target),
+            ExprKind::Call { .. } => {
+                if let Some(&f) = self.a.prog.calls.get(&e.id) {
+                    self.out.call_sites.entry(f).or_insert(e.span);
+                    if !self.iterating.is_empty() {
+                        self.calls.push(CallInLoop {
+                            loops: self.iterating.clone(),
+                            callee: f,
+                            at: e.span,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        visit::walk_expr(self, e);
     }
 }

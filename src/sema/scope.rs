@@ -4,7 +4,7 @@
 use super::program::Type;
 use crate::source::Span;
 use crate::syntax::ast::{FunctionDecl, TypeName};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// A type and the place that decided it.
 #[derive(Clone, Copy, Debug)]
@@ -33,12 +33,6 @@ pub struct LocalState {
     pub index: HashMap<String, usize>,
     pub types: Vec<Option<Typed>>,
     pub names: Vec<String>,
-    /// What the body does to arrays, for `foreach` loops that call it (each with its first
-    /// place): the arrays it changes (assigns, deletes, `<<<`), those it runs a `foreach`
-    /// over, and the first call of each function.
-    pub array_changes: BTreeMap<usize, Span>,
-    pub array_iterations: BTreeMap<usize, Span>,
-    pub call_sites: BTreeMap<usize, Span>,
 }
 
 impl LocalState {
