@@ -13,6 +13,7 @@ use crate::syntax::ast::*;
 use std::collections::{BTreeSet, HashMap};
 
 mod facts;
+mod resolve;
 mod usage;
 
 /// A body to type: a probe's (by position) or a script function's.
@@ -55,6 +56,8 @@ pub struct Analyzer<'p> {
     pub(super) uses: Vec<usage::BodyUse>,
     /// What `error` has reported, by place and message.
     reported: std::collections::HashSet<(Span, String)>,
+    /// The bodies before this one are resolved (`resolve.rs`).
+    resolved: usize,
 }
 
 /// What pass 2 found out about one probe body.
@@ -100,6 +103,7 @@ impl<'p> Analyzer<'p> {
             usage: Usage::default(),
             uses: vec![],
             reported: Default::default(),
+            resolved: 0,
         };
         for g in globals {
             if let Some(&first) = a.global_index.get(&g.name.name) {
@@ -212,6 +216,7 @@ impl<'p> Analyzer<'p> {
             self.target_names.push(targets);
             self.states.push(LocalState::default());
         }
+        self.resolve_bodies();
         // Each round can only type more names, so this settles in a few rounds; then again
         // with the defaults for what nothing typed.
         for defaulting in [false, true] {
@@ -397,7 +402,7 @@ impl<'p> Analyzer<'p> {
             self.unsupported(f.array.span, "`foreach` over an array slice");
         }
         for (i, (k, _)) in f.keys.iter().enumerate() {
-            let r = self.local_var(k);
+            let Some(r) = self.local_var(k) else { continue };
             let want = self.globals[g]
                 .keys
                 .as_ref()
@@ -407,14 +412,14 @@ impl<'p> Analyzer<'p> {
             self.unify_key(g, i, got, k.span);
         }
         if let Some(v) = &f.value {
-            let r = self.local_var(v);
             let want = self.globals[g].value.map(|t| t.ty);
+            let r = self.local_var(v);
             if want == Some(Type::Stats) {
                 self.error(Diagnostic::error(
                     v.span,
                     "the value of a statistics array cannot be copied to a variable",
                 ));
-            } else {
+            } else if let Some(r) = r {
                 let got = self.var_type(r, want, v.span);
                 self.unify_value(g, got, v.span);
             }
@@ -437,8 +442,9 @@ impl<'p> Analyzer<'p> {
                     self.expr(e, None);
                 }
                 None => {
-                    let r = self.resolve(v, e.id);
-                    self.var_type(r, None, e.span);
+                    if let Some(&r) = self.prog.vars.get(&e.id) {
+                        self.var_type(r, None, e.span);
+                    }
                 }
             },
             ExprKind::Index { array, keys } => {
@@ -454,35 +460,9 @@ impl<'p> Analyzer<'p> {
     // -----------------------------------------------------------------------------------
     // Names
 
-    /// A local of the current body (never a global), for `foreach` variables.
-    fn local_var(&mut self, id: &Ident) -> VarRef {
-        if self.global_index.contains_key(&id.name) {
-            self.error(Diagnostic::error(
-                id.span,
-                format!(
-                    "`{}` is a global; a `foreach` variable must be a local",
-                    id.name
-                ),
-            ));
-        }
-        let i = match self.locals.index.get(&id.name) {
-            Some(&i) => i,
-            None => self.locals.add(&id.name, None),
-        };
-        VarRef::Local(i)
-    }
-
-    /// Resolves a name: a global if declared, else a local of the current body.
-    pub(super) fn resolve(&mut self, id: &Ident, node: NodeId) -> VarRef {
-        let r = if let Some(&g) = self.global_index.get(&id.name) {
-            VarRef::Global(g)
-        } else if let Some(&l) = self.locals.index.get(&id.name) {
-            VarRef::Local(l)
-        } else {
-            VarRef::Local(self.locals.add(&id.name, None))
-        };
-        self.prog.vars.insert(node, r);
-        r
+    /// A `foreach` variable: a local of the current body (resolution made it one).
+    fn local_var(&self, id: &Ident) -> Option<VarRef> {
+        self.locals.index.get(&id.name).map(|&i| VarRef::Local(i))
     }
 
     pub(super) fn typed_of(&self, r: VarRef) -> Option<Typed> {

@@ -48,11 +48,10 @@ impl Analyzer<'_> {
         let t = match &e.kind {
             ExprKind::Number(_) => Some(Type::Long),
             ExprKind::Str(_) => Some(Type::String),
-            ExprKind::Var(v) => self.scalar(e, v, want),
+            ExprKind::Var(_) => self.scalar(e, want),
             ExprKind::Index { array, keys } => self.index(e, array, keys, want),
             ExprKind::In { keys, array } => {
                 if let Some(g) = self.array(array, keys.len(), e.span) {
-                    self.prog.vars.insert(e.id, VarRef::Global(g));
                     self.keys(g, keys);
                 }
                 Some(Type::Long)
@@ -158,8 +157,8 @@ impl Analyzer<'_> {
         }
     }
 
-    fn scalar(&mut self, e: &Expr, v: &Ident, want: Option<Type>) -> Option<Type> {
-        let r = self.resolve(v, e.id);
+    fn scalar(&mut self, e: &Expr, want: Option<Type>) -> Option<Type> {
+        let r = *self.prog.vars.get(&e.id)?;
         if let VarRef::Global(g) = r {
             let st = &mut self.globals[g];
             if let Some(a) = st.array_at {
@@ -200,7 +199,6 @@ impl Analyzer<'_> {
         want: Option<Type>,
     ) -> Option<Type> {
         let g = self.array(array, keys.len(), e.span)?;
-        self.prog.vars.insert(e.id, VarRef::Global(g));
         self.keys(g, keys);
         if let Some(w) = want {
             self.unify_value(g, Some(w), e.span);
@@ -211,10 +209,7 @@ impl Analyzer<'_> {
     /// Checks an assignment target (whether it may change here is foreach_calls.rs's).
     fn lvalue(&mut self, target: &Expr) -> bool {
         match &target.kind {
-            ExprKind::Var(v) => {
-                self.resolve(v, target.id);
-                true
-            }
+            ExprKind::Var(_) => true,
             ExprKind::Index { .. } => true,
             ExprKind::Target { name, .. } if name == "$value" => true,
             _ => {
@@ -350,29 +345,15 @@ impl Analyzer<'_> {
     }
 
     fn call(&mut self, e: &Expr, func: &Ident, args: &[Expr], want: Option<Type>) -> Option<Type> {
-        let builtin = match func.name.as_str() {
-            "printf" => Some(Builtin::Printf),
-            "sprintf" => Some(Builtin::Sprintf),
-            "print" => Some(Builtin::Print),
-            "println" => Some(Builtin::Println),
-            "sprint" => Some(Builtin::Sprint),
-            "exit" => Some(Builtin::Exit),
-            "__syscall_name" => Some(Builtin::SyscallName),
-            "__errno_name" => Some(Builtin::ErrnoName),
-            _ => None,
-        };
-        if let Some(b) = builtin {
-            self.prog.builtins.insert(e.id, b);
+        if let Some(&b) = self.prog.builtins.get(&e.id) {
             return self.builtin_call(e, b, func, args);
         }
-        let Some(f) = self.overload(e, func, args) else {
+        let Some(&f) = self.prog.calls.get(&e.id) else {
             for a in args {
                 self.expr(a, None);
             }
             return self.common_return(&func.name);
         };
-        self.reach_function(f);
-        self.prog.calls.insert(e.id, f);
         let params = self.fns[f].decl.params.clone();
         for (i, a) in args.iter().enumerate().take(params.len()) {
             let want = self.param_type(f, i);
@@ -394,80 +375,6 @@ impl Analyzer<'_> {
             }
         }
         ret.filter(|_| self.fns[f].returns_value)
-    }
-
-    /// The function a call means: the script's or the library's of that name taking that
-    /// many arguments (a script function hides the library's of the same arity). A call
-    /// whose name has a single definition of another arity is reported and still typed
-    /// against it; with several definitions it is only reported.
-    fn overload(&mut self, e: &Expr, func: &Ident, args: &[Expr]) -> Option<usize> {
-        let arity = args.len();
-        if let Some(f) = self.function(&func.name, arity) {
-            return Some(f);
-        }
-        let library = self
-            .library
-            .get(&func.name)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if let Some(decl) = library.iter().find(|d| d.params.len() == arity) {
-            return Some(self.add_function(&decl.clone()));
-        }
-        // Every definition of this name, the script's first; the library's unless hidden.
-        let mut defs: Vec<FunctionDecl> = self
-            .fn_index
-            .get(&func.name)
-            .into_iter()
-            .flatten()
-            .map(|&f| self.fns[f].decl.clone())
-            .collect();
-        for d in library {
-            if !defs.iter().any(|s| s.params.len() == d.params.len()) {
-                defs.push(d.clone());
-            }
-        }
-        if defs.is_empty() {
-            let mut d =
-                Diagnostic::error(func.span, format!("unresolved function `{}`", func.name))
-                    .with_label("no built-in, script or tapset function has this name");
-            if let Some(near) = self.nearest_function(&func.name) {
-                d = d.with_help(format!("did you mean `{near}`?"));
-            }
-            self.error(d);
-            return None;
-        }
-        let mut counts: Vec<usize> = defs.iter().map(|d| d.params.len()).collect();
-        counts.sort_unstable();
-        let mut d = Diagnostic::error(
-            e.span,
-            format!(
-                "`{}` takes {} argument(s), {arity} given",
-                func.name,
-                either(&counts)
-            ),
-        );
-        for def in &defs {
-            let what = if defs.len() == 1 {
-                "defined here".to_string()
-            } else {
-                format!(
-                    "the one with {} parameter(s) is defined here",
-                    def.params.len()
-                )
-            };
-            d = d.with_note(def.name.span, what);
-        }
-        self.error(d);
-        match defs.as_slice() {
-            [only] => Some(self.add_function(only)),
-            _ => {
-                // Type the script's candidates anyway: their return types may agree.
-                for f in self.fn_index.get(&func.name).cloned().unwrap_or_default() {
-                    self.reach_function(f);
-                }
-                None
-            }
-        }
     }
 
     /// The return type every definition of `name` has (declared or inferred so far), if
@@ -501,19 +408,6 @@ impl Analyzer<'_> {
             None => return,
         }
         self.changed = true;
-    }
-
-    fn nearest_function(&self, name: &str) -> Option<String> {
-        let candidates = ["printf", "sprintf", "print", "println", "sprint", "exit"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(self.fn_index.keys().cloned())
-            .chain(self.library.keys().cloned());
-        candidates
-            .map(|c| (strsim::levenshtein(name, &c), c))
-            .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len())
-            .min()
-            .map(|(_, c)| c)
     }
 
     fn builtin_call(
@@ -654,20 +548,5 @@ impl Analyzer<'_> {
             self.expect(a, *t);
         }
         self.prog.formats.insert(e.id, pieces);
-    }
-}
-
-/// `0`, `0 or 1`, `0, 1 or 3`: the argument counts a function's definitions take.
-fn either(counts: &[usize]) -> String {
-    match counts {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [rest @ .., last] => format!(
-            "{} or {last}",
-            rest.iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
