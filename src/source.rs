@@ -75,6 +75,18 @@ impl SourceMap {
         (line, col)
     }
 
+    /// The part of `span` on its first line: a label on a whole probe or function would
+    /// print every line of it.
+    pub fn first_line(&self, span: Span) -> Span {
+        let text = self.text(span.file);
+        let start = (span.start as usize).min(text.len());
+        let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+        Span {
+            end: span.end.min(end as u32),
+            ..span
+        }
+    }
+
     /// `file:line:col` of a span's start.
     pub fn locate(&self, span: Span) -> String {
         let (line, col) = self.line_col(span.file, span.start);

@@ -51,9 +51,26 @@ pub struct StackUse {
     pub total: u64,
 }
 
+/// Why a module is refused, and the generated function it is about (`rsf_...` for a
+/// script function), when it is about one.
+#[derive(Debug)]
+pub struct Refused {
+    pub message: String,
+    pub function: Option<String>,
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Refused {
+        Refused {
+            message,
+            function: None,
+        }
+    }
+}
+
 /// Reads `NAME_src.su` in `dir` and checks the deepest path for `maxnesting` against
 /// [`STACK_BUDGET`].
-pub fn check(dir: &Path, name: &str, maxnesting: u64) -> Result<StackUse, String> {
+pub fn check(dir: &Path, name: &str, maxnesting: u64) -> Result<StackUse, Refused> {
     let path = dir.join(format!("{name}_src.su"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {} (gcc -fstack-usage): {e}", path.display()))?;
@@ -61,7 +78,7 @@ pub fn check(dir: &Path, name: &str, maxnesting: u64) -> Result<StackUse, String
 }
 
 /// [`check`] on the text of a `.su` file: lines `FILE:LINE:COL:FUNCTION<TAB>BYTES<TAB>KIND`.
-pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
+pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, Refused> {
     let (mut per_level, mut per_level_function) = (0u64, String::new());
     let (mut body, mut run, mut entry) = (0u64, 0u64, 0u64);
     for line in su.lines() {
@@ -83,9 +100,12 @@ pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
             .parse()
             .map_err(|_| format!("bad -fstack-usage line: {line}"))?;
         if !kind.starts_with("static") && kind.trim() != "dynamic,bounded" {
-            return Err(format!(
-                "{func} has a stack frame of unbounded size ({kind}): refusing the module"
-            ));
+            return Err(Refused {
+                message: format!(
+                    "{func} has a stack frame of unbounded size ({kind}): refusing the module"
+                ),
+                function: Some(base_name.to_string()),
+            });
         }
         let bytes = bytes + CALL_OVERHEAD;
         if base_name.starts_with("rsf_") {
@@ -111,7 +131,7 @@ pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
         total,
     };
     if total > STACK_BUDGET {
-        return Err(format!(
+        let message = format!(
             "the probes may need {total} bytes of kernel stack: {base} for the probe runner \
              and body, MAXNESTING={maxnesting} x {per_level} bytes for nested calls of \
              script functions ({}'s frame) and {LEAF_ALLOWANCE} for what they call; at \
@@ -119,7 +139,11 @@ pub fn check_text(su: &str, maxnesting: u64) -> Result<StackUse, String> {
              (at most {} here)",
             usage.per_level_function.trim_start_matches("rsf_v_"),
             STACK_BUDGET.saturating_sub(base + LEAF_ALLOWANCE) / per_level.max(1)
-        ));
+        );
+        return Err(Refused {
+            message,
+            function: (usage.per_level > 0).then(|| usage.per_level_function.clone()),
+        });
     }
     Ok(usage)
 }
@@ -149,6 +173,8 @@ mod tests {
         assert_eq!(u.total, 248 + 10 * 64 + LEAF_ALLOWANCE);
         // 256 levels of a 64-byte frame: 16 KB, the whole stack.
         let e = check_text(SU, 256).unwrap_err();
+        assert_eq!(e.function.as_deref(), Some("rsf_v_g"));
+        let e = e.message;
         assert!(e.contains("MAXNESTING=256 x 64 bytes"), "{e}");
         assert!(e.contains("at most 68 here"), "{e}");
         // No functions: nesting costs nothing.

@@ -1,8 +1,9 @@
 //! The kernel-module back end: C from `translate/` (the C writer and the Tera templates),
 //! the runtime in `runtime-c/`, built by the target's own Kbuild (`kbuild.rs`) and checked
 //! against the kernel stack (`stack_budget.rs`).
-use super::{Backend, Request, Translation};
+use super::{Backend, Error, Request, Translation};
 use crate::cache::KeyBuilder;
+use crate::diag::Diagnostic;
 use crate::{kbuild, stack_budget, translate};
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,7 @@ impl Backend for KernelModule {
         key.add_compiler();
     }
 
-    fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, String> {
+    fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, Error> {
         let tables = translate::Tables::for_program(req.prog, req.facts)?;
         let translated = translate::translate(
             req.prog,
@@ -52,10 +53,11 @@ impl Backend for KernelModule {
         kbuild::write_sources(dir, req.name, &t.source, &t.beside)
     }
 
-    fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, String> {
+    fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, Error> {
         let ko = kbuild::build(dir, &req.target.build_dir, req.name, req.verbose)?;
         // The probes' deepest path must fit the kernel stack.
-        let usage = stack_budget::check(dir, req.name, self.maxnesting)?;
+        let usage = stack_budget::check(dir, req.name, self.maxnesting)
+            .map_err(|r| refusal_at_function(r, req))?;
         if req.verbose > 1 {
             eprintln!(
                 "Pass 4: kernel stack: at most {} bytes (probe {}, {} per nesting level, \
@@ -64,5 +66,18 @@ impl Backend for KernelModule {
             );
         }
         Ok(ko)
+    }
+}
+
+/// A stack refusal about a script function points at the function.
+fn refusal_at_function(r: stack_budget::Refused, req: &Request) -> Error {
+    let function = r.function.as_deref().and_then(|c_name| {
+        (req.prog.functions.iter()).find(|f| translate::function_c_name(f) == c_name)
+    });
+    match function {
+        Some(f) => Diagnostic::error(req.sources.first_line(f.span), r.message)
+            .with_label(format!("`{}`'s frame", f.name))
+            .into(),
+        None => Error::Message(r.message),
     }
 }

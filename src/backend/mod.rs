@@ -5,15 +5,40 @@
 //! implementation of this trait, chosen in `driver::build::backend`; nothing before pass 3
 //! changes for it.
 //!
-//! Not there yet (issue 13): the trait takes the resolved program, not a typed IR, and its
-//! errors are one-line messages, not diagnostics at the script.
+//! A back end's refusal is an [`Error`]: a diagnostic at the place in the script it is
+//! about (the probe whose locals do not fit, the function whose frames overflow the stack),
+//! or a message about the build as a whole (a tool that failed).
+//!
+//! Not there yet (issue 13): the trait takes the resolved program, not a typed IR.
 pub mod kernel_module;
 
 use crate::cache::KeyBuilder;
+use crate::diag::Diagnostic;
 use crate::kernel::{facts::KernelFacts, Target};
 use crate::sema::Program;
 use crate::source::SourceMap;
 use std::path::{Path, PathBuf};
+
+/// Why a back end refused or failed.
+#[derive(Debug)]
+pub enum Error {
+    /// About a place in the script: printed with its source lines.
+    At(Box<Diagnostic>),
+    /// About the build as a whole.
+    Message(String),
+}
+
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error::Message(message)
+    }
+}
+
+impl From<Diagnostic> for Error {
+    fn from(d: Diagnostic) -> Error {
+        Error::At(Box::new(d))
+    }
+}
 
 /// What a back end is given besides its own options.
 pub struct Request<'a> {
@@ -45,12 +70,12 @@ pub trait Backend {
 
     /// Pass 3: the program as the artifact's source. `for_build`: a build (or `-k`) will
     /// read the work directory, so the files beside the source are rendered too.
-    fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, String>;
+    fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, Error>;
 
     /// Writes `t` into `dir` (with whatever the build needs that is not translated, such
     /// as a runtime); returns the main source's path.
     fn write(&self, dir: &Path, req: &Request, t: &Translation) -> Result<PathBuf, String>;
 
     /// Pass 4: the artifact, built in `dir` from what [`Backend::write`] put there.
-    fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, String>;
+    fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, Error>;
 }

@@ -91,7 +91,7 @@ pub(super) fn build(
     };
     let translated = backend
         .translate(&req, plan.last >= 4 || opts.keep)
-        .map_err(fail)?;
+        .map_err(|e| session.backend_failed(e, "pass 3 (translation)"))?;
     // `-p3` prints the C: the work directory (the C and a copy of the runtime, 27 files) is
     // written only when something reads it: pass 4, `-k`, or `-v`, which names the file.
     if plan.last == 3 && !opts.keep && plan.verbose == 0 {
@@ -125,7 +125,7 @@ pub(super) fn build(
             if opts.keep {
                 keep(&mut work);
             }
-            return Err(fail(e));
+            return Err(session.backend_failed(e, "pass 4 (compilation)"));
         }
     };
     if plan.verbose > 0 {

@@ -60,6 +60,18 @@ impl Session {
         }
     }
 
+    /// A back end's refusal: at a place in the script, the diagnostic and which pass
+    /// failed; about the build as a whole, its message.
+    fn backend_failed(&self, e: crate::backend::Error, pass: &str) -> Failed {
+        match e {
+            crate::backend::Error::At(d) => {
+                self.print_diags(&[*d]);
+                fail(format!("{pass} failed"))
+            }
+            crate::backend::Error::Message(m) => fail(m),
+        }
+    }
+
     fn print_diags(&self, diags: &[Diagnostic]) {
         if !diags.is_empty() {
             eprint!(

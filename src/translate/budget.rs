@@ -90,9 +90,9 @@ impl Limits {
 }
 
 /// Checks that no accepted combination of the work limits lets a probe run long enough to
-/// reach a watchdog (issue 11, item 10); `max_locks` is the most global locks one probe
-/// takes. Each limit alone is range-checked by the CLI (src/limits.rs LIMITS).
-pub fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
+/// reach a watchdog (issue 11, item 10). Each limit alone is range-checked by the CLI
+/// (src/limits.rs LIMITS).
+pub fn check_actions(limits: Limits) -> Result<(), String> {
     let scale = 1 + limits.maxstringlen / 1024;
     for (name, value, budget, what) in [
         (
@@ -119,6 +119,12 @@ pub fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Checks that a probe taking `max_locks` global locks cannot spin for them long enough
+/// to reach a watchdog with interrupts off.
+pub fn check_spin(limits: Limits, max_locks: u64) -> Result<(), String> {
     let spin = limits
         .maxtrylock
         .saturating_mul(limits.trylockdelay.saturating_mul(1000) + 20)
@@ -137,15 +143,36 @@ pub fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a context is refused: the message, and which handler and function (by index)
+/// take the most, so that the refusal can point at them in the script.
+#[derive(Debug)]
+pub struct Oversized {
+    pub message: String,
+    pub handler: usize,
+    pub handler_bytes: u64,
+    pub function: Option<(usize, u64)>,
+}
+
+/// The index and the bytes of the largest frame of `frames`.
+fn largest(frames: &[FrameSize], maxstringlen: u64) -> Option<(usize, u64)> {
+    let sizes = frames.iter().map(|f| f.bytes(maxstringlen)).enumerate();
+    // The first of equal ones: the one the script has first.
+    sizes.fold(None, |best, (i, b)| match best {
+        Some((_, most)) if most >= b => best,
+        _ => Some((i, b)),
+    })
+}
+
 /// The bytes of one CPU's context (an upper bound of its sizeof), or why it is refused.
 pub fn context_bytes(
     handlers: &[FrameSize],
     functions: &[FrameSize],
     limits: Limits,
-) -> Result<u64, String> {
+) -> Result<u64, Oversized> {
     let n = limits.maxstringlen;
-    let locals = handlers.iter().map(|f| f.bytes(n)).max().unwrap_or(8);
-    let frame = functions.iter().map(|f| f.bytes(n)).max();
+    let (handler, locals) = largest(handlers, n).unwrap_or((0, 8));
+    let function = largest(functions, n);
+    let frame = function.map(|(_, b)| b);
     let frames = frame.map_or(0, |f| f.saturating_mul(limits.maxnesting.max(1)));
     let total = CONTEXT_FIXED
         .saturating_add(round8(limits.print_buf))
@@ -167,7 +194,7 @@ pub fn context_bytes(
             limits.maxnesting
         ));
     }
-    Err(format!(
+    let message = format!(
         "the probe context needs {total} bytes per CPU with MAXSTRINGLEN={n} ({}), more than \
          the {CONTEXT_BUDGET} bytes (1 MiB) a context may take on each CPU: lower \
          MAXSTRINGLEN{} or use fewer string locals",
@@ -177,7 +204,13 @@ pub fn context_bytes(
         } else {
             ""
         }
-    ))
+    );
+    Err(Oversized {
+        message,
+        handler,
+        handler_bytes: locals,
+        function,
+    })
 }
 
 #[cfg(test)]
@@ -194,6 +227,10 @@ mod tests {
             maxtrylock: 100,
             trylockdelay: 10,
         }
+    }
+
+    fn check_work(limits: Limits, max_locks: u64) -> Result<(), String> {
+        check_actions(limits).and(check_spin(limits, max_locks))
     }
 
     #[test]
@@ -246,6 +283,8 @@ mod tests {
         assert_eq!(b, 256 + 8192 + 64 + 12 * 4096 + 10 * (32 + 2 * 4096));
         // MAXNESTING=256 with that function: 2 MB.
         let e = context_bytes(&h, &f, limits(4096, 256)).unwrap_err();
+        assert_eq!((e.handler, e.function.map(|f| f.0)), (0, Some(0)));
+        let e = e.message;
         assert!(e.contains("2163008 bytes per CPU"), "{e}");
         assert!(e.contains("MAXNESTING=256"), "{e}");
         // MAXSTRINGLEN=65536 and 16 strings in a probe, no functions: 1 MB + 8 KB.
@@ -253,7 +292,9 @@ mod tests {
             fixed: 0,
             strings: 16,
         }];
-        let e = context_bytes(&h16, &[], limits(65536, 10)).unwrap_err();
+        let e = context_bytes(&[h[0], h16[0], h16[0]], &[], limits(65536, 10)).unwrap_err();
+        assert_eq!((e.handler, e.function), (1, None));
+        let e = e.message;
         assert!(e.contains("MAXSTRINGLEN=65536"), "{e}");
         assert!(!e.contains("MAXNESTING"), "{e}");
         // Odd lengths are counted padded.

@@ -1,6 +1,6 @@
 //! Lowering calls: the printf family, `exit()`, and calls of script and tapset functions.
 use super::cwriter::c_string;
-use super::lower::{c_char, c_ident, Lowerer};
+use super::lower::{c_char, Lowerer};
 use crate::sema::{Builtin, Conversion, FmtPiece, Type};
 use crate::syntax::ast::*;
 
@@ -78,7 +78,7 @@ impl Lowerer<'_> {
     /// callee), a string result into a temporary; an error inside it ends this handler too.
     fn function_call(&mut self, e: &Expr, f: usize, args: &[Expr]) -> String {
         let func = &self.prog.functions[f];
-        let name = format!("rsf_{}", c_ident(&func.symbol));
+        let name = super::function_c_name(func);
         let ret = func.ret;
         let mut atoms: Vec<String> = Vec::new();
         for a in args {

@@ -11,6 +11,7 @@ mod module_c;
 mod module_data;
 mod wrap;
 
+use crate::diag::Diagnostic;
 use crate::embedded;
 use crate::sema::providers::{self, Phase};
 use crate::sema::{FunctionCode, Program, Type};
@@ -18,6 +19,11 @@ use crate::source::SourceMap;
 use crate::syntax::ast::Literal;
 use lower::{c_ident, Comparator, Lowerer};
 use serde_json::{json, Value};
+
+/// The C name of script function `f`.
+pub fn function_c_name(f: &crate::sema::Function) -> String {
+    format!("rsf_{}", c_ident(&f.symbol))
+}
 
 /// Kernel API checks the module needs (runtime/autoconf/NAME.c).
 const AUTOCONF_CHECKS: &[&str] = &[
@@ -76,7 +82,7 @@ pub fn translate(
     defines: &[(String, String)],
     tables: &Tables,
     optimize: bool,
-) -> Result<Translated, String> {
+) -> Result<Translated, crate::backend::Error> {
     let mut comparators: Vec<Comparator> = Vec::new();
     let mut add_comparators = |cs: &[Comparator]| {
         for c in cs {
@@ -90,6 +96,8 @@ pub fn translate(
     let groups = merge::group(prog, optimize);
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
+    // The probe each handler is written from, and the function of each function frame.
+    let (mut handler_probes, mut frame_functions) = (Vec::new(), Vec::new());
     let mut handler_of = vec![(0usize, None::<usize>); prog.point_count()];
     let (mut row_tails, mut row_irqs) = (Vec::new(), Vec::new());
     for (index, group) in groups.iter().enumerate() {
@@ -126,6 +134,7 @@ pub fn translate(
         add_comparators(&lowered.comparators);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
+        handler_probes.push(group.rep);
         let interruptible = providers::phase(probe.kind()) != providers::Phase::Event;
         // Probes run from a process's system call (the runner's start/stop, a read of a
         // procfs file) keep interrupts on: their body is not a reason for the CPU to miss
@@ -203,6 +212,7 @@ pub fn translate(
                 }
                 let (frame, size) = module_data::frame(prog, &f.params, &f.locals, &lowered);
                 function_sizes.push(size);
+                frame_functions.push(f);
                 (lowered.code, Some(frame))
             }
             FunctionCode::Embedded(code) => {
@@ -251,14 +261,35 @@ pub fn translate(
 
     let define_list = crate::limits::with_defaults(defines);
     let limit_values = budget::Limits::from_defines(&define_list);
-    let context_bytes = budget::context_bytes(&handler_sizes, &function_sizes, limit_values)?;
-    let max_locks = prog
-        .probes
-        .iter()
-        .map(|p| p.globals_locked.len() as u64)
-        .max()
-        .unwrap_or(0);
-    budget::check_work(limit_values, max_locks)?;
+    let context_bytes = budget::context_bytes(&handler_sizes, &function_sizes, limit_values)
+        .map_err(|o| {
+            let probe = &prog.probes[handler_probes[o.handler]];
+            let mut d =
+                Diagnostic::error(sources.first_line(probe.span), o.message).with_label(format!(
+                    "the largest probe: its locals take {} bytes",
+                    o.handler_bytes
+                ));
+            if let Some((f, bytes)) = o.function {
+                d = d.with_note(
+                    sources.first_line(frame_functions[f].span),
+                    format!(
+                        "the largest function frame, {bytes} bytes, up to MAXNESTING={} deep",
+                        limit_values.maxnesting
+                    ),
+                );
+            }
+            d
+        })?;
+    budget::check_actions(limit_values)?;
+    // The probe that takes the most global locks spins longest for them.
+    if let Some(most) = prog.probes.iter().max_by_key(|p| p.globals_locked.len()) {
+        budget::check_spin(limit_values, most.globals_locked.len() as u64).map_err(|e| {
+            Diagnostic::error(sources.first_line(most.span), e).with_label(format!(
+                "this probe takes {} global locks",
+                most.globals_locked.len()
+            ))
+        })?;
+    }
     let providers = attach::render_all(prog)?;
 
     let mut ctx = tera::Context::new();
