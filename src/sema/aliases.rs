@@ -174,7 +174,7 @@ fn expand_into(
                 let mut concrete = point.clone();
                 (concrete.optional, concrete.sufficient) = (false, false);
                 out.push(Expansion {
-                    context: super::providers::context_of(&kind),
+                    context: kind.family().context(),
                     instances: vec![Instance {
                         point: super::probes::point_text(point),
                         resolved: super::probes::point_text(&concrete),

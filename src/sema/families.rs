@@ -9,7 +9,7 @@
 use super::aliases::{AliasDef, Expansion};
 use super::probes::{no_match, point_text};
 use super::program::{ContextRef, ContextVar, Instance, Type};
-use super::providers::{context_of, resolve_point, ProviderCtx};
+use super::providers::{resolve_point, ProviderCtx};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{Block, Literal, ProbePoint};
 
@@ -131,7 +131,7 @@ pub fn expand(
             };
             let mut named = alias.name.clone();
             named.components[at].name = name.clone();
-            context.get_or_insert_with(|| family_context(family, context_of(&kind)));
+            context.get_or_insert_with(|| family_context(family, kind.family().context()));
             instances.push(Instance {
                 point: point_text(&named),
                 resolved: point_text(&concrete),

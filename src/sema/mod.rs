@@ -235,7 +235,7 @@ fn procfs_collisions(
         .zip(written_at)
         .flat_map(|(x, &at)| x.instances.iter().map(move |i| (i, at)));
     for (i, at) in points {
-        let Some(name) = providers::procfs_file(&i.kind) else {
+        let Some(name) = i.kind.family().procfs_file() else {
             continue;
         };
         match first.get(name) {

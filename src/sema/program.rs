@@ -21,42 +21,18 @@ impl Type {
     }
 }
 
-/// Where a probe's handler is attached.
+/// Where a probe's handler is attached: one variant per probe family, each holding its
+/// family's resolved point (defined, with what pass 2 and the back ends ask of it, in the
+/// family's module under `sema/providers/`). This enum and `ProbeKind::family` are the
+/// registry; nothing else matches on it but the back ends' attach halves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeKind {
-    /// `begin(seq)`: runs once at start, lower sequence numbers first.
-    Begin { seq: i64 },
-    /// `end(seq)`: runs once at the end of the session.
-    End { seq: i64 },
-    /// `error(seq)`: runs once at the end of a session that an error ended (MAXERRORS
-    /// exceeded, too many skipped probes), before the `end` probes.
-    Error { seq: i64 },
-    /// `never`: a probe that never fires (its body is still checked and compiled).
-    Never,
-    /// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus
-    /// a random value in [-randomize, randomize] in the same unit (stap's rule), never
-    /// under 100 us (1 jiffy). Pass 2 keeps both within a day, so sums fit 64 bits.
-    Timer {
-        period: u64,
-        randomize: u64,
-        jiffies: bool,
-    },
-    /// `timer.profile` (`timer.profile.tick`): on every CPU at each scheduler tick, with the
-    /// interrupted context's registers.
-    Profile,
-    /// `kernel.trace("SYSTEM:NAME")`: a kernel tracepoint; its arguments are `$name`s.
+    Once(super::providers::once::Once),
+    Timer(super::providers::timer::Timer),
+    Profile(super::providers::timer::Profile),
     Tracepoint(crate::kernel::tracepoints::Tracepoint),
-    /// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel
-    /// lacks is counted and reported at start, not fatal.
-    Kprobe { symbol: String, ret: bool },
-    /// `procfs("NAME").read`: runs when /proc/rstap_MODULE/NAME is read; what the body
-    /// writes to `$value` (up to `maxsize` bytes) is the file's content.
-    Procfs {
-        name: String,
-        maxsize: u32,
-        /// The file's permission bits (0400, or what `.umask(N)` leaves of 0444).
-        mode: u32,
-    },
+    Kprobe(super::providers::kprobe::Kprobe),
+    Procfs(super::providers::procfs::Procfs),
 }
 
 #[derive(Debug, Clone)]

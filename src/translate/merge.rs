@@ -102,7 +102,7 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
         });
         let skip = |e: &Expr| !formats.contains(&e.id);
         // Where a body runs matters too (its budget, interrupts, what its arguments are).
-        let kind = crate::sema::providers::handler_class(p.kind());
+        let kind = p.kind().family().handler_class();
         let locals: Vec<String> = p
             .locals
             .iter()

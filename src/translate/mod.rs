@@ -135,12 +135,12 @@ pub fn translate(
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
         handler_probes.push(group.rep);
-        let interruptible = providers::phase(probe.kind()) != providers::Phase::Event;
+        let interruptible = probe.kind().family().phase() != providers::Phase::Event;
         // Probes run from a process's system call (the runner's start/stop, a read of a
         // procfs file) keep interrupts on: their body is not a reason for the CPU to miss
         // its timer and the watchdogs (issue 11). Preemption stays off (the context is
         // this CPU's, the global locks are raw spinlocks).
-        let irqs_on = providers::runs_in_process(probe.kind());
+        let irqs_on = probe.kind().family().runs_in_process();
         let points: Vec<&str> = group
             .members
             .iter()
@@ -241,7 +241,7 @@ pub fn translate(
     let ordered = |want: fn(Phase) -> Option<i64>| -> Vec<usize> {
         let mut v: Vec<(i64, usize)> = prog
             .points()
-            .filter_map(|(n, _, i)| want(providers::phase(&i.kind)).map(|seq| (seq, n)))
+            .filter_map(|(n, _, i)| want(i.kind.family().phase()).map(|seq| (seq, n)))
             .collect();
         v.sort();
         v.into_iter().map(|(_, i)| i).collect()
@@ -298,7 +298,7 @@ pub fn translate(
     // c->args[i] for any of them).
     let max_args = prog
         .points()
-        .map(|(_, _, i)| providers::context_args(&i.kind))
+        .map(|(_, _, i)| i.kind.family().context_args())
         .max()
         .unwrap_or(0)
         .max(1);

@@ -1,8 +1,19 @@
 //! `kprobe.function("SYMBOL")` and its `.return`: a kprobe or kretprobe on one kernel symbol.
+use super::Family;
 use crate::diag::Diagnostic;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
 use crate::syntax::ast::{Component, Literal};
+
+/// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel lacks
+/// is counted and reported at start, not fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kprobe {
+    pub symbol: String,
+    pub ret: bool,
+}
+
+impl Family for Kprobe {}
 
 /// `kprobe.function("SYMBOL")` and `kprobe.function("SYMBOL").return`.
 pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
@@ -42,8 +53,8 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         Some(c) => return Err(no_match(c, "expected `.return` or nothing")),
         None => false,
     };
-    Ok(ProbeKind::Kprobe {
+    Ok(ProbeKind::Kprobe(Kprobe {
         symbol: symbol.clone(),
         ret,
-    })
+    }))
 }

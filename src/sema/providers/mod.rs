@@ -1,18 +1,20 @@
 //! Probe providers: one module per family of built-in probe points, owning how its points
-//! are matched, the `$name`s its probes can read and how its probes run. The translator's
-//! attach half (registration code and templates) is `translate/attach.rs`. Adding a family
-//! is a module here, a line in [`resolve_point`], and its templates.
+//! are matched, its resolved point type and, through [`Family`], the `$name`s its probes
+//! can read and how its probes run. The kernel module's attach half (registration code
+//! and templates) is `translate/attach/`. Adding a family is a module here, a variant of
+//! `ProbeKind` and a line in [`ProbeKind::family`] and [`resolve_point`], and its attach
+//! half (a module and a line in `translate/attach/mod.rs`, and its templates).
 //!
 //! [`ProbeKind`] is matched only here and in the attach half: the rest of the compiler asks
-//! the questions below ([`phase`], [`handler_class`], ...).
-mod kprobe;
-mod once;
-mod procfs;
-mod timer;
+//! its [`Family`].
+pub mod kprobe;
+pub mod once;
+pub mod procfs;
+pub mod timer;
 mod tracepoint;
 
 use super::probes::no_match;
-use super::program::{ContextRef, ContextVar, ProbeKind, Type};
+use super::program::{ContextVar, ProbeKind};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::ProbePoint;
 
@@ -43,26 +45,53 @@ pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Dia
     }
 }
 
-/// The `$name`s a probe of this kind can read: a tracepoint's arguments (as longs), a
-/// procfs read probe's `$value` (the file's content, a string the body writes).
-pub fn context_of(kind: &ProbeKind) -> Vec<ContextVar> {
-    match kind {
-        ProbeKind::Tracepoint(tp) => tp
-            .args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| ContextVar {
-                name: a.name.clone(),
-                ty: Type::Long,
-                source: ContextRef::Arg(i),
-            })
-            .collect(),
-        ProbeKind::Procfs { .. } => vec![ContextVar {
-            name: "value".into(),
-            ty: Type::String,
-            source: ContextRef::ProcfsValue,
-        }],
-        _ => vec![],
+/// What pass 2 and the back ends ask of a resolved probe point.
+pub trait Family {
+    /// The `$name`s a probe here can read.
+    fn context(&self) -> Vec<ContextVar> {
+        Vec::new()
+    }
+
+    /// How many arguments a probe here puts in the context (`c->args`).
+    fn context_args(&self) -> usize {
+        0
+    }
+
+    /// When a probe here runs.
+    fn phase(&self) -> Phase {
+        Phase::Event
+    }
+
+    /// Whether a probe here runs from a process's system call rather than from an
+    /// interrupted context: the runner's start and stop (begin/end/error: these get the
+    /// larger action budget) or a read of a procfs file. Such handlers keep interrupts on.
+    fn runs_in_process(&self) -> bool {
+        self.phase() != Phase::Event
+    }
+
+    /// Probes may share a handler only within one class: it fixes the action budget, the
+    /// interrupt setting and what the context's arguments mean.
+    fn handler_class(&self) -> String {
+        "event".to_string()
+    }
+
+    /// The procfs file a read probe serves, if it is one.
+    fn procfs_file(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl ProbeKind {
+    /// The family's answers for this point.
+    pub fn family(&self) -> &dyn Family {
+        match self {
+            ProbeKind::Once(p) => p,
+            ProbeKind::Timer(p) => p,
+            ProbeKind::Profile(p) => p,
+            ProbeKind::Tracepoint(p) => p,
+            ProbeKind::Kprobe(p) => p,
+            ProbeKind::Procfs(p) => p,
+        }
     }
 }
 
@@ -74,50 +103,4 @@ pub enum Phase {
     Error(i64),
     /// On events after the start (or never, for `never`).
     Event,
-}
-
-pub fn phase(kind: &ProbeKind) -> Phase {
-    match kind {
-        ProbeKind::Begin { seq } => Phase::Begin(*seq),
-        ProbeKind::End { seq } => Phase::End(*seq),
-        ProbeKind::Error { seq } => Phase::Error(*seq),
-        _ => Phase::Event,
-    }
-}
-
-/// Whether a probe runs from a process's system call rather than from an interrupted
-/// context: the runner's start and stop (begin/end/error: these get the larger action
-/// budget) or a read of a procfs file. Such handlers keep interrupts on.
-pub fn runs_in_process(kind: &ProbeKind) -> bool {
-    phase(kind) != Phase::Event || matches!(kind, ProbeKind::Procfs { .. })
-}
-
-/// Probes may share a handler only within one class: it fixes the action budget, the
-/// interrupt setting and what the context's arguments mean.
-pub fn handler_class(kind: &ProbeKind) -> String {
-    match kind {
-        ProbeKind::Begin { .. } | ProbeKind::End { .. } | ProbeKind::Error { .. } => {
-            "once".to_string()
-        }
-        // Tracepoint arguments are numbered by the tracepoint.
-        ProbeKind::Tracepoint(tp) => format!("tp{:?}", tp.args),
-        ProbeKind::Procfs { .. } => "procfs".to_string(),
-        _ => "event".to_string(),
-    }
-}
-
-/// How many arguments a probe of this kind puts in the context (`c->args`).
-pub fn context_args(kind: &ProbeKind) -> usize {
-    match kind {
-        ProbeKind::Tracepoint(tp) => tp.args.len(),
-        _ => 0,
-    }
-}
-
-/// The procfs file a read probe serves, if it is one.
-pub fn procfs_file(kind: &ProbeKind) -> Option<&str> {
-    match kind {
-        ProbeKind::Procfs { name, .. } => Some(name),
-        _ => None,
-    }
 }

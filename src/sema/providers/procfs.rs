@@ -1,9 +1,44 @@
 //! `procfs("NAME").read`: a file in /proc/rstap_MODULE/ whose content the body writes to
 //! `$value` when it is read.
+use super::Family;
 use crate::diag::Diagnostic;
 use crate::sema::probes::{bad_arg, no_match, no_more};
-use crate::sema::program::ProbeKind;
+use crate::sema::program::{ContextRef, ContextVar, ProbeKind, Type};
 use crate::syntax::ast::{Component, Literal};
+
+/// `procfs("NAME").read`: runs when /proc/rstap_MODULE/NAME is read; what the body writes
+/// to `$value` (up to `maxsize` bytes) is the file's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Procfs {
+    pub name: String,
+    pub maxsize: u32,
+    /// The file's permission bits (0400, or what `.umask(N)` leaves of 0444).
+    pub mode: u32,
+}
+
+impl Family for Procfs {
+    /// `$value`: the file's content, a string the body writes.
+    fn context(&self) -> Vec<ContextVar> {
+        vec![ContextVar {
+            name: "value".into(),
+            ty: Type::String,
+            source: ContextRef::ProcfsValue,
+        }]
+    }
+
+    /// A read of the file is a process's system call.
+    fn runs_in_process(&self) -> bool {
+        true
+    }
+
+    fn handler_class(&self) -> String {
+        "procfs".to_string()
+    }
+
+    fn procfs_file(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+}
 
 /// The files the runtime itself creates in /proc/rstap_MODULE/ (runtime-c/linux/transport.c):
 /// no procfs probe may take their names.
@@ -72,11 +107,11 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         }
         no_more(comps, next + 2)?;
     }
-    Ok(ProbeKind::Procfs {
+    Ok(ProbeKind::Procfs(Procfs {
         name,
         maxsize,
         mode,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -1,8 +1,28 @@
 //! `timer.s/ms/us/ns/hz/jiffies(N)` with `.randomize(M)`, and `timer.profile(.tick)`.
+use super::Family;
 use crate::diag::Diagnostic;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
 use crate::syntax::ast::{Component, Literal};
+
+/// `timer.s/ms/...(N)`: every `period` nanoseconds (jiffies for `timer.jiffies`), plus a
+/// random value in [-randomize, randomize] in the same unit (stap's rule), never under
+/// 100 us (1 jiffy). Pass 2 keeps both within a day, so sums fit 64 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    pub period: u64,
+    pub randomize: u64,
+    pub jiffies: bool,
+}
+
+impl Family for Timer {}
+
+/// `timer.profile` (`timer.profile.tick`): on every CPU at each scheduler tick, with the
+/// interrupted context's registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile;
+
+impl Family for Profile {}
 
 pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     let unit = comps.get(1).ok_or_else(|| {
@@ -21,7 +41,7 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
             }
         }
         no_more(comps, 3)?;
-        return Ok(ProbeKind::Profile);
+        return Ok(ProbeKind::Profile(Profile));
     }
     if unit.name.contains('*') {
         return Err(no_match(
@@ -96,11 +116,11 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         randomize = m as u64 * scale;
         no_more(comps, 3)?;
     }
-    Ok(ProbeKind::Timer {
+    Ok(ProbeKind::Timer(Timer {
         period,
         randomize,
         jiffies,
-    })
+    }))
 }
 
 /// stap's timer units: their names, nanoseconds per unit, and the range of N in that unit
@@ -120,7 +140,7 @@ const JIFFIES_MAX: u64 = 1_000_000;
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve as resolve_timer, ProbeKind};
+    use super::{resolve as resolve_timer, ProbeKind, Timer};
     use crate::syntax::ast::{Component, Literal};
 
     /// `timer.UNIT(N)` or `timer.UNIT(N).randomize(M)` resolved.
@@ -135,11 +155,11 @@ mod tests {
             comps.push(c("randomize", Some(m)));
         }
         match resolve_timer(&comps) {
-            Ok(ProbeKind::Timer {
+            Ok(ProbeKind::Timer(Timer {
                 period,
                 randomize,
                 jiffies,
-            }) => Ok((period, randomize, jiffies)),
+            })) => Ok((period, randomize, jiffies)),
             Ok(other) => panic!("not a timer: {other:?}"),
             Err(d) => Err(d.label),
         }

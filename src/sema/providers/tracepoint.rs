@@ -1,9 +1,11 @@
 //! `kernel.trace("SYSTEM:NAME")`: kernel tracepoints, whose prototypes come from the
 //! target's headers; their arguments are the probe's `$name`s.
-use super::ProviderCtx;
+use super::{Family, ProviderCtx};
 use crate::diag::Diagnostic;
+use crate::kernel::tracepoints::Tracepoint;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
+use crate::sema::program::{ContextRef, ContextVar, Type};
 use crate::syntax::ast::{Component, Literal};
 
 /// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
@@ -44,4 +46,29 @@ pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKin
         .tracepoint(system, name)
         .map_err(|e| no_match(c, &e))?;
     Ok(ProbeKind::Tracepoint(tp))
+}
+
+impl Family for Tracepoint {
+    /// The tracepoint's arguments, as longs, numbered by their place in its prototype.
+    fn context(&self) -> Vec<ContextVar> {
+        self.args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ContextVar {
+                name: a.name.clone(),
+                ty: Type::Long,
+                source: ContextRef::Arg(i),
+            })
+            .collect()
+    }
+
+    fn context_args(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Tracepoint arguments are numbered by the tracepoint: handlers merge only for the
+    /// same prototype.
+    fn handler_class(&self) -> String {
+        format!("tp{:?}", self.args)
+    }
 }
