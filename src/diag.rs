@@ -159,6 +159,26 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
+/// A failure past pass 2: about a place in the script (printed with its source line, as
+/// pass 2's diagnostics are), or about the run as a whole.
+#[derive(Debug)]
+pub enum Failure {
+    At(Box<Diagnostic>),
+    Message(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Message(message)
+    }
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(d: Diagnostic) -> Failure {
+        Failure::At(Box::new(d))
+    }
+}
+
 /// Diagnostics that stop a pass: the error path of every pass.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Diagnostics(pub Vec<Diagnostic>);

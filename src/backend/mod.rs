@@ -13,32 +13,15 @@
 pub mod kernel_module;
 
 use crate::cache::KeyBuilder;
-use crate::diag::Diagnostic;
 use crate::kernel::{facts::KernelFacts, Target};
 use crate::sema::Program;
 use crate::source::SourceMap;
 use std::path::{Path, PathBuf};
 
-/// Why a back end refused or failed.
-#[derive(Debug)]
-pub enum Error {
-    /// About a place in the script: printed with its source lines.
-    At(Box<Diagnostic>),
-    /// About the build as a whole.
-    Message(String),
-}
-
-impl From<String> for Error {
-    fn from(message: String) -> Error {
-        Error::Message(message)
-    }
-}
-
-impl From<Diagnostic> for Error {
-    fn from(d: Diagnostic) -> Error {
-        Error::At(Box::new(d))
-    }
-}
+/// Why a back end refused or failed: a diagnostic at the script, or a message about the
+/// build as a whole (defined in `diag`, so that the back ends' own modules use it without
+/// depending on this one).
+pub use crate::diag::Failure as Error;
 
 /// What a back end is given besides its own options.
 pub struct Request<'a> {

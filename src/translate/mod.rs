@@ -82,7 +82,7 @@ pub fn translate(
     defines: &[(String, String)],
     tables: &Tables,
     optimize: bool,
-) -> Result<Translated, crate::backend::Error> {
+) -> Result<Translated, crate::diag::Failure> {
     let mut comparators: Vec<Comparator> = Vec::new();
     let mut add_comparators = |cs: &[Comparator]| {
         for c in cs {
