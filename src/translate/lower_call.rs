@@ -7,7 +7,7 @@ use crate::syntax::ast::*;
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, e: &Expr, args: &[Expr]) -> String {
         if let Some(&f) = self.prog.calls.get(&e.id) {
-            return self.function_call(e, f, args);
+            return self.function_call(f, args, None);
         }
         let builtin = self.prog.builtins[&e.id];
         match builtin {
@@ -15,18 +15,7 @@ impl Lowerer<'_> {
                 self.w.line("rs_exit();");
                 String::new()
             }
-            Builtin::SyscallName | Builtin::ErrnoName => {
-                let n = self.expr(&args[0]);
-                let table = if builtin == Builtin::SyscallName {
-                    "rs_syscall_name"
-                } else {
-                    "rs_errno_name"
-                };
-                let t = self.str_temp();
-                self.w
-                    .line(format!("rs_str_copy({t}, rs_name_or_empty({table}({n})));"));
-                t
-            }
+            Builtin::SyscallName | Builtin::ErrnoName => self.name_lookup(builtin, args, None),
             Builtin::Printf => {
                 self.format_into("&c->out", e, &args[1..]);
                 self.w.line("rs_print_done(c);");
@@ -74,9 +63,48 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A call whose string result can be written into `dest` (a buffer nothing of the call
+    /// reads, such as a function's `rs_ret`) instead of a temporary that would only be
+    /// copied there: a string function's or a name table's. False for anything else, which
+    /// the caller lowers as usual.
+    pub(super) fn string_call_into(&mut self, e: &Expr, dest: &str) -> bool {
+        let ExprKind::Call { args, .. } = &e.kind else {
+            return false;
+        };
+        if let Some(&f) = self.prog.calls.get(&e.id) {
+            if self.prog.functions[f].ret != Some(Type::String) {
+                return false;
+            }
+            self.function_call(f, args, Some(dest));
+            return true;
+        }
+        match self.prog.builtins.get(&e.id) {
+            Some(&b @ (Builtin::SyscallName | Builtin::ErrnoName)) => {
+                self.name_lookup(b, args, Some(dest));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `__syscall_name(nr)` or `__errno_name(n)`: the name from the module's table, or "".
+    fn name_lookup(&mut self, builtin: Builtin, args: &[Expr], dest: Option<&str>) -> String {
+        let n = self.expr(&args[0]);
+        let table = if builtin == Builtin::SyscallName {
+            "rs_syscall_name"
+        } else {
+            "rs_errno_name"
+        };
+        let t = dest.map_or_else(|| self.str_temp(), str::to_string);
+        self.w
+            .line(format!("rs_str_copy({t}, rs_name_or_empty({table}({n})));"));
+        t
+    }
+
     /// A call of function `f`: arguments by value (strings by pointer, copied by the
-    /// callee), a string result into a temporary; an error inside it ends this handler too.
-    fn function_call(&mut self, e: &Expr, f: usize, args: &[Expr]) -> String {
+    /// callee), a string result into `dest` or a temporary; an error inside it ends this
+    /// handler too.
+    fn function_call(&mut self, f: usize, args: &[Expr], dest: Option<&str>) -> String {
         let func = &self.prog.functions[f];
         let name = super::function_c_name(func);
         let ret = func.ret;
@@ -88,7 +116,7 @@ impl Lowerer<'_> {
         let mut call_args = vec!["c".to_string()];
         let result = match ret {
             Some(Type::String) => {
-                let t = self.str_temp();
+                let t = dest.map_or_else(|| self.str_temp(), str::to_string);
                 call_args.push(t.clone());
                 Some(t)
             }
@@ -103,7 +131,6 @@ impl Lowerer<'_> {
         }
         self.w.line("if (unlikely(c->error))");
         self.w.line("	goto out;");
-        let _ = e;
         result.unwrap_or_default()
     }
 

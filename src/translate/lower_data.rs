@@ -258,11 +258,21 @@ impl Lowerer<'_> {
 
     pub(super) fn return_stmt(&mut self, value: Option<&Expr>) {
         if let Some(v) = value {
-            let a = self.expr(v);
-            match self.ret {
-                Some(Some(Type::String)) => self.w.line(format!("rs_str_copy(rs_ret, {a});")),
-                Some(Some(_)) => self.w.line(format!("rs_ret_v = {a};")),
-                _ => {}
+            let ret = self.ret;
+            match ret {
+                // `return f(...)` of a string: f writes the caller's buffer directly.
+                Some(Some(Type::String)) if self.string_call_into(v, "rs_ret") => {}
+                Some(Some(Type::String)) => {
+                    let a = self.expr(v);
+                    self.w.line(format!("rs_str_copy(rs_ret, {a});"));
+                }
+                Some(Some(_)) => {
+                    let a = self.expr(v);
+                    self.w.line(format!("rs_ret_v = {a};"));
+                }
+                _ => {
+                    self.expr(v);
+                }
             }
         }
         self.w.line("goto out;");
