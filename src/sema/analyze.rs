@@ -12,6 +12,7 @@ use crate::source::Span;
 use crate::syntax::ast::*;
 use std::collections::{BTreeSet, HashMap};
 
+mod checks;
 mod facts;
 mod resolve;
 mod usage;
@@ -40,7 +41,6 @@ pub struct Analyzer<'p> {
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
     pub(super) locals: LocalState,
-    pub(super) loop_depth: usize,
     pub(super) report: bool,
     pub(super) changed: bool,
     /// Set once the fixpoint has settled: a value only printed (`println(x)`), which nothing
@@ -96,7 +96,6 @@ impl<'p> Analyzer<'p> {
             states: vec![],
             current: 0,
             locals: LocalState::default(),
-            loop_depth: 0,
             report: false,
             changed: false,
             defaulting: false,
@@ -264,13 +263,6 @@ impl<'p> Analyzer<'p> {
         }
     }
 
-    pub(super) fn unsupported(&mut self, span: Span, what: &str) {
-        self.error(
-            Diagnostic::error(span, format!("{what} is not supported yet"))
-                .with_label("rstap cannot translate this construct in this version"),
-        );
-    }
-
     // -----------------------------------------------------------------------------------
     // Statements
 
@@ -296,7 +288,7 @@ impl<'p> Analyzer<'p> {
             }
             StmtKind::While { cond, body } => {
                 self.condition(cond);
-                self.in_loop(body);
+                self.stmt(body);
             }
             StmtKind::For {
                 init,
@@ -313,44 +305,23 @@ impl<'p> Analyzer<'p> {
                 if let Some(e) = step {
                     self.expr(e, None);
                 }
-                self.in_loop(body);
+                self.stmt(body);
             }
-            StmtKind::Break | StmtKind::Continue => {
-                if self.loop_depth == 0 {
-                    let word = if matches!(s.kind, StmtKind::Break) {
-                        "break"
-                    } else {
-                        "continue"
-                    };
-                    self.error(Diagnostic::error(
-                        s.span,
-                        format!("`{word}` outside a loop"),
-                    ));
-                }
-            }
-            StmtKind::Return(value) => self.return_stmt(s.span, value.as_ref()),
+            // checks.rs: outside a loop, try/catch.
+            StmtKind::Break | StmtKind::Continue | StmtKind::Try { .. } => {}
+            StmtKind::Return(value) => self.return_stmt(value.as_ref()),
             StmtKind::Foreach(f) => self.foreach(f),
             StmtKind::Delete(e) => self.delete(e),
-            StmtKind::Try { .. } => self.unsupported(s.span, "`try`/`catch`"),
         }
-    }
-
-    fn in_loop(&mut self, body: &Stmt) {
-        self.loop_depth += 1;
-        self.stmt(body);
-        self.loop_depth -= 1;
     }
 
     pub(super) fn condition(&mut self, e: &Expr) {
         self.expect(e, Type::Long);
     }
 
-    fn return_stmt(&mut self, span: Span, value: Option<&Expr>) {
+    fn return_stmt(&mut self, value: Option<&Expr>) {
+        // In a probe: checks.rs says so.
         let BodyOwner::Function(f) = self.bodies[self.current].0 else {
-            self.error(
-                Diagnostic::error(span, "`return` outside a function")
-                    .with_help("use `next` to leave a probe handler early"),
-            );
             return;
         };
         let Some(value) = value else { return };
@@ -388,19 +359,9 @@ impl<'p> Analyzer<'p> {
     fn foreach(&mut self, f: &Foreach) {
         let arity = f.keys.len();
         let Some(g) = self.array(&f.array, arity, f.array.span) else {
-            self.in_loop(&f.body);
+            self.stmt(&f.body);
             return;
         };
-        if f.keys.iter().filter(|(_, s)| s.is_some()).count() + f.value_sort.is_some() as usize > 1
-        {
-            self.error(Diagnostic::error(
-                f.array.span,
-                "only one key or the value may have a sort order (`+`/`-`)",
-            ));
-        }
-        if f.slice.is_some() {
-            self.unsupported(f.array.span, "`foreach` over an array slice");
-        }
         for (i, (k, _)) in f.keys.iter().enumerate() {
             let Some(r) = self.local_var(k) else { continue };
             let want = self.globals[g]
@@ -427,7 +388,7 @@ impl<'p> Analyzer<'p> {
         if let Some(l) = &f.limit {
             self.expect(l, Type::Long);
         }
-        self.in_loop(&f.body);
+        self.stmt(&f.body);
     }
 
     fn delete(&mut self, e: &Expr) {

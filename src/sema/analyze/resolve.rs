@@ -25,6 +25,7 @@ impl Analyzer<'_> {
                 },
             );
             Resolver { a: self }.visit_block(&body);
+            self.check_structure(i, &body);
             self.bodies[i].1 = body;
             self.states[i] = std::mem::take(&mut self.locals);
             self.resolved += 1;
@@ -33,7 +34,7 @@ impl Analyzer<'_> {
 
     /// Reports `d` now, once (a body expanded for many probe points is resolved once per
     /// copy, at the same places).
-    fn report_once(&mut self, d: Diagnostic) {
+    pub(super) fn report_once(&mut self, d: Diagnostic) {
         if self.reported.insert((d.span, d.message.clone())) {
             self.diags.push(d);
         }
