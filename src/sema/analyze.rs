@@ -239,20 +239,26 @@ impl<'p> Analyzer<'p> {
         let mut i = 0;
         // Bodies may be added while walking (newly reached functions).
         while i < self.bodies.len() {
-            self.current = i;
-            self.locals = std::mem::take(&mut self.states[i]);
-            let body = std::mem::replace(
-                &mut self.bodies[i].1,
-                Block {
-                    stmts: vec![],
-                    span: Span::default(),
-                },
-            );
-            self.block(&body);
-            self.bodies[i].1 = body;
-            self.states[i] = std::mem::take(&mut self.locals);
+            self.in_body(i, |a, body| a.block(body));
             i += 1;
         }
+    }
+
+    /// Runs `f` on body `i` as the current body: its locals swapped into `self.locals`, the
+    /// body itself lent out of `self.bodies` meanwhile.
+    pub(super) fn in_body(&mut self, i: usize, f: impl FnOnce(&mut Self, &Block)) {
+        self.current = i;
+        self.locals = std::mem::take(&mut self.states[i]);
+        let body = std::mem::replace(
+            &mut self.bodies[i].1,
+            Block {
+                stmts: vec![],
+                span: Span::default(),
+            },
+        );
+        f(self, &body);
+        self.bodies[i].1 = body;
+        self.states[i] = std::mem::take(&mut self.locals);
     }
 
     /// Reports `d` during the reporting walk, once (an expression typed twice, e.g. once

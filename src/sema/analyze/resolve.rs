@@ -15,19 +15,10 @@ impl Analyzer<'_> {
         // Bodies may be added while walking (newly reached functions).
         while self.resolved < self.bodies.len() {
             let i = self.resolved;
-            self.current = i;
-            self.locals = std::mem::take(&mut self.states[i]);
-            let body = std::mem::replace(
-                &mut self.bodies[i].1,
-                Block {
-                    stmts: vec![],
-                    span: crate::source::Span::default(),
-                },
-            );
-            Resolver { a: self }.visit_block(&body);
-            self.check_structure(i, &body);
-            self.bodies[i].1 = body;
-            self.states[i] = std::mem::take(&mut self.locals);
+            self.in_body(i, |a, body| {
+                Resolver { a: &mut *a }.visit_block(body);
+                a.check_structure(i, body);
+            });
             self.resolved += 1;
         }
     }
