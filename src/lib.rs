@@ -5,6 +5,7 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod embedded;
+pub mod ir;
 pub mod kbuild;
 pub mod kernel;
 pub mod limits;

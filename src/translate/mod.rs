@@ -2,10 +2,11 @@
 //! file. Tera renders the module's shape and each provider; the C writer renders bodies.
 mod attach;
 mod budget;
+pub mod c_names;
+mod comparators;
 pub mod cwriter;
-pub mod lower;
-mod lower_call;
-mod lower_data;
+mod emit;
+mod emit_value;
 mod merge;
 mod module_c;
 mod module_data;
@@ -13,11 +14,13 @@ mod wrap;
 
 use crate::diag::Diagnostic;
 use crate::embedded;
+use crate::ir::lower::Lowerer;
+use crate::ir::Comparator;
 use crate::sema::providers::{self, Phase};
 use crate::sema::{FunctionCode, Program, Type};
 use crate::source::SourceMap;
 use crate::syntax::ast::Literal;
-use lower::{c_ident, Comparator, Lowerer};
+use c_names::c_ident;
 use serde_json::{json, Value};
 
 /// The C name of script function `f`.
@@ -106,8 +109,12 @@ pub fn translate(
         let mut const_fields = Vec::new();
         for (j, slot) in group.slots.iter().enumerate() {
             match slot.of {
-                merge::SlotOf::Literal(node) => lowerer.consts.insert(node, format!("k->c{j}")),
-                merge::SlotOf::Instance(c) => lowerer.instance_consts.insert(c, format!("k->c{j}")),
+                merge::SlotOf::Literal(node) => {
+                    lowerer.consts.insert(node, crate::ir::Value::Column(j))
+                }
+                merge::SlotOf::Instance(c) => lowerer
+                    .instance_consts
+                    .insert(c, crate::ir::Value::Column(j)),
             };
             const_fields.push(match slot.values[0] {
                 Literal::Number(_) => format!("int64_t c{j}"),
@@ -115,7 +122,7 @@ pub fn translate(
             });
         }
         for (c, value) in &group.fixed {
-            lowerer.instance_consts.insert(*c, literal_c(value));
+            lowerer.instance_consts.insert(*c, literal_value(value));
         }
         let rows: Vec<String> = (0..group.members.len())
             .map(|m| {
@@ -130,7 +137,7 @@ pub fn translate(
         for (row, member) in group.members.iter().enumerate() {
             handler_of[member.point] = (index, (!group.slots.is_empty()).then_some(row));
         }
-        let lowered = lowerer.lower(&probe.body);
+        let lowered = emit::body(prog, lowerer.lower(&probe.body));
         add_comparators(&lowered.comparators);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
@@ -202,7 +209,8 @@ pub fn translate(
         }
         let (body, frame) = match &f.body {
             FunctionCode::Script(block) => {
-                let lowered = Lowerer::new(prog, sources, Some(f.ret)).lower(block);
+                let lowered =
+                    emit::body(prog, Lowerer::new(prog, sources, Some(f.ret)).lower(block));
                 add_comparators(&lowered.comparators);
                 for p in &f.params {
                     params.push(match p.ty {
@@ -250,7 +258,7 @@ pub fn translate(
     let data = module_data::globals(prog);
     let comparator_code: Vec<String> = comparators
         .iter()
-        .map(|c| lower_data::comparator_c(prog, c))
+        .map(|c| comparators::comparator_c(prog, c))
         .collect();
     let uses_maps = !data.arrays.is_empty();
     let uses_stats = prog.globals.iter().any(|g| g.ty == Type::Stats);
@@ -401,9 +409,16 @@ pub fn makefile(module_name: &str) -> Result<String, String> {
 }
 
 /// A constant's value as C.
+fn literal_value(value: &Literal) -> crate::ir::Value {
+    match value {
+        Literal::Number(n) => crate::ir::Value::Long(*n),
+        Literal::Str(v) => crate::ir::Value::Str(v.clone()),
+    }
+}
+
 fn literal_c(value: &Literal) -> String {
     match value {
-        Literal::Number(n) => lower::long_literal(*n),
+        Literal::Number(n) => c_names::long_literal(*n),
         Literal::Str(v) => cwriter::c_string(v),
     }
 }

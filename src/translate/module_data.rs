@@ -1,8 +1,9 @@
 //! The data side of the module: globals (scalars and arrays with their key structs, hash
 //! functions and storage) and the frames (locals structs) of probes and functions.
 use super::budget::{round8, FrameSize};
+use super::c_names::{c_ident, long_literal};
 use super::cwriter::c_string;
-use super::lower::{c_ident, long_literal, LoweredBody};
+use super::emit::LoweredBody;
 use super::module_c::Frame;
 use crate::sema::{Local, Program, Type};
 use crate::syntax::ast::Literal;

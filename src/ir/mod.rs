@@ -1,0 +1,381 @@
+//! The typed IR between the resolved program and a back end.
+//!
+//! A body is a tree of [`Op`]s: structured blocks (`if`, loops, `foreach`) of operations on
+//! maps, statistics, strings and calls, over typed locals, temporaries, globals, constants
+//! and probe arguments. Values ([`Value`]) have no side effects: everything that does
+//! something (a map lookup, a call, a run-time check) is an operation, in the order the script
+//! evaluates it. Evaluation order, short-circuiting and the temporaries each statement needs
+//! are decided here, once, in the lowering ([`lower`]); a back end only spells each operation
+//! in its language (the kernel module's C: `translate::emit`).
+//!
+//! Nothing here is C: names are script names and indices into the program's tables, run-time
+//! errors are a [`Fault`] and the place in the script it is reported at.
+pub mod lower;
+mod lower_call;
+mod lower_data;
+
+use crate::sema::{Conversion, Type};
+
+/// A lowered body: its operations and the temporaries they use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub ops: Vec<Op>,
+    /// How many temporaries of each kind the body uses at most at once (each statement
+    /// reuses the previous statement's).
+    pub temps: TempCounts,
+    /// The array of each key buffer, by its number (one buffer per use: keys are big, uses
+    /// few).
+    pub key_temps: Vec<usize>,
+    /// Sort orders the body's `foreach` loops use.
+    pub comparators: Vec<Comparator>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TempCounts {
+    pub long: usize,
+    pub string: usize,
+    /// Pointers to array slots.
+    pub slot: usize,
+    /// Copies of a statistic combined from its per-CPU parts.
+    pub stat: usize,
+}
+
+/// How a `foreach` sorts: by key column `Some(i)` or by value `None`, and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Comparator {
+    pub array: usize,
+    pub column: Option<usize>,
+    pub descending: bool,
+}
+
+/// A temporary: its kind and its number among the body's temporaries of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Temp {
+    pub kind: TempKind,
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TempKind {
+    Long,
+    String,
+    /// A pointer to an array element's value, or none.
+    Slot,
+    /// A statistic's parts combined.
+    Stat,
+    /// A key of array `Body::key_temps[n]`.
+    Key,
+}
+
+/// Where a value can be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// A local variable (or parameter) of the body, by script name.
+    Local(String),
+    /// A scalar global, by index.
+    Global(usize),
+    Temp(Temp),
+    /// The array element a slot temporary points at, holding a `ty`.
+    Element {
+        slot: Temp,
+        ty: Type,
+    },
+    /// The function's result.
+    Return(Type),
+}
+
+/// A value computed from its operands, without side effects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Long(i64),
+    Str(String),
+    /// Column `n` of the handler's constant row (a merged handler's literal or per-instance
+    /// constant that differs between its probe points).
+    Column(usize),
+    Place(Place),
+    /// The probe's i-th argument.
+    Arg(usize),
+    /// A procfs read probe's `$value`.
+    ProcfsValue,
+    Neg(Box<Value>),
+    Not(Box<Value>),
+    BitNot(Box<Value>),
+    /// An operation on two longs; division and remainder by zero are checked before.
+    Arith(Arith, Box<Value>, Box<Value>),
+    /// A comparison of two values of type `ty` (strings by content).
+    Compare(Compare, Type, Box<Value>, Box<Value>),
+    /// 1 if the long is not zero, else 0.
+    Truth(Box<Value>),
+    /// The element a slot temporary points at, or the type's default (0, "") if none; a
+    /// statistics element is the slot itself, read by [`Value::Stat`].
+    ElementOr {
+        slot: Temp,
+        ty: Type,
+    },
+    /// Whether a slot temporary points at an element.
+    Found(Temp),
+    /// A statistic's count, sum, minimum, maximum or average.
+    Stat(StatRef, StatField),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Shl,
+    Shr,
+    BitAnd,
+    BitOr,
+    BitXor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A statistic read by `@count(...)` and friends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatRef {
+    /// A local statistic.
+    Local(String),
+    /// A global's parts combined into a stat temporary.
+    Combined(Temp),
+    /// An array element through a slot temporary (none: count and sum read 0).
+    Element(Temp),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatField {
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+/// A run-time error that ends the handler, with stap's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    DivisionByZero,
+    ArrayOverflow,
+    EmptyAggregate,
+}
+
+impl Fault {
+    pub fn message(self) -> &'static str {
+        match self {
+            Fault::DivisionByZero => "division by zero",
+            Fault::ArrayOverflow => "Array overflow, check MAXMAPENTRIES",
+            Fault::EmptyAggregate => "empty aggregate",
+        }
+    }
+}
+
+/// When an [`Op::Fail`] fails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailWhen {
+    Zero(Value),
+    /// The slot points at no element.
+    NoElement(Temp),
+    /// The statistic has no values (or, an element, does not exist).
+    Empty(StatRef),
+}
+
+/// Where [`Op::Print`] writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sink {
+    /// The probe's output, flushed after the operation.
+    Out,
+    /// A string temporary, which the operation fills from empty.
+    String(Temp),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrintItem {
+    Text(String),
+    Str(Value),
+    /// A long in decimal.
+    Long(Value),
+    Newline,
+    /// A printf conversion: its flags and letter, width and precision.
+    Conv {
+        conv: Conversion,
+        width: Count,
+        precision: Count,
+        value: Value,
+    },
+}
+
+/// A width or precision: fixed (-1 for none) or taken from an argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Count {
+    Fixed(i32),
+    Dynamic(Value),
+}
+
+/// A table of names by number, which the target provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameTable {
+    Syscall,
+    Errno,
+}
+
+/// What `<<<` adds into.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatTarget {
+    Local(String),
+    Global(usize),
+    /// An element of statistics array `array` (created if missing).
+    Element {
+        array: usize,
+        key: Temp,
+        near: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreach {
+    pub array: usize,
+    /// How deep in other `foreach` loops this one is.
+    pub depth: usize,
+    pub limit: Option<Value>,
+    pub sort: Option<Comparator>,
+    /// The locals set from each entry's key columns, and from its value.
+    pub keys: Vec<String>,
+    pub value: Option<String>,
+    pub body: Vec<Op>,
+    pub near: String,
+}
+
+/// One operation. `near` strings are stap's "near WHAT at FILE:LINE:COL" error tails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Counts `count` statements against the handler's action limit.
+    Actions {
+        count: usize,
+        near: String,
+    },
+    /// Ends the handler with `fault` when the condition holds.
+    Fail {
+        when: FailWhen,
+        fault: Fault,
+        near: String,
+    },
+    /// `dst = value` for a value of type `ty` (strings copied).
+    Assign {
+        dst: Place,
+        value: Value,
+        ty: Type,
+    },
+    /// Appends a string to a string place.
+    Append {
+        dst: Place,
+        value: Value,
+    },
+    /// `++` or `--` of a long place; `old`, if any, receives the value before.
+    Step {
+        place: Place,
+        up: bool,
+        old: Option<Temp>,
+    },
+    /// Sets (or appends to) a procfs read probe's `$value`.
+    SetProcfsValue {
+        value: Value,
+        append: bool,
+    },
+    /// A nested block.
+    Block(Vec<Op>),
+    If {
+        cond: Value,
+        then: Vec<Op>,
+        els: Option<Vec<Op>>,
+    },
+    /// Runs `then` when the condition is false.
+    Unless {
+        cond: Value,
+        then: Vec<Op>,
+    },
+    /// Runs `body` until a break; `step`, if any, runs after each iteration and is where
+    /// `continue` with its label goes.
+    Loop {
+        body: Vec<Op>,
+        step: Option<(usize, Vec<Op>)>,
+    },
+    BreakUnless(Value),
+    Break,
+    /// Continues the loop with the step of this label, or the innermost loop.
+    Continue(Option<usize>),
+    /// Leaves the handler or function (`next`, `return`).
+    Leave,
+    /// Sets column `column` (of type `ty`) of a key temporary.
+    SetKey {
+        key: Temp,
+        column: usize,
+        value: Value,
+        ty: Type,
+    },
+    /// Points `slot` at array `array`'s element of `key`, created if missing (a full map
+    /// points nowhere).
+    FindOrAdd {
+        slot: Temp,
+        array: usize,
+        key: Temp,
+    },
+    /// Points `slot` at the element or nowhere. A statistics element is its CPUs' parts
+    /// combined into `combined`.
+    Find {
+        slot: Temp,
+        array: usize,
+        key: Temp,
+        combined: Option<Temp>,
+    },
+    /// Combines a statistics global's per-CPU parts into a stat temporary.
+    Combine {
+        global: usize,
+        into: Temp,
+    },
+    StatAdd {
+        to: StatTarget,
+        value: Value,
+    },
+    Delete {
+        array: usize,
+        key: Temp,
+    },
+    /// Deletes every element of an array, or every value of a statistics global.
+    Clear(usize),
+    /// Resets a local (or scalar global) of type `ty` to its initial value.
+    Reset {
+        place: Place,
+        ty: Type,
+    },
+    /// Calls script function `function`; a string result is written into `result`, a long
+    /// one assigned to it. An error in the callee ends this body too.
+    Call {
+        function: usize,
+        args: Vec<Value>,
+        result: Option<Place>,
+    },
+    /// The name of a number from a target table ("" if none) into a string place.
+    NameOf {
+        table: NameTable,
+        number: Value,
+        dst: Place,
+    },
+    Print {
+        sink: Sink,
+        items: Vec<PrintItem>,
+    },
+    /// Asks the session to end.
+    Exit,
+    Foreach(Box<Foreach>),
+}
