@@ -9,7 +9,6 @@ use super::*;
 use crate::sema::{ContextRef, Program, VarRef};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::*;
-use std::collections::HashMap;
 
 pub struct Lowerer<'a> {
     pub(super) prog: &'a Program,
@@ -26,11 +25,6 @@ pub struct Lowerer<'a> {
     loops: Vec<Option<usize>>,
     labels: usize,
     pub(super) foreach_depth: usize,
-    /// Literals that come from the probe's row of a merged handler's constant table.
-    pub consts: HashMap<NodeId, Value>,
-    /// The value of each per-instance constant the body reads: a column of the constant
-    /// table or, the same in every instance, a literal.
-    pub instance_consts: HashMap<usize, Value>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -52,8 +46,6 @@ impl<'a> Lowerer<'a> {
             loops: vec![],
             labels: 0,
             foreach_depth: 0,
-            consts: HashMap::new(),
-            instance_consts: HashMap::new(),
         }
     }
 
@@ -79,12 +71,12 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `near <what> at FILE:LINE:COL`, the tail of stap's run-time error messages.
-    pub(super) fn near(&self, what: &str, span: Span) -> String {
+    pub(super) fn near(&self, what: &str, span: Span) -> Value {
         let (line, col) = self.sources.line_col(span.file, span.start);
-        format!(
+        Value::Str(format!(
             "near {what} at {}:{line}:{col}",
             self.sources.name(span.file)
-        )
+        ))
     }
 
     pub(super) fn temp(&mut self, kind: TempKind) -> Temp {
@@ -274,9 +266,6 @@ impl<'a> Lowerer<'a> {
     /// Lowers `e` and returns its value (a long 0 for calls without one).
     pub(super) fn expr(&mut self, e: &Expr) -> Value {
         match &e.kind {
-            ExprKind::Number(_) | ExprKind::Str(_) if self.consts.contains_key(&e.id) => {
-                self.consts[&e.id].clone()
-            }
             ExprKind::Number(n) => Value::Long(*n),
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Var(_) => Value::Place(self.var(e)),
@@ -349,7 +338,7 @@ impl<'a> Lowerer<'a> {
             ExprKind::Target { .. } => match self.prog.targets[&e.id] {
                 ContextRef::ProcfsValue => Value::ProcfsValue,
                 ContextRef::Arg(i) => Value::Arg(i),
-                ContextRef::Instance(k) => self.instance_consts[&k].clone(),
+                ContextRef::Instance(k) => Value::Instance(k),
             },
             other => unreachable!("pass 2 rejects {other:?}"),
         }
@@ -509,7 +498,9 @@ impl<'a> Lowerer<'a> {
 /// temporary (each is handed out once per statement). Variables and elements can change.
 fn stable(v: &Value) -> bool {
     match v {
-        Value::Long(_) | Value::Str(_) | Value::Column(_) | Value::Arg(_) => true,
+        Value::Long(_) | Value::Str(_) | Value::Column(_) | Value::Instance(_) | Value::Arg(_) => {
+            true
+        }
         Value::Place(Place::Temp(t)) => matches!(t.kind, TempKind::Long | TempKind::String),
         _ => false,
     }

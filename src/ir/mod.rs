@@ -13,11 +13,12 @@
 pub mod lower;
 mod lower_call;
 mod lower_data;
+pub mod visit;
 
 use crate::sema::{Conversion, Type};
 
 /// A lowered body: its operations and the temporaries they use.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Body {
     pub ops: Vec<Op>,
     /// How many temporaries of each kind the body uses at most at once (each statement
@@ -30,7 +31,7 @@ pub struct Body {
     pub comparators: Vec<Comparator>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TempCounts {
     pub long: usize,
     pub string: usize,
@@ -68,7 +69,7 @@ pub enum TempKind {
 }
 
 /// Where a value can be stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Place {
     /// A local variable (or parameter) of the body, by script name.
     Local(String),
@@ -85,13 +86,16 @@ pub enum Place {
 }
 
 /// A value computed from its operands, without side effects.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Long(i64),
     Str(String),
     /// Column `n` of the handler's constant row (a merged handler's literal or per-instance
     /// constant that differs between its probe points).
     Column(usize),
+    /// The probe point's i-th per-instance constant (`sema::Instance::consts`): replaced
+    /// by its literal or its column when handlers are formed.
+    Instance(usize),
     Place(Place),
     /// The probe's i-th argument.
     Arg(usize),
@@ -118,7 +122,7 @@ pub enum Value {
     Stat(StatRef, StatField),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arith {
     Add,
     Sub,
@@ -132,7 +136,7 @@ pub enum Arith {
     BitXor,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compare {
     Eq,
     Ne,
@@ -143,7 +147,7 @@ pub enum Compare {
 }
 
 /// A statistic read by `@count(...)` and friends.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StatRef {
     /// A local statistic.
     Local(String),
@@ -153,7 +157,7 @@ pub enum StatRef {
     Element(Temp),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatField {
     Count,
     Sum,
@@ -163,7 +167,7 @@ pub enum StatField {
 }
 
 /// A run-time error that ends the handler, with stap's message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fault {
     DivisionByZero,
     ArrayOverflow,
@@ -181,7 +185,7 @@ impl Fault {
 }
 
 /// When an [`Op::Fail`] fails.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FailWhen {
     Zero(Value),
     /// The slot points at no element.
@@ -191,7 +195,7 @@ pub enum FailWhen {
 }
 
 /// Where [`Op::Print`] writes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Sink {
     /// The probe's output, flushed after the operation.
     Out,
@@ -199,7 +203,7 @@ pub enum Sink {
     String(Temp),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PrintItem {
     Text(String),
     Str(Value),
@@ -216,21 +220,21 @@ pub enum PrintItem {
 }
 
 /// A width or precision: fixed (-1 for none) or taken from an argument.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Count {
     Fixed(i32),
     Dynamic(Value),
 }
 
 /// A table of names by number, which the target provides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NameTable {
     Syscall,
     Errno,
 }
 
 /// What `<<<` adds into.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StatTarget {
     Local(String),
     Global(usize),
@@ -238,11 +242,11 @@ pub enum StatTarget {
     Element {
         array: usize,
         key: Temp,
-        near: String,
+        near: Value,
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Foreach {
     pub array: usize,
     /// How deep in other `foreach` loops this one is.
@@ -253,22 +257,23 @@ pub struct Foreach {
     pub keys: Vec<String>,
     pub value: Option<String>,
     pub body: Vec<Op>,
-    pub near: String,
+    pub near: Value,
 }
 
-/// One operation. `near` strings are stap's "near WHAT at FILE:LINE:COL" error tails.
-#[derive(Debug, Clone, PartialEq)]
+/// One operation. A `near` is stap's "near WHAT at FILE:LINE:COL" error tail, a string
+/// value: merged handlers whose members differ in it read it from their constant row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op {
     /// Counts `count` statements against the handler's action limit.
     Actions {
         count: usize,
-        near: String,
+        near: Value,
     },
     /// Ends the handler with `fault` when the condition holds.
     Fail {
         when: FailWhen,
         fault: Fault,
-        near: String,
+        near: Value,
     },
     /// `dst = value` for a value of type `ty` (strings copied).
     Assign {

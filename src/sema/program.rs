@@ -172,7 +172,7 @@ pub enum FmtPiece {
     Conv(Conversion),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Conversion {
     pub flags: u8,
     /// `None`: absent; `Some(None)`: `*` (taken from the arguments); `Some(Some(n))`: literal.

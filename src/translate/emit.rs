@@ -80,12 +80,12 @@ impl Emitter<'_> {
     }
 
     /// `if (unlikely(COND))` and the error it ends the handler with.
-    fn fail(&mut self, cond: &str, fault: Fault, near: &str) {
+    fn fail(&mut self, cond: &str, fault: Fault, near: &Value) {
+        let near = self.value(near);
         self.w.line(format!("if (unlikely({cond}))"));
         self.w.line(format!(
-            "\tRS_FAIL_AT({}, {});",
-            c_string(fault.message()),
-            c_string(near)
+            "\tRS_FAIL_AT({}, {near});",
+            c_string(fault.message())
         ));
     }
 
@@ -98,9 +98,10 @@ impl Emitter<'_> {
 
     fn op(&mut self, op: &Op) {
         match op {
-            Op::Actions { count, near } => self
-                .w
-                .line(format!("RS_ACTIONS_AT({count}, {});", c_string(near))),
+            Op::Actions { count, near } => {
+                let near = self.value(near);
+                self.w.line(format!("RS_ACTIONS_AT({count}, {near});"))
+            }
             Op::Fail { when, fault, near } => {
                 let cond = match when {
                     FailWhen::Zero(v) => format!("{} == 0", self.value(v)),
@@ -405,7 +406,7 @@ impl Emitter<'_> {
         let (g, d) = (f.array, f.depth);
         let map = map_c(self.prog, g);
         let name = self.name(g);
-        let near = c_string(&f.near);
+        let near = self.value(&f.near);
         self.w.open("");
         if self.is_stats(g) {
             // One action per 16 entries merged, counted before the work (issue 11: with

@@ -47,6 +47,7 @@ pub fn value(prog: &Program, v: &Value) -> String {
         Value::Long(n) => long_literal(*n),
         Value::Str(s) => c_string(s),
         Value::Column(n) => format!("k->c{n}"),
+        Value::Instance(c) => unreachable!("handlers replace per-instance constant {c}"),
         Value::Place(p) => place(prog, p),
         Value::Arg(i) => format!("((int64_t)c->args[{i}])"),
         Value::ProcfsValue => "((const char *)rsg_procfs_value->data)".into(),

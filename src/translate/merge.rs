@@ -1,12 +1,16 @@
-//! Handler merging: probes whose bodies differ only in literal values share one handler
-//! function; the differing literals, and the per-instance constants that differ (a
-//! family's `$__syscall_name`), move into a constant table with a row per probe point.
+//! Handler merging: probes whose lowered bodies are the same IR but for literal values share
+//! one handler function; the differing literals, and the per-instance constants that differ
+//! (a family's `$__syscall_name`), move into a constant table with a row per probe point.
 //! `syscall.*.return` is one probe with 346 instances: one handler, 346 small rows. `-u`
 //! turns this off: one handler per probe point, as stap emits them.
-use crate::sema::{Builtin, ContextRef, Program};
-use crate::syntax::ast::{Expr, ExprKind, Literal, NodeId};
-use crate::syntax::visit;
-use std::collections::{BTreeSet, HashMap, HashSet};
+//!
+//! Equality is of the whole IR, error locations included: probes merge when they run the
+//! same code from the same place (an alias's copies, a probe with several points), so each
+//! run-time error still names the line it comes from.
+use crate::ir::{visit, Body, Value};
+use crate::sema::{Program, Type};
+use crate::syntax::ast::Literal;
+use std::collections::{BTreeSet, HashMap};
 
 /// One probe point of a handler: its number in the module and where it comes from.
 #[derive(Clone, Copy)]
@@ -18,33 +22,33 @@ pub struct Member {
 
 /// A group of probe points that share one handler.
 pub struct Handler {
-    /// The probe whose body is lowered for the whole group.
+    /// The probe whose locals and settings the handler has (all members' are the same).
     pub rep: usize,
     /// Every point of the group, in point order.
     pub members: Vec<Member>,
-    /// What differs between members: a column of the constant table each.
-    pub slots: Vec<Slot>,
-    /// The per-instance constants the body reads that are the same in every member.
-    pub fixed: Vec<(usize, Literal)>,
+    /// The handler's body: the members' IR with what differs read from the constant row
+    /// (`Value::Column`) and per-instance constants the same in all members as literals.
+    pub body: Body,
+    /// The columns of the constant table: each one's value in each member, in `members`
+    /// order.
+    pub columns: Vec<Vec<Literal>>,
 }
 
-#[derive(Clone, Copy)]
-pub enum SlotOf {
-    /// A literal's node in `rep`'s body.
-    Literal(NodeId),
-    /// The instances' constant of this index.
-    Instance(usize),
+/// What a handler is, literals aside: where it runs (its budget, interrupts, what its
+/// arguments are), its frame, the globals it uses and locks, and its IR.
+#[derive(PartialEq, Eq, Hash)]
+struct Shape {
+    class: String,
+    locals: Vec<(String, Type)>,
+    globals_used: BTreeSet<usize>,
+    globals_locked: BTreeSet<usize>,
+    body: Body,
 }
 
-pub struct Slot {
-    pub of: SlotOf,
-    /// Its value in each member, in `members` order.
-    pub values: Vec<Literal>,
-}
-
-/// Groups probes (each group's bodies have the same shape) unless `enabled` is false, in
-/// which case every probe has a handler of its own, as stap's unoptimized output does.
-pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
+/// Groups the probes' lowered bodies (`bodies[i]` is probe i's) unless `enabled` is false,
+/// in which case every probe point has a handler of its own, as stap's unoptimized output
+/// does.
+pub fn group(prog: &Program, bodies: Vec<Body>, enabled: bool) -> Vec<Handler> {
     let mut members_of: Vec<Vec<Member>> = vec![vec![]; prog.probes.len()];
     let mut point = 0;
     for (probe, p) in prog.probes.iter().enumerate() {
@@ -57,144 +61,139 @@ pub fn group(prog: &Program, enabled: bool) -> Vec<Handler> {
             point += 1;
         }
     }
-    let read = instance_consts_read(prog);
     if !enabled {
-        let handlers = members_of.into_iter().flatten().map(|m| Handler {
-            rep: m.probe,
-            members: vec![m],
-            slots: vec![],
-            fixed: vec![],
-        });
-        return handlers
-            .map(|mut h| {
-                let rep = h.rep;
-                split_consts(prog, &mut h, &[], &read[rep]);
-                h
-            })
+        return members_of
+            .into_iter()
+            .flatten()
+            .map(|m| handler(prog, m.probe, vec![m], bodies[m.probe].clone(), &[]))
             .collect();
     }
-    // Format strings stay in the code: they are parsed at compile time.
-    let mut formats: HashSet<NodeId> = HashSet::new();
-    let mut literals: Vec<Vec<(NodeId, Literal)>> = Vec::new();
-    let mut keys: Vec<String> = Vec::new();
-    for p in &prog.probes {
-        let mut lits = Vec::new();
-        visit::exprs(&p.body, &mut |e: &Expr| {
-            if let ExprKind::Call { args, .. } = &e.kind {
-                if matches!(
-                    prog.builtins.get(&e.id),
-                    Some(Builtin::Printf | Builtin::Sprintf)
-                ) {
-                    if let Some(first) = args.first() {
-                        formats.insert(first.id);
-                    }
-                }
-            }
-            match &e.kind {
-                ExprKind::Number(n) if !formats.contains(&e.id) => {
-                    lits.push((e.id, Literal::Number(*n)))
-                }
-                ExprKind::Str(s) if !formats.contains(&e.id) => {
-                    lits.push((e.id, Literal::Str(s.clone())))
-                }
-                _ => {}
-            }
-        });
-        let skip = |e: &Expr| !formats.contains(&e.id);
-        // Where a body runs matters too (its budget, interrupts, what its arguments are).
-        let kind = p.kind().family().handler_class();
-        let locals: Vec<String> = p
-            .locals
-            .iter()
-            .map(|l| format!("{}:{}", l.name, l.ty.name()))
-            .collect();
-        keys.push(format!(
-            "{kind}|{locals:?}|{:?}|{:?}|{}",
-            p.globals_used,
-            p.globals_locked,
-            visit::shape(&p.body, &skip)
-        ));
+    let mut by_shape: HashMap<Shape, usize> = HashMap::new();
+    // Each group's probes, and each probe's literals in IR order.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut literals: Vec<Vec<Literal>> = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let p = &prog.probes[i];
+        let (body, lits) = without_literals(body.clone());
         literals.push(lits);
-    }
-
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
-    let mut handlers: Vec<Handler> = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        match by_key.get(key.as_str()) {
-            Some(&h) => handlers[h].members.extend(&members_of[i]),
+        let shape = Shape {
+            class: p.kind().family().handler_class(),
+            locals: p.locals.iter().map(|l| (l.name.clone(), l.ty)).collect(),
+            globals_used: p.globals_used.clone(),
+            globals_locked: p.globals_locked.clone(),
+            body,
+        };
+        match by_shape.get(&shape) {
+            Some(&g) => groups[g].push(i),
             None => {
-                by_key.insert(key, handlers.len());
-                handlers.push(Handler {
-                    rep: i,
-                    members: members_of[i].clone(),
-                    slots: vec![],
-                    fixed: vec![],
-                });
+                by_shape.insert(shape, groups.len());
+                groups.push(vec![i]);
             }
         }
     }
-    for h in &mut handlers {
-        let rep = h.rep;
-        split_consts(prog, h, &literals, &read[rep]);
-    }
-    handlers
+    let mut bodies: Vec<Option<Body>> = bodies.into_iter().map(Some).collect();
+    groups
+        .into_iter()
+        .map(|probes| {
+            let rep = probes[0];
+            let members: Vec<Member> = probes
+                .iter()
+                .flat_map(|&p| members_of[p].iter().copied())
+                .collect();
+            let body = bodies[rep].take().unwrap_or_default();
+            let member_literals: Vec<&[Literal]> =
+                members.iter().map(|m| &literals[m.probe][..]).collect();
+            handler(prog, rep, members, body, &member_literals)
+        })
+        .collect()
 }
 
-/// Fills a handler's slots (what differs between its members) and fixed constants.
-/// `literals`: each probe's literals in body order (empty when handlers are not merged:
-/// the literals then stay in the code).
-fn split_consts(
+/// A handler of `members` from `rep`'s body: the literals that differ between members
+/// (`literals`: each member's, in IR order; empty when every member is the same probe)
+/// and the per-instance constants that do become columns, the others literals.
+fn handler(
     prog: &Program,
-    h: &mut Handler,
-    literals: &[Vec<(NodeId, Literal)>],
-    read: &BTreeSet<usize>,
-) {
-    let of_probes = h.members.iter().map(|m| m.probe);
-    if of_probes.clone().any(|p| p != h.rep) {
-        for (k, (node, _)) in literals[h.rep].iter().enumerate() {
-            let values: Vec<Literal> = h
-                .members
-                .iter()
-                .map(|m| literals[m.probe][k].1.clone())
-                .collect();
-            // A literal the same in every member stays in the code.
+    rep: usize,
+    members: Vec<Member>,
+    mut body: Body,
+    literals: &[&[Literal]],
+) -> Handler {
+    let mut columns: Vec<Vec<Literal>> = Vec::new();
+    // The column of each literal (by its position) that differs between members.
+    let mut literal_column: HashMap<usize, usize> = HashMap::new();
+    if let Some(first) = literals.first() {
+        for k in 0..first.len() {
+            let values: Vec<Literal> = literals.iter().map(|l| l[k].clone()).collect();
+            // A literal the same in every member stays in the code; literals that differ
+            // alike (one value read twice, as a divisor is by its check) share a column.
             if values.iter().any(|v| v != &values[0]) {
-                h.slots.push(Slot {
-                    of: SlotOf::Literal(*node),
-                    values,
-                });
+                let column = match columns.iter().position(|c| c == &values) {
+                    Some(c) => c,
+                    None => {
+                        columns.push(values);
+                        columns.len() - 1
+                    }
+                };
+                literal_column.insert(k, column);
             }
         }
     }
-    for &c in read {
-        let values: Vec<Literal> = h
-            .members
+    let mut read = BTreeSet::new();
+    visit::values_mut(&mut body.ops, &mut |v| {
+        if let Value::Instance(c) = v {
+            read.insert(*c);
+        }
+    });
+    let mut instance_value: HashMap<usize, Value> = HashMap::new();
+    for c in read {
+        let values: Vec<Literal> = members
             .iter()
             .map(|m| prog.probes[m.probe].instances[m.instance].consts[c].clone())
             .collect();
         if values.iter().all(|v| v == &values[0]) {
-            h.fixed.push((c, values[0].clone()));
+            instance_value.insert(c, literal_value(&values[0]));
         } else {
-            h.slots.push(Slot {
-                of: SlotOf::Instance(c),
-                values,
-            });
+            instance_value.insert(c, Value::Column(columns.len()));
+            columns.push(values);
         }
+    }
+    let mut k = 0;
+    visit::values_mut(&mut body.ops, &mut |v| match v {
+        Value::Long(_) | Value::Str(_) => {
+            if let Some(&column) = literal_column.get(&k) {
+                *v = Value::Column(column);
+            }
+            k += 1;
+        }
+        Value::Instance(c) => *v = instance_value[c].clone(),
+        _ => {}
+    });
+    Handler {
+        rep,
+        members,
+        body,
+        columns,
     }
 }
 
-/// For each probe, the per-instance constants its body reads: only those become columns.
-fn instance_consts_read(prog: &Program) -> Vec<BTreeSet<usize>> {
-    prog.probes
-        .iter()
-        .map(|p| {
-            let mut read = BTreeSet::new();
-            visit::exprs(&p.body, &mut |e: &Expr| {
-                if let Some(ContextRef::Instance(c)) = prog.targets.get(&e.id) {
-                    read.insert(*c);
-                }
-            });
-            read
-        })
-        .collect()
+/// The body with every literal made the same (0 or "": its kind stays), and the literals
+/// taken out, in IR order.
+fn without_literals(mut body: Body) -> (Body, Vec<Literal>) {
+    let mut literals = Vec::new();
+    visit::values_mut(&mut body.ops, &mut |v| match v {
+        Value::Long(n) => {
+            literals.push(Literal::Number(*n));
+            *n = 0;
+        }
+        Value::Str(s) => literals.push(Literal::Str(std::mem::take(s))),
+        _ => {}
+    });
+    (body, literals)
+}
+
+fn literal_value(value: &Literal) -> Value {
+    match value {
+        Literal::Number(n) => Value::Long(*n),
+        Literal::Str(s) => Value::Str(s.clone()),
+    }
 }

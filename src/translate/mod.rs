@@ -95,49 +95,41 @@ pub fn translate(
         }
     };
 
-    // One handler per group of probes whose bodies differ only in literals.
-    let groups = merge::group(prog, optimize);
+    // Each probe's body in IR, then one handler per group of probes whose IR differs only
+    // in literals.
+    let bodies = prog
+        .probes
+        .iter()
+        .map(|p| Lowerer::new(prog, sources, None).lower(&p.body))
+        .collect();
+    let groups = merge::group(prog, bodies, optimize);
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     // The probe each handler is written from, and the function of each function frame.
     let (mut handler_probes, mut frame_functions) = (Vec::new(), Vec::new());
     let mut handler_of = vec![(0usize, None::<usize>); prog.point_count()];
     let (mut row_tails, mut row_irqs) = (Vec::new(), Vec::new());
-    for (index, group) in groups.iter().enumerate() {
+    for (index, group) in groups.into_iter().enumerate() {
         let probe = &prog.probes[group.rep];
-        let mut lowerer = Lowerer::new(prog, sources, None);
-        let mut const_fields = Vec::new();
-        for (j, slot) in group.slots.iter().enumerate() {
-            match slot.of {
-                merge::SlotOf::Literal(node) => {
-                    lowerer.consts.insert(node, crate::ir::Value::Column(j))
-                }
-                merge::SlotOf::Instance(c) => lowerer
-                    .instance_consts
-                    .insert(c, crate::ir::Value::Column(j)),
-            };
-            const_fields.push(match slot.values[0] {
+        let const_fields: Vec<String> = group
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, column)| match column[0] {
                 Literal::Number(_) => format!("int64_t c{j}"),
                 Literal::Str(_) => format!("const char *c{j}"),
-            });
-        }
-        for (c, value) in &group.fixed {
-            lowerer.instance_consts.insert(*c, literal_value(value));
-        }
+            })
+            .collect();
         let rows: Vec<String> = (0..group.members.len())
             .map(|m| {
-                let vals: Vec<String> = group
-                    .slots
-                    .iter()
-                    .map(|s| literal_c(&s.values[m]))
-                    .collect();
+                let vals: Vec<String> = group.columns.iter().map(|c| literal_c(&c[m])).collect();
                 format!("{{ {} }}", vals.join(", "))
             })
             .collect();
         for (row, member) in group.members.iter().enumerate() {
-            handler_of[member.point] = (index, (!group.slots.is_empty()).then_some(row));
+            handler_of[member.point] = (index, (!group.columns.is_empty()).then_some(row));
         }
-        let lowered = emit::body(prog, lowerer.lower(&probe.body));
+        let lowered = emit::body(prog, group.body);
         add_comparators(&lowered.comparators);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
@@ -183,7 +175,11 @@ pub fn translate(
             body: lowered.code,
             locks: probe.globals_locked.iter().copied().collect(),
             const_fields,
-            const_rows: if group.slots.is_empty() { vec![] } else { rows },
+            const_rows: if group.columns.is_empty() {
+                vec![]
+            } else {
+                rows
+            },
         });
     }
     // Each point's row of rsg_probes, as C: one per system call of a `syscall.*` probe.
@@ -409,13 +405,6 @@ pub fn makefile(module_name: &str) -> Result<String, String> {
 }
 
 /// A constant's value as C.
-fn literal_value(value: &Literal) -> crate::ir::Value {
-    match value {
-        Literal::Number(n) => crate::ir::Value::Long(*n),
-        Literal::Str(v) => crate::ir::Value::Str(v.clone()),
-    }
-}
-
 fn literal_c(value: &Literal) -> String {
     match value {
         Literal::Number(n) => c_names::long_literal(*n),

@@ -1,0 +1,118 @@
+//! Walking the values of IR operations, in evaluation order (operations in sequence, the
+//! values of each in field order, a value before its operands).
+use super::*;
+
+/// Calls `f` on every value in `ops`, nested blocks included.
+pub fn values_mut(ops: &mut [Op], f: &mut impl FnMut(&mut Value)) {
+    for op in ops {
+        op_values_mut(op, f);
+    }
+}
+
+fn op_values_mut(op: &mut Op, f: &mut impl FnMut(&mut Value)) {
+    match op {
+        Op::Actions { near, .. } => value_mut(near, f),
+        Op::Fail { when, near, .. } => {
+            if let FailWhen::Zero(v) = when {
+                value_mut(v, f);
+            }
+            value_mut(near, f);
+        }
+        Op::StatAdd { to, value } => {
+            value_mut(value, f);
+            if let StatTarget::Element { near, .. } = to {
+                value_mut(near, f);
+            }
+        }
+        Op::Assign { value, .. }
+        | Op::Append { value, .. }
+        | Op::SetProcfsValue { value, .. }
+        | Op::SetKey { value, .. }
+        | Op::NameOf { number: value, .. }
+        | Op::BreakUnless(value) => value_mut(value, f),
+        Op::If { cond, then, els } => {
+            value_mut(cond, f);
+            values_mut(then, f);
+            if let Some(els) = els {
+                values_mut(els, f);
+            }
+        }
+        Op::Unless { cond, then } => {
+            value_mut(cond, f);
+            values_mut(then, f);
+        }
+        Op::Block(ops) => values_mut(ops, f),
+        Op::Loop { body, step } => {
+            values_mut(body, f);
+            if let Some((_, step)) = step {
+                values_mut(step, f);
+            }
+        }
+        Op::Call { args, .. } => {
+            for a in args {
+                value_mut(a, f);
+            }
+        }
+        Op::Print { items, .. } => {
+            for item in items {
+                match item {
+                    PrintItem::Str(v) | PrintItem::Long(v) => value_mut(v, f),
+                    PrintItem::Conv {
+                        width,
+                        precision,
+                        value,
+                        ..
+                    } => {
+                        for c in [width, precision] {
+                            if let Count::Dynamic(v) = c {
+                                value_mut(v, f);
+                            }
+                        }
+                        value_mut(value, f);
+                    }
+                    PrintItem::Text(_) | PrintItem::Newline => {}
+                }
+            }
+        }
+        Op::Foreach(fe) => {
+            if let Some(l) = &mut fe.limit {
+                value_mut(l, f);
+            }
+            value_mut(&mut fe.near, f);
+            values_mut(&mut fe.body, f);
+        }
+        Op::Step { .. }
+        | Op::Break
+        | Op::Continue(_)
+        | Op::Leave
+        | Op::FindOrAdd { .. }
+        | Op::Find { .. }
+        | Op::Combine { .. }
+        | Op::Delete { .. }
+        | Op::Clear(_)
+        | Op::Reset { .. }
+        | Op::Exit => {}
+    }
+}
+
+/// `f` on `v`, then on its operands.
+pub fn value_mut(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
+    f(v);
+    match v {
+        Value::Neg(a) | Value::Not(a) | Value::BitNot(a) | Value::Truth(a) => value_mut(a, f),
+        Value::Arith(_, a, b) | Value::Compare(_, _, a, b) => {
+            value_mut(a, f);
+            value_mut(b, f);
+        }
+        Value::Long(_)
+        | Value::Str(_)
+        | Value::Column(_)
+        | Value::Instance(_)
+        | Value::Place(_)
+        | Value::Arg(_)
+        | Value::ProcfsValue
+        | Value::ElementOr { .. }
+        | Value::Found(_)
+        | Value::Stat(..) => {}
+    }
+}
