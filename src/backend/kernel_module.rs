@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 pub struct KernelModule {
     /// `-D NAME=VALUE`.
     pub defines: Vec<(String, String)>,
-    /// Handler merging (not with `-u`).
-    pub merge: bool,
     /// MAXNESTING as the module will have it, for the stack check.
     pub maxnesting: u64,
 }
@@ -23,7 +21,6 @@ impl Backend for KernelModule {
 
     fn add_to_cache_key(&self, key: &mut KeyBuilder) {
         key.add("defines", format!("{:?}", self.defines).as_bytes());
-        key.add("merge", &[u8::from(self.merge)]);
         key.add_compiler();
     }
 
@@ -31,11 +28,11 @@ impl Backend for KernelModule {
         let tables = translate::Tables::for_program(req.prog, req.facts)?;
         let translated = translate::translate(
             req.prog,
+            req.code,
             req.sources,
             req.name,
             &self.defines,
             &tables,
-            self.merge,
         )?;
         // Rendered only for builds: parsing its template was a tenth of `-p3`.
         let beside = if for_build {

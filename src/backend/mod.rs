@@ -1,5 +1,7 @@
 //! The back-end boundary. Passes 1 and 2 and the providers' matching end in a resolved
-//! [`Program`]; a back end turns it into something that runs on the target. The driver
+//! [`Program`], whose bodies the driver lowers to IR ([`crate::ir::Program`]: the handlers,
+//! merged, and the functions); a back end turns the IR, with the program's declarations,
+//! into something that runs on the target. The driver
 //! knows back ends only through [`Backend`]: pass 3 (translate), the work directory, pass 4
 //! (build) and what the compile cache must key on. A second back end (eBPF) is a second
 //! implementation of this trait, chosen in `driver::build::backend`; nothing before pass 3
@@ -8,8 +10,6 @@
 //! A back end's refusal is an [`Error`]: a diagnostic at the place in the script it is
 //! about (the probe whose locals do not fit, the function whose frames overflow the stack),
 //! or a message about the build as a whole (a tool that failed).
-//!
-//! Not there yet (issue 13): the trait takes the resolved program, not a typed IR.
 pub mod kernel_module;
 
 use crate::cache::KeyBuilder;
@@ -25,7 +25,10 @@ pub use crate::diag::Failure as Error;
 
 /// What a back end is given besides its own options.
 pub struct Request<'a> {
+    /// The declarations: globals, functions' signatures, probes and their points.
     pub prog: &'a Program,
+    /// The code: each handler's and function's body.
+    pub code: &'a crate::ir::Program,
     /// The script and the library, for the locations run-time errors name.
     pub sources: &'a SourceMap,
     /// The artifact's name (`-m NAME`).

@@ -36,7 +36,6 @@ fn keep(work: &mut WorkDir) {
 pub(super) fn backend(opts: &BuildOptions) -> Box<dyn Backend> {
     Box::new(KernelModule {
         defines: opts.defines.clone(),
-        merge: opts.merge,
         maxnesting: opts.maxnesting,
     })
 }
@@ -81,8 +80,11 @@ pub(super) fn build(
     let clock = PassClock::start();
     let facts = (session.facts.as_ref())
         .ok_or_else(|| fail("internal error: the target kernel's facts are missing"))?;
+    // The bodies in IR, handlers merged (not with -u): what every back end translates.
+    let code = crate::ir::Program::lower(prog, &session.sources, opts.merge);
     let req = Request {
         prog,
+        code: &code,
         sources: &session.sources,
         name: module,
         target: &target,
@@ -165,6 +167,7 @@ fn module_key(
     }
     k.add("module", module.as_bytes());
     k.add("flags", opts.flags.as_bytes());
+    k.add("merge", &[u8::from(opts.merge)]);
     k.add_target(&target.release, &target.build_dir);
     backend.add_to_cache_key(&mut k);
     k.finish()

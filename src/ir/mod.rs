@@ -10,12 +10,14 @@
 //!
 //! Nothing here is C: names are script names and indices into the program's tables, run-time
 //! errors are a [`Fault`] and the place in the script it is reported at.
+pub mod handlers;
 pub mod lower;
 mod lower_call;
 mod lower_data;
 pub mod visit;
 
-use crate::sema::{Conversion, Type};
+use crate::sema::{Conversion, FunctionCode, Type};
+use crate::source::SourceMap;
 
 /// A lowered body: its operations and the temporaries they use.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -383,4 +385,36 @@ pub enum Op {
     /// Asks the session to end.
     Exit,
     Foreach(Box<Foreach>),
+}
+
+/// The program's code in IR: its handlers and its script functions' bodies. Declarations
+/// (globals, functions' signatures, probe points) stay in the resolved program.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub handlers: Vec<handlers::Handler>,
+    /// Each function's body by its index in `sema::Program::functions` (empty for a
+    /// function in embedded C, which has none in IR).
+    pub functions: Vec<Body>,
+}
+
+impl Program {
+    /// Lowers every body of `prog`; `merge`: probes whose IR differs only in literals share
+    /// a handler (not with `-u`).
+    pub fn lower(prog: &crate::sema::Program, sources: &SourceMap, merge: bool) -> Program {
+        let bodies = (prog.probes.iter())
+            .map(|p| lower::Lowerer::new(prog, sources, None).lower(&p.body))
+            .collect();
+        let functions = (prog.functions.iter())
+            .map(|f| match &f.body {
+                FunctionCode::Script(block) => {
+                    lower::Lowerer::new(prog, sources, Some(f.ret)).lower(block)
+                }
+                FunctionCode::Embedded(_) => Body::default(),
+            })
+            .collect();
+        Program {
+            handlers: handlers::group(prog, bodies, merge),
+            functions,
+        }
+    }
 }

@@ -26,7 +26,7 @@ pub struct LoweredBody {
     pub comparators: Vec<Comparator>,
 }
 
-pub fn body(prog: &Program, b: Body) -> LoweredBody {
+pub fn body(prog: &Program, b: &Body) -> LoweredBody {
     let mut e = Emitter {
         prog,
         w: CWriter::new(1),
@@ -38,8 +38,8 @@ pub fn body(prog: &Program, b: Body) -> LoweredBody {
         ptr_temps: b.temps.slot,
         string_temps: b.temps.string,
         stat_temps: b.temps.stat,
-        key_temps: b.key_temps,
-        comparators: b.comparators,
+        key_temps: b.key_temps.clone(),
+        comparators: b.comparators.clone(),
     }
 }
 

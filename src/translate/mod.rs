@@ -7,14 +7,12 @@ mod comparators;
 pub mod cwriter;
 mod emit;
 mod emit_value;
-mod merge;
 mod module_c;
 mod module_data;
 mod wrap;
 
 use crate::diag::Diagnostic;
 use crate::embedded;
-use crate::ir::lower::Lowerer;
 use crate::ir::Comparator;
 use crate::sema::providers::{self, Phase};
 use crate::sema::{FunctionCode, Program, Type};
@@ -77,14 +75,15 @@ pub struct Translated {
     pub probe_count: usize,
 }
 
-/// Renders the module for `prog`. `defines` are the user's `-D NAME=VALUE` settings.
+/// Renders the module for `prog`, whose code is `code`. `defines` are the user's
+/// `-D NAME=VALUE` settings.
 pub fn translate(
     prog: &Program,
+    code: &crate::ir::Program,
     sources: &SourceMap,
     module_name: &str,
     defines: &[(String, String)],
     tables: &Tables,
-    optimize: bool,
 ) -> Result<Translated, crate::diag::Failure> {
     let mut comparators: Vec<Comparator> = Vec::new();
     let mut add_comparators = |cs: &[Comparator]| {
@@ -95,21 +94,13 @@ pub fn translate(
         }
     };
 
-    // Each probe's body in IR, then one handler per group of probes whose IR differs only
-    // in literals.
-    let bodies = prog
-        .probes
-        .iter()
-        .map(|p| Lowerer::new(prog, sources, None).lower(&p.body))
-        .collect();
-    let groups = merge::group(prog, bodies, optimize);
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     // The probe each handler is written from, and the function of each function frame.
     let (mut handler_probes, mut frame_functions) = (Vec::new(), Vec::new());
     let mut handler_of = vec![(0usize, None::<usize>); prog.point_count()];
     let (mut row_tails, mut row_irqs) = (Vec::new(), Vec::new());
-    for (index, group) in groups.into_iter().enumerate() {
+    for (index, group) in code.handlers.iter().enumerate() {
         let probe = &prog.probes[group.rep];
         let const_fields: Vec<String> = group
             .columns
@@ -129,7 +120,7 @@ pub fn translate(
         for (row, member) in group.members.iter().enumerate() {
             handler_of[member.point] = (index, (!group.columns.is_empty()).then_some(row));
         }
-        let lowered = emit::body(prog, group.body);
+        let lowered = emit::body(prog, &group.body);
         add_comparators(&lowered.comparators);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
@@ -197,16 +188,15 @@ pub fn translate(
         })
         .collect();
     let mut functions = Vec::new();
-    for f in &prog.functions {
+    for (fi, f) in prog.functions.iter().enumerate() {
         let name = c_ident(&f.symbol);
         let mut params: Vec<String> = vec!["struct rs_context *c".into()];
         if f.ret == Some(Type::String) {
             params.push("char *rs_ret".into());
         }
         let (body, frame) = match &f.body {
-            FunctionCode::Script(block) => {
-                let lowered =
-                    emit::body(prog, Lowerer::new(prog, sources, Some(f.ret)).lower(block));
+            FunctionCode::Script(_) => {
+                let lowered = emit::body(prog, &code.functions[fi]);
                 add_comparators(&lowered.comparators);
                 for p in &f.params {
                     params.push(match p.ty {

@@ -7,13 +7,13 @@
 //! Equality is of the whole IR, error locations included: probes merge when they run the
 //! same code from the same place (an alias's copies, a probe with several points), so each
 //! run-time error still names the line it comes from.
-use crate::ir::{visit, Body, Value};
+use super::{visit, Body, Value};
 use crate::sema::{Program, Type};
 use crate::syntax::ast::Literal;
 use std::collections::{BTreeSet, HashMap};
 
 /// One probe point of a handler: its number in the module and where it comes from.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Member {
     pub point: usize,
     pub probe: usize,
@@ -21,6 +21,7 @@ pub struct Member {
 }
 
 /// A group of probe points that share one handler.
+#[derive(Debug, Clone)]
 pub struct Handler {
     /// The probe whose locals and settings the handler has (all members' are the same).
     pub rep: usize,
