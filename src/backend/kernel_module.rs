@@ -25,7 +25,7 @@ impl Backend for KernelModule {
     }
 
     fn translate(&self, req: &Request, for_build: bool) -> Result<Translation, Error> {
-        let tables = translate::Tables::for_program(req.prog, req.facts)?;
+        let tables = translate::Tables::for_program(req.code, req.facts)?;
         let translated = translate::translate(
             req.prog,
             req.code,

@@ -20,7 +20,6 @@ pub struct Lowerer<'a> {
     next: TempCounts,
     max: TempCounts,
     pub(super) key_temps: Vec<usize>,
-    pub(super) comparators: Vec<Comparator>,
     /// Label numbers of the enclosing loops, for `continue`.
     loops: Vec<Option<usize>>,
     labels: usize,
@@ -42,7 +41,6 @@ impl<'a> Lowerer<'a> {
             next: TempCounts::default(),
             max: TempCounts::default(),
             key_temps: vec![],
-            comparators: vec![],
             loops: vec![],
             labels: 0,
             foreach_depth: 0,
@@ -55,7 +53,6 @@ impl<'a> Lowerer<'a> {
             ops: self.ops,
             temps: self.max,
             key_temps: self.key_temps,
-            comparators: self.comparators,
         }
     }
 

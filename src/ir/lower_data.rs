@@ -241,11 +241,6 @@ impl Lowerer<'_> {
                 column,
                 descending: dir == SortDir::Descending,
             });
-        if let Some(c) = sort {
-            if !self.comparators.contains(&c) {
-                self.comparators.push(c);
-            }
-        }
         let body = self.loop_body(None, &f.body);
         self.push(Op::Foreach(Box::new(super::Foreach {
             array,

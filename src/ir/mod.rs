@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod lower;
 mod lower_call;
 mod lower_data;
+pub mod resources;
 pub mod visit;
 
 use crate::sema::{Conversion, FunctionCode, Type};
@@ -29,8 +30,6 @@ pub struct Body {
     /// The array of each key buffer, by its number (one buffer per use: keys are big, uses
     /// few).
     pub key_temps: Vec<usize>,
-    /// Sort orders the body's `foreach` loops use.
-    pub comparators: Vec<Comparator>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -389,12 +388,13 @@ pub enum Op {
 
 /// The program's code in IR: its handlers and its script functions' bodies. Declarations
 /// (globals, functions' signatures, probe points) stay in the resolved program.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Program {
     pub handlers: Vec<handlers::Handler>,
     /// Each function's body by its index in `sema::Program::functions` (empty for a
     /// function in embedded C, which has none in IR).
     pub functions: Vec<Body>,
+    pub resources: resources::Resources,
 }
 
 impl Program {
@@ -412,9 +412,12 @@ impl Program {
                 FunctionCode::Embedded(_) => Body::default(),
             })
             .collect();
-        Program {
+        let mut code = Program {
             handlers: handlers::group(prog, bodies, merge),
             functions,
-        }
+            resources: resources::Resources::default(),
+        };
+        code.resources = resources::Resources::of(&code);
+        code
     }
 }

@@ -116,3 +116,28 @@ pub fn value_mut(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
         | Value::Stat(..) => {}
     }
 }
+
+/// Calls `f` on every operation in `ops`, each before the operations nested in it.
+pub fn ops(ops: &[Op], f: &mut impl FnMut(&Op)) {
+    for op in ops {
+        f(op);
+        match op {
+            Op::Block(inner) => self::ops(inner, f),
+            Op::If { then, els, .. } => {
+                self::ops(then, f);
+                if let Some(els) = els {
+                    self::ops(els, f);
+                }
+            }
+            Op::Unless { then, .. } => self::ops(then, f),
+            Op::Loop { body, step } => {
+                self::ops(body, f);
+                if let Some((_, step)) = step {
+                    self::ops(step, f);
+                }
+            }
+            Op::Foreach(fe) => self::ops(&fe.body, f),
+            _ => {}
+        }
+    }
+}

@@ -449,12 +449,6 @@ impl Analyzer<'_> {
                 Some(Type::String)
             }
             Builtin::SyscallName | Builtin::ErrnoName => {
-                // The module carries the table only when something reaches a lookup.
-                if builtin == Builtin::SyscallName {
-                    self.prog.needs_syscall_names = true;
-                } else {
-                    self.prog.needs_errno_names = true;
-                }
                 match args {
                     [a] => {
                         if let Some(got) = self.expr(a, Some(Type::Long)) {

@@ -196,9 +196,6 @@ pub struct Program {
     pub calls: HashMap<NodeId, usize>,
     /// `$name` target variables: where each reads its value.
     pub targets: HashMap<NodeId, ContextRef>,
-    /// Kernel tables the module must carry (the tapset functions that read them are used).
-    pub needs_syscall_names: bool,
-    pub needs_errno_names: bool,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

@@ -22,8 +22,6 @@ pub struct LoweredBody {
     pub stat_temps: usize,
     /// Key buffers the locals struct holds: `struct rsg_key_G kN` for array G of each slot.
     pub key_temps: Vec<usize>,
-    /// Sort orders `foreach` needs.
-    pub comparators: Vec<Comparator>,
 }
 
 pub fn body(prog: &Program, b: &Body) -> LoweredBody {
@@ -39,7 +37,6 @@ pub fn body(prog: &Program, b: &Body) -> LoweredBody {
         string_temps: b.temps.string,
         stat_temps: b.temps.stat,
         key_temps: b.key_temps.clone(),
-        comparators: b.comparators.clone(),
     }
 }
 

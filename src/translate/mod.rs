@@ -13,7 +13,6 @@ mod wrap;
 
 use crate::diag::Diagnostic;
 use crate::embedded;
-use crate::ir::Comparator;
 use crate::sema::providers::{self, Phase};
 use crate::sema::{FunctionCode, Program, Type};
 use crate::source::SourceMap;
@@ -42,13 +41,13 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Takes what `prog` needs from the target's facts (read once per process).
+    /// Takes what `code` reads from the target's facts (read once per process).
     pub fn for_program(
-        prog: &Program,
+        code: &crate::ir::Program,
         facts: &crate::kernel::facts::KernelFacts,
     ) -> Result<Tables, String> {
         let mut t = Tables::default();
-        if prog.needs_syscall_names {
+        if code.resources.syscall_names {
             for sc in facts.syscalls()? {
                 let nr = sc.nr as usize;
                 if t.syscalls.len() <= nr {
@@ -57,7 +56,7 @@ impl Tables {
                 t.syscalls[nr] = Some(sc.name.clone());
             }
         }
-        if prog.needs_errno_names {
+        if code.resources.errno_names {
             for (nr, name) in facts.errnos()? {
                 let nr = *nr as usize;
                 if t.errnos.len() <= nr {
@@ -85,15 +84,6 @@ pub fn translate(
     defines: &[(String, String)],
     tables: &Tables,
 ) -> Result<Translated, crate::diag::Failure> {
-    let mut comparators: Vec<Comparator> = Vec::new();
-    let mut add_comparators = |cs: &[Comparator]| {
-        for c in cs {
-            if !comparators.contains(c) {
-                comparators.push(*c);
-            }
-        }
-    };
-
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     // The probe each handler is written from, and the function of each function frame.
@@ -121,7 +111,6 @@ pub fn translate(
             handler_of[member.point] = (index, (!group.columns.is_empty()).then_some(row));
         }
         let lowered = emit::body(prog, &group.body);
-        add_comparators(&lowered.comparators);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
         handler_probes.push(group.rep);
@@ -197,7 +186,6 @@ pub fn translate(
         let (body, frame) = match &f.body {
             FunctionCode::Script(_) => {
                 let lowered = emit::body(prog, &code.functions[fi]);
-                add_comparators(&lowered.comparators);
                 for p in &f.params {
                     params.push(match p.ty {
                         Type::String => format!("const char *a_{}", c_ident(&p.name)),
@@ -242,7 +230,9 @@ pub fn translate(
     };
 
     let data = module_data::globals(prog);
-    let comparator_code: Vec<String> = comparators
+    let comparator_code: Vec<String> = code
+        .resources
+        .comparators
         .iter()
         .map(|c| comparators::comparator_c(prog, c))
         .collect();
