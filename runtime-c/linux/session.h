@@ -113,8 +113,19 @@ static noinline void rs_report_error(const char *msg, const char *near)
 	rs_buf_init(&b, line, sizeof(line) - 1);	/* keeps a byte for the '\n' */
 	rs_buf_puts(&b, "ERROR: ");
 	rs_buf_puts(&b, msg);
-	rs_buf_putc(&b, ' ');
-	rs_buf_puts(&b, near);
+	rs_buf_puts(&b, " near ");
+	for (; *near; near++) {
+		unsigned char ch = *near;
+
+		/* A file's number in rs_near_files (the generated module's) stands for " at "
+		 * and its name: each file is written once per module, not once per statement. */
+		if (ch < ARRAY_SIZE(rs_near_files)) {
+			rs_buf_puts(&b, " at ");
+			rs_buf_puts(&b, rs_near_files[ch - 1]);
+		} else {
+			rs_buf_putc(&b, ch);
+		}
+	}
 	line[b.len++] = '\n';
 	rs_print_commit_err(&b);
 }

@@ -30,9 +30,9 @@ pub struct Handler {
     /// The handler's body: the members' IR with what differs read from the constant row
     /// (`Value::Column`) and per-instance constants the same in all members as literals.
     pub body: Body,
-    /// The columns of the constant table: each one's value in each member, in `members`
-    /// order.
-    pub columns: Vec<Vec<Literal>>,
+    /// The columns of the constant table: each one's value (a long, a string or a near)
+    /// in each member, in `members` order.
+    pub columns: Vec<Vec<Value>>,
 }
 
 /// What a handler is, literals aside: where it runs (its budget, interrupts, what its
@@ -72,7 +72,7 @@ pub fn group(prog: &Program, bodies: Vec<Body>, enabled: bool) -> Vec<Handler> {
     let mut by_shape: HashMap<Shape, usize> = HashMap::new();
     // Each group's probes, and each probe's literals in IR order.
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut literals: Vec<Vec<Literal>> = Vec::new();
+    let mut literals: Vec<Vec<Value>> = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         let p = &prog.probes[i];
         let (body, lits) = without_literals(body.clone());
@@ -102,7 +102,7 @@ pub fn group(prog: &Program, bodies: Vec<Body>, enabled: bool) -> Vec<Handler> {
                 .flat_map(|&p| members_of[p].iter().copied())
                 .collect();
             let body = bodies[rep].take().unwrap_or_default();
-            let member_literals: Vec<&[Literal]> =
+            let member_literals: Vec<&[Value]> =
                 members.iter().map(|m| &literals[m.probe][..]).collect();
             handler(prog, rep, members, body, &member_literals)
         })
@@ -117,14 +117,14 @@ fn handler(
     rep: usize,
     members: Vec<Member>,
     mut body: Body,
-    literals: &[&[Literal]],
+    literals: &[&[Value]],
 ) -> Handler {
-    let mut columns: Vec<Vec<Literal>> = Vec::new();
+    let mut columns: Vec<Vec<Value>> = Vec::new();
     // The column of each literal (by its position) that differs between members.
     let mut literal_column: HashMap<usize, usize> = HashMap::new();
     if let Some(first) = literals.first() {
         for k in 0..first.len() {
-            let values: Vec<Literal> = literals.iter().map(|l| l[k].clone()).collect();
+            let values: Vec<Value> = literals.iter().map(|l| l[k].clone()).collect();
             // A literal the same in every member stays in the code; literals that differ
             // alike (one value read twice, as a divisor is by its check) share a column.
             if values.iter().any(|v| v != &values[0]) {
@@ -147,12 +147,12 @@ fn handler(
     });
     let mut instance_value: HashMap<usize, Value> = HashMap::new();
     for c in read {
-        let values: Vec<Literal> = members
+        let values: Vec<Value> = members
             .iter()
-            .map(|m| prog.probes[m.probe].instances[m.instance].consts[c].clone())
+            .map(|m| literal_value(&prog.probes[m.probe].instances[m.instance].consts[c]))
             .collect();
         if values.iter().all(|v| v == &values[0]) {
-            instance_value.insert(c, literal_value(&values[0]));
+            instance_value.insert(c, values[0].clone());
         } else {
             instance_value.insert(c, Value::Column(columns.len()));
             columns.push(values);
@@ -160,7 +160,7 @@ fn handler(
     }
     let mut k = 0;
     visit::values_mut(&mut body.ops, &mut |v| match v {
-        Value::Long(_) | Value::Str(_) => {
+        Value::Long(_) | Value::Str(_) | Value::Near(_) => {
             if let Some(&column) = literal_column.get(&k) {
                 *v = Value::Column(column);
             }
@@ -177,17 +177,18 @@ fn handler(
     }
 }
 
-/// The body with every literal made the same (0 or "": its kind stays), and the literals
-/// taken out, in IR order.
-fn without_literals(mut body: Body) -> (Body, Vec<Literal>) {
+/// The body with every literal (a long, a string, a near) made the same (its kind stays),
+/// and the literals taken out, in IR order.
+fn without_literals(mut body: Body) -> (Body, Vec<Value>) {
     let mut literals = Vec::new();
-    visit::values_mut(&mut body.ops, &mut |v| match v {
-        Value::Long(n) => {
-            literals.push(Literal::Number(*n));
-            *n = 0;
-        }
-        Value::Str(s) => literals.push(Literal::Str(std::mem::take(s))),
-        _ => {}
+    visit::values_mut(&mut body.ops, &mut |v| {
+        let blank = match v {
+            Value::Long(_) => Value::Long(0),
+            Value::Str(_) => Value::Str(String::new()),
+            Value::Near(_) => Value::Near(Box::default()),
+            _ => return,
+        };
+        literals.push(std::mem::replace(v, blank));
     });
     (body, literals)
 }

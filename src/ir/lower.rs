@@ -70,10 +70,12 @@ impl<'a> Lowerer<'a> {
     /// `near <what> at FILE:LINE:COL`, the tail of stap's run-time error messages.
     pub(super) fn near(&self, what: &str, span: Span) -> Value {
         let (line, col) = self.sources.line_col(span.file, span.start);
-        Value::Str(format!(
-            "near {what} at {}:{line}:{col}",
-            self.sources.name(span.file)
-        ))
+        Value::Near(Box::new(Near {
+            what: what.to_string(),
+            file: self.sources.name(span.file).to_string(),
+            line,
+            col,
+        }))
     }
 
     pub(super) fn temp(&mut self, kind: TempKind) -> Temp {

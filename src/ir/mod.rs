@@ -102,6 +102,8 @@ pub enum Value {
     Arg(usize),
     /// A procfs read probe's `$value`.
     ProcfsValue,
+    /// A place in the script, for run-time errors (stap's "near WHAT at FILE:LINE:COL").
+    Near(Box<Near>),
     Neg(Box<Value>),
     Not(Box<Value>),
     BitNot(Box<Value>),
@@ -165,6 +167,16 @@ pub enum StatField {
     Min,
     Max,
     Avg,
+}
+
+/// What a run-time error is near: `what` ("statement", "operator '/'", "identifier 'x'")
+/// at a place in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Near {
+    pub what: String,
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
 }
 
 /// A run-time error that ends the handler, with stap's message.
@@ -261,8 +273,8 @@ pub struct Foreach {
     pub near: Value,
 }
 
-/// One operation. A `near` is stap's "near WHAT at FILE:LINE:COL" error tail, a string
-/// value: merged handlers whose members differ in it read it from their constant row.
+/// One operation. A `near` is a [`Value::Near`], or the column of a merged handler's
+/// constant row that holds it when its members differ in it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op {
     /// Counts `count` statements against the handler's action limit.

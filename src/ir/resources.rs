@@ -1,8 +1,9 @@
 //! What a program's code needs from its back end's runtime besides its declarations: the
-//! sort orders its `foreach` loops use and the target's name tables it reads. Collected
+//! sort orders its `foreach` loops use, the target's name tables it reads and the files its
+//! run-time errors can name. Collected
 //! from the IR once, so a back end emits exactly these (a comparator per order, a table
 //! only when read) and pass 2 keeps no flags for them.
-use super::{visit, Comparator, NameTable, Op, Program};
+use super::{visit, Comparator, NameTable, Op, Program, Value};
 
 #[derive(Debug, Default)]
 pub struct Resources {
@@ -10,6 +11,8 @@ pub struct Resources {
     pub comparators: Vec<Comparator>,
     pub syscall_names: bool,
     pub errno_names: bool,
+    /// The files of the places run-time errors name, once each, in the order of first use.
+    pub near_files: Vec<String>,
 }
 
 impl Resources {
@@ -31,7 +34,24 @@ impl Resources {
                 },
                 _ => {}
             });
+            visit::values(&body.ops, &mut |v| r.note_near(v));
+        }
+        // A merged handler's nears that differ between its members are in its rows.
+        for v in code
+            .handlers
+            .iter()
+            .flat_map(|h| h.columns.iter().flatten())
+        {
+            r.note_near(v);
         }
         r
+    }
+
+    fn note_near(&mut self, v: &Value) {
+        if let Value::Near(n) = v {
+            if !self.near_files.contains(&n.file) {
+                self.near_files.push(n.file.clone());
+            }
+        }
     }
 }

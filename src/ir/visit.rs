@@ -2,26 +2,29 @@
 //! values of each in field order, a value before its operands).
 use super::*;
 
+/// The walks over values, written once for shared and for mutable references.
+macro_rules! value_walks {
+    ($values:ident, $op_values:ident, $value:ident $(, $mut:ident)?) => {
 /// Calls `f` on every value in `ops`, nested blocks included.
-pub fn values_mut(ops: &mut [Op], f: &mut impl FnMut(&mut Value)) {
+pub fn $values(ops: &$($mut)? [Op], f: &mut impl FnMut(&$($mut)? Value)) {
     for op in ops {
-        op_values_mut(op, f);
+        $op_values(op, f);
     }
 }
 
-fn op_values_mut(op: &mut Op, f: &mut impl FnMut(&mut Value)) {
+fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
     match op {
-        Op::Actions { near, .. } => value_mut(near, f),
+        Op::Actions { near, .. } => $value(near, f),
         Op::Fail { when, near, .. } => {
             if let FailWhen::Zero(v) = when {
-                value_mut(v, f);
+                $value(v, f);
             }
-            value_mut(near, f);
+            $value(near, f);
         }
         Op::StatAdd { to, value } => {
-            value_mut(value, f);
+            $value(value, f);
             if let StatTarget::Element { near, .. } = to {
-                value_mut(near, f);
+                $value(near, f);
             }
         }
         Op::Assign { value, .. }
@@ -29,34 +32,34 @@ fn op_values_mut(op: &mut Op, f: &mut impl FnMut(&mut Value)) {
         | Op::SetProcfsValue { value, .. }
         | Op::SetKey { value, .. }
         | Op::NameOf { number: value, .. }
-        | Op::BreakUnless(value) => value_mut(value, f),
+        | Op::BreakUnless(value) => $value(value, f),
         Op::If { cond, then, els } => {
-            value_mut(cond, f);
-            values_mut(then, f);
+            $value(cond, f);
+            $values(then, f);
             if let Some(els) = els {
-                values_mut(els, f);
+                $values(els, f);
             }
         }
         Op::Unless { cond, then } => {
-            value_mut(cond, f);
-            values_mut(then, f);
+            $value(cond, f);
+            $values(then, f);
         }
-        Op::Block(ops) => values_mut(ops, f),
+        Op::Block(ops) => $values(ops, f),
         Op::Loop { body, step } => {
-            values_mut(body, f);
+            $values(body, f);
             if let Some((_, step)) = step {
-                values_mut(step, f);
+                $values(step, f);
             }
         }
         Op::Call { args, .. } => {
             for a in args {
-                value_mut(a, f);
+                $value(a, f);
             }
         }
         Op::Print { items, .. } => {
             for item in items {
                 match item {
-                    PrintItem::Str(v) | PrintItem::Long(v) => value_mut(v, f),
+                    PrintItem::Str(v) | PrintItem::Long(v) => $value(v, f),
                     PrintItem::Conv {
                         width,
                         precision,
@@ -65,21 +68,21 @@ fn op_values_mut(op: &mut Op, f: &mut impl FnMut(&mut Value)) {
                     } => {
                         for c in [width, precision] {
                             if let Count::Dynamic(v) = c {
-                                value_mut(v, f);
+                                $value(v, f);
                             }
                         }
-                        value_mut(value, f);
+                        $value(value, f);
                     }
                     PrintItem::Text(_) | PrintItem::Newline => {}
                 }
             }
         }
         Op::Foreach(fe) => {
-            if let Some(l) = &mut fe.limit {
-                value_mut(l, f);
+            if let Some(l) = &$($mut)? fe.limit {
+                $value(l, f);
             }
-            value_mut(&mut fe.near, f);
-            values_mut(&mut fe.body, f);
+            $value(&$($mut)? fe.near, f);
+            $values(&$($mut)? fe.body, f);
         }
         Op::Step { .. }
         | Op::Break
@@ -96,13 +99,13 @@ fn op_values_mut(op: &mut Op, f: &mut impl FnMut(&mut Value)) {
 }
 
 /// `f` on `v`, then on its operands.
-pub fn value_mut(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
+pub fn $value(v: &$($mut)? Value, f: &mut impl FnMut(&$($mut)? Value)) {
     f(v);
     match v {
-        Value::Neg(a) | Value::Not(a) | Value::BitNot(a) | Value::Truth(a) => value_mut(a, f),
+        Value::Neg(a) | Value::Not(a) | Value::BitNot(a) | Value::Truth(a) => $value(a, f),
         Value::Arith(_, a, b) | Value::Compare(_, _, a, b) => {
-            value_mut(a, f);
-            value_mut(b, f);
+            $value(a, f);
+            $value(b, f);
         }
         Value::Long(_)
         | Value::Str(_)
@@ -111,11 +114,17 @@ pub fn value_mut(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
         | Value::Place(_)
         | Value::Arg(_)
         | Value::ProcfsValue
+        | Value::Near(_)
         | Value::ElementOr { .. }
         | Value::Found(_)
         | Value::Stat(..) => {}
     }
 }
+    };
+}
+
+value_walks!(values, op_values, value);
+value_walks!(values_mut, op_values_mut, value_mut, mut);
 
 /// Calls `f` on every operation in `ops`, each before the operations nested in it.
 pub fn ops(ops: &[Op], f: &mut impl FnMut(&Op)) {

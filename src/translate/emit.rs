@@ -5,7 +5,7 @@
 use super::c_names::{c_char, c_ident};
 use super::comparators::{comparator_name, map_c};
 use super::cwriter::{c_string, CWriter};
-use super::emit_value::{place, stat_ptr, temp, value};
+use super::emit_value::{stat_ptr, temp, Spelling};
 use crate::ir::*;
 use crate::sema::{Program, Type};
 
@@ -24,9 +24,10 @@ pub struct LoweredBody {
     pub key_temps: Vec<usize>,
 }
 
-pub fn body(prog: &Program, b: &Body) -> LoweredBody {
+pub fn body(spell: &Spelling, b: &Body) -> LoweredBody {
     let mut e = Emitter {
-        prog,
+        prog: spell.prog,
+        spell,
         w: CWriter::new(1),
     };
     e.ops(&b.ops);
@@ -42,6 +43,7 @@ pub fn body(prog: &Program, b: &Body) -> LoweredBody {
 
 struct Emitter<'a> {
     prog: &'a Program,
+    spell: &'a Spelling<'a>,
     w: CWriter,
 }
 
@@ -53,11 +55,11 @@ impl Emitter<'_> {
     }
 
     fn value(&self, v: &Value) -> String {
-        value(self.prog, v)
+        self.spell.value(v)
     }
 
     fn place(&self, p: &Place) -> String {
-        place(self.prog, p)
+        self.spell.place(p)
     }
 
     fn name(&self, g: usize) -> String {

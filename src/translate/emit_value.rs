@@ -1,8 +1,57 @@
 //! The C of IR values, places and temporaries.
 use super::c_names::{c_ident, long_literal};
 use super::cwriter::c_string;
+use crate::ir::resources::Resources;
 use crate::ir::*;
 use crate::sema::{Program, Type};
+use std::collections::HashMap;
+
+/// The most files a near string names by number (bytes 1 to 31); the rest are named in full.
+const NEAR_FILES_MAX: usize = 31;
+
+/// How values are spelled in one module: globals by the program's names, the files of
+/// near strings by their number in the module's `rs_near_files` table.
+pub struct Spelling<'a> {
+    pub prog: &'a Program,
+    near_files: HashMap<&'a str, usize>,
+}
+
+impl<'a> Spelling<'a> {
+    pub fn new(prog: &'a Program, resources: &'a Resources) -> Spelling<'a> {
+        let near_files = (resources.near_files.iter().take(NEAR_FILES_MAX))
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i))
+            .collect();
+        Spelling { prog, near_files }
+    }
+
+    /// The files `rs_near_files` lists, as C string literals.
+    pub fn near_file_table(resources: &Resources) -> Vec<String> {
+        (resources.near_files.iter().take(NEAR_FILES_MAX))
+            .map(|f| c_string(f))
+            .collect()
+    }
+
+    pub fn place(&self, p: &Place) -> String {
+        place(self.prog, p)
+    }
+
+    pub fn value(&self, v: &Value) -> String {
+        value(self, v)
+    }
+
+    /// stap's "near WHAT at FILE:LINE:COL" as the runtime's error report reads it: without
+    /// the "near " every one starts with, and " at FILE" as byte N (the file's number in
+    /// `rs_near_files` plus one), so a file name is written once per module, not once per
+    /// statement.
+    fn near(&self, n: &Near) -> String {
+        let at = match self.near_files.get(n.file.as_str()) {
+            Some(&i) => char::from(i as u8 + 1).to_string(),
+            None => format!(" at {}", n.file),
+        };
+        c_string(&format!("{}{at}:{}:{}", n.what, n.line, n.col))
+    }
+}
 
 /// `t0` (long), `p0` (slot), `l->tmp0` (string), `l->st0` (statistic), `l->k0` (key): long
 /// and slot temporaries are C locals, the big ones live in the body's locals struct.
@@ -26,7 +75,7 @@ fn value_ctype(ty: Type) -> &'static str {
     }
 }
 
-pub fn place(prog: &Program, p: &Place) -> String {
+fn place(prog: &Program, p: &Place) -> String {
     match p {
         Place::Local(name) => format!("l->{}", c_ident(name)),
         Place::Global(g) => format!("rsg_g.{}", c_ident(&prog.globals[*g].name)),
@@ -41,8 +90,9 @@ pub fn place(prog: &Program, p: &Place) -> String {
 }
 
 /// A C expression for a value.
-pub fn value(prog: &Program, v: &Value) -> String {
-    let of = |v: &Value| value(prog, v);
+fn value(sp: &Spelling, v: &Value) -> String {
+    let prog = sp.prog;
+    let of = |v: &Value| value(sp, v);
     match v {
         Value::Long(n) => long_literal(*n),
         Value::Str(s) => c_string(s),
@@ -51,6 +101,7 @@ pub fn value(prog: &Program, v: &Value) -> String {
         Value::Place(p) => place(prog, p),
         Value::Arg(i) => format!("((int64_t)c->args[{i}])"),
         Value::ProcfsValue => "((const char *)rsg_procfs_value->data)".into(),
+        Value::Near(n) => sp.near(n),
         Value::Neg(a) => format!("(-{})", of(a)),
         Value::Not(a) => format!("(!{})", of(a)),
         Value::BitNot(a) => format!("(~{})", of(a)),

@@ -16,7 +16,6 @@ use crate::embedded;
 use crate::sema::providers::{self, Phase};
 use crate::sema::{FunctionCode, Program, Type};
 use crate::source::SourceMap;
-use crate::syntax::ast::Literal;
 use c_names::c_ident;
 use serde_json::{json, Value};
 
@@ -84,6 +83,7 @@ pub fn translate(
     defines: &[(String, String)],
     tables: &Tables,
 ) -> Result<Translated, crate::diag::Failure> {
+    let spell = emit_value::Spelling::new(prog, &code.resources);
     let mut handlers = Vec::new();
     let (mut handler_sizes, mut function_sizes) = (Vec::new(), Vec::new());
     // The probe each handler is written from, and the function of each function frame.
@@ -97,20 +97,20 @@ pub fn translate(
             .iter()
             .enumerate()
             .map(|(j, column)| match column[0] {
-                Literal::Number(_) => format!("int64_t c{j}"),
-                Literal::Str(_) => format!("const char *c{j}"),
+                crate::ir::Value::Long(_) => format!("int64_t c{j}"),
+                _ => format!("const char *c{j}"),
             })
             .collect();
         let rows: Vec<String> = (0..group.members.len())
             .map(|m| {
-                let vals: Vec<String> = group.columns.iter().map(|c| literal_c(&c[m])).collect();
+                let vals: Vec<String> = group.columns.iter().map(|c| spell.value(&c[m])).collect();
                 format!("{{ {} }}", vals.join(", "))
             })
             .collect();
         for (row, member) in group.members.iter().enumerate() {
             handler_of[member.point] = (index, (!group.columns.is_empty()).then_some(row));
         }
-        let lowered = emit::body(prog, &group.body);
+        let lowered = emit::body(&spell, &group.body);
         let (frame, size) = module_data::frame(prog, &[], &probe.locals, &lowered);
         handler_sizes.push(size);
         handler_probes.push(group.rep);
@@ -185,7 +185,7 @@ pub fn translate(
         }
         let (body, frame) = match &f.body {
             FunctionCode::Script(_) => {
-                let lowered = emit::body(prog, &code.functions[fi]);
+                let lowered = emit::body(&spell, &code.functions[fi]);
                 for p in &f.params {
                     params.push(match p.ty {
                         Type::String => format!("const char *a_{}", c_ident(&p.name)),
@@ -207,7 +207,8 @@ pub fn translate(
                 (code.clone(), None)
             }
         };
-        let near = format!("near function '{}'", f.name);
+        // The runtime's error report adds the "near " (emit_value.rs, Spelling::near).
+        let near = format!("function '{}'", f.name);
         functions.push(module_c::Function {
             name,
             script_name: f.name.clone(),
@@ -325,6 +326,10 @@ pub fn translate(
     ctx.insert("handler_locks", &module_c::handler_locks(&handlers));
     ctx.insert("has_frames", &functions.iter().any(|f| f.frame.is_some()));
     ctx.insert("comparators", &comparator_code);
+    ctx.insert(
+        "near_files",
+        &emit_value::Spelling::near_file_table(&code.resources),
+    );
     ctx.insert("context_bytes", &context_bytes);
     let mut name_tables = Vec::new();
     if !tables.syscalls.is_empty() {
@@ -382,14 +387,6 @@ pub fn makefile(module_name: &str) -> Result<String, String> {
     // src/stack_budget.rs checks against the kernel stack after the build.
     mk.insert("ccflags", &["-fstack-usage"]);
     render("Makefile.tera", &mk)
-}
-
-/// A constant's value as C.
-fn literal_c(value: &Literal) -> String {
-    match value {
-        Literal::Number(n) => c_names::long_literal(*n),
-        Literal::Str(v) => cwriter::c_string(v),
-    }
 }
 
 /// The process's one Tera instance: each template is parsed into it once, the first time

@@ -28,7 +28,8 @@ pub struct Function {
     pub params: String,
     pub body: String,
     pub frame: Option<Frame>,
-    /// The C string literal of the error location (`"near function 'f'"`).
+    /// The C string literal of the error location (`"function 'f'"`: the error report adds
+    /// the "near ").
     pub near: String,
 }
 
