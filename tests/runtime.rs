@@ -218,12 +218,16 @@ fn runtime_targets() -> Result<Vec<Target>, String> {
             }
             Ok(lines)
         }
-        "default" => rstap::kernel::find_target_for_vm(None).map(|t| vec![t]),
+        "default" => rstap::kernel::find_target_for_vm(None)
+            .map(|t| vec![t])
+            .map_err(String::from),
         "rt" => rstap::kernel::find_preempt_rt().map(|t| vec![t]).ok_or_else(|| {
             "RSTAP_RUNTIME_KERNEL=rt: no PREEMPT_RT kernel with headers and an image is installed"
                 .into()
         }),
-        k => rstap::kernel::find_target_for_vm(Some(k)).map(|t| vec![t]),
+        k => rstap::kernel::find_target_for_vm(Some(k))
+            .map(|t| vec![t])
+            .map_err(String::from),
     }
 }
 

@@ -1,9 +1,12 @@
 //! The kernel-module back end: C from `translate/` (the C writer and the Tera templates),
-//! the runtime in `runtime-c/`, built by the target's own Kbuild (`kbuild.rs`) and checked
-//! against the kernel stack (`stack_budget.rs`).
+//! the runtime in `runtime-c/`, built by the target's own Kbuild (`kbuild.rs`), checked
+//! against the kernel stack (`stack_budget.rs`), and run by `run/` (rstaprun's loader and
+//! transport) on this machine or in a VM (`vm.rs`).
 use super::{Backend, Error, Request, Translation};
 use crate::cache::KeyBuilder;
 use crate::diag::Diagnostic;
+use crate::kernel::Target;
+use crate::run::RunOptions;
 use crate::{kbuild, stack_budget, translate};
 use std::path::{Path, PathBuf};
 
@@ -63,6 +66,14 @@ impl Backend for KernelModule {
             );
         }
         Ok(ko)
+    }
+
+    fn run(&self, opts: &RunOptions, target: &Target, in_vm: bool) -> Result<i32, String> {
+        if in_vm {
+            crate::vm::run_in_vm(&opts.module, target, opts)
+        } else {
+            crate::run::run_module(opts).map_err(|e| e.to_string())
+        }
     }
 }
 

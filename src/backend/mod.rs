@@ -3,7 +3,7 @@
 //! merged, and the functions); a back end turns the IR, with the program's declarations,
 //! into something that runs on the target. The driver
 //! knows back ends only through [`Backend`]: pass 3 (translate), the work directory, pass 4
-//! (build) and what the compile cache must key on. A second back end (eBPF) is a second
+//! (build), pass 5 (run) and what the compile cache must key on. A second back end (eBPF) is a second
 //! implementation of this trait, chosen in `driver::build::backend`; nothing before pass 3
 //! changes for it.
 //!
@@ -14,6 +14,7 @@ pub mod kernel_module;
 
 use crate::cache::KeyBuilder;
 use crate::kernel::{facts::KernelFacts, Target};
+use crate::run::RunOptions;
 use crate::sema::Program;
 use crate::source::SourceMap;
 use std::path::{Path, PathBuf};
@@ -64,4 +65,8 @@ pub trait Backend {
 
     /// Pass 4: the artifact, built in `dir` from what [`Backend::write`] put there.
     fn build(&self, dir: &Path, req: &Request) -> Result<PathBuf, Error>;
+
+    /// Pass 5: runs `opts.module` (the artifact) until the session ends, here or, `in_vm`,
+    /// in a VM booted from `target`'s kernel; returns the exit code.
+    fn run(&self, opts: &RunOptions, target: &Target, in_vm: bool) -> Result<i32, String>;
 }

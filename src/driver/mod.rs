@@ -43,7 +43,7 @@ struct Session {
     /// The script's file.
     file: FileId,
     /// The target kernel, or why there is none (an error only where one is needed).
-    target: Result<kernel::Target, String>,
+    target: Result<kernel::Target, kernel::Error>,
     /// What is known about it, read when first asked (with the target).
     facts: Option<kernel::facts::KernelFacts>,
     /// Which kernel was chosen is said once, when something first depends on it.
@@ -109,7 +109,7 @@ fn drive(cli: &Cli) -> Result<i32, Failed> {
     let Some(module) = build::build(&plan, &mut session, backend.as_ref(), &prog)? else {
         return Ok(0);
     };
-    run::finish(&plan, module)
+    run::finish(&plan, backend.as_ref(), module)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -4,9 +4,10 @@ use super::build::Module;
 use super::clock::PassClock;
 use super::options::Plan;
 use super::{fail, Failed};
+use crate::backend::Backend;
 use std::path::PathBuf;
 
-pub(super) fn finish(plan: &Plan, module: Module) -> Result<i32, Failed> {
+pub(super) fn finish(plan: &Plan, backend: &dyn Backend, module: Module) -> Result<i32, Failed> {
     let local_ko = PathBuf::from(format!("{}.ko", plan.module));
     if plan.run.copy_ko {
         std::fs::copy(&module.ko, &local_ko).map_err(|e| {
@@ -30,11 +31,9 @@ pub(super) fn finish(plan: &Plan, module: Module) -> Result<i32, Failed> {
         module: module.ko.clone(),
         ..plan.run.options.clone()
     };
-    let code = if plan.run.vm {
-        crate::vm::run_in_vm(&module.ko, &module.target, &opts).map_err(fail)
-    } else {
-        crate::run::run_module(&opts).map_err(fail)
-    };
+    let code = backend
+        .run(&opts, &module.target, plan.run.vm)
+        .map_err(fail);
     if plan.verbose > 0 {
         eprintln!("Pass 5: run completed in {}", clock.report());
     }

@@ -23,10 +23,10 @@ pub struct Arch {
 
 impl KernelConfig {
     /// `BUILD/.config`; the error names the file.
-    pub fn read(build_dir: &Path) -> Result<KernelConfig, String> {
+    pub fn read(build_dir: &Path) -> Result<KernelConfig, super::Error> {
         let path = build_dir.join(".config");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| super::Error::unreadable(&path, e))?;
         Ok(KernelConfig::from_text(path, text))
     }
 
@@ -60,7 +60,7 @@ impl KernelConfig {
     }
 
     /// The architecture, or why the target is not one rstap supports (x86_64 only for now).
-    pub fn arch(&self) -> Result<Arch, String> {
+    pub fn arch(&self) -> Result<Arch, super::Error> {
         let x86_64 = self.sets("X86_64");
         if x86_64 {
             return Ok(Arch {
@@ -85,10 +85,10 @@ impl KernelConfig {
             || "not x86_64 (CONFIG_X86_64 is not set)".to_string(),
             |a| format!("{a}, not x86_64"),
         );
-        Err(format!(
+        Err(super::Error::Missing(format!(
             "the target kernel ({}) is {what}: only x86_64 targets are supported for now",
             self.path.display()
-        ))
+        )))
     }
 }
 
@@ -121,12 +121,12 @@ mod tests {
 
     #[test]
     fn other_architectures_are_named() {
-        let e = config("CONFIG_ARM64=y\n").arch().unwrap_err();
+        let e = config("CONFIG_ARM64=y\n").arch().unwrap_err().to_string();
         assert!(
             e.contains("arm64, not x86_64") && e.contains("/k/.config"),
             "{e}"
         );
-        let e = config("").arch().unwrap_err();
+        let e = config("").arch().unwrap_err().to_string();
         assert!(e.contains("CONFIG_X86_64 is not set"), "{e}");
     }
 }

@@ -16,7 +16,7 @@ const ERRNO: &str = "include/uapi/asm-generic/errno.h";
 /// EAGAIN, EDEADLOCK = EDEADLK) the primary one is kept: the definition with a numeric value
 /// (aliases are defined as another name); among numeric ones, the first.
 /// (asm-generic's numbers: KernelFacts refuses the architectures with their own first.)
-pub fn errno_names(build_dir: &Path) -> Result<Vec<(i32, String)>, String> {
+pub fn errno_names(build_dir: &Path) -> Result<Vec<(i32, String)>, super::Error> {
     let source = source_tree(build_dir)?;
     let mut names = Vec::with_capacity(140);
     for file in [ERRNO_BASE, ERRNO] {
@@ -24,10 +24,10 @@ pub fn errno_names(build_dir: &Path) -> Result<Vec<(i32, String)>, String> {
         let before = names.len();
         parse_errno(&read(&path)?, &mut names);
         if names.len() == before {
-            return Err(format!(
-                "{}: no `#define Ename number` lines",
-                path.display()
-            ));
+            return Err(super::Error::Unexpected {
+                path,
+                what: "no `#define Ename number` lines".into(),
+            });
         }
     }
     // Stable: the first definition of a number stays first and survives the dedup.
@@ -69,7 +69,7 @@ fn parse_errno(text: &str, out: &mut Vec<(i32, String)>) {
 }
 
 /// The directory that holds the target's `include/uapi` headers.
-pub(crate) fn source_tree(build_dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn source_tree(build_dir: &Path) -> Result<PathBuf, super::Error> {
     let mut candidates = vec![build_dir.to_path_buf()];
     if let Some(dir) = makefile_include(build_dir) {
         candidates.push(dir);
@@ -89,10 +89,10 @@ pub(crate) fn source_tree(build_dir: &Path) -> Result<PathBuf, String> {
         .iter()
         .map(|d| d.join(ERRNO_BASE).display().to_string())
         .collect();
-    Err(format!(
+    Err(super::Error::Missing(format!(
         "cannot find the target kernel's {ERRNO_BASE} (looked for {})",
         looked.join(", ")
-    ))
+    )))
 }
 
 /// Debian's arch-specific build dir (and a Kbuild `O=` output dir) has a Makefile that is
@@ -216,10 +216,10 @@ pub(super) mod tests {
     fn missing_headers_are_named() {
         let t = tempfile::tempdir().unwrap();
         write(&t.path().join(".config"), "CONFIG_X86_64=y\n");
-        let e = errno_names(t.path()).unwrap_err();
+        let e = errno_names(t.path()).unwrap_err().to_string();
         assert!(e.contains("errno-base.h"), "{e}");
         write(&t.path().join(ERRNO_BASE), BASE);
-        let e = errno_names(t.path()).unwrap_err();
+        let e = errno_names(t.path()).unwrap_err().to_string();
         assert!(e.contains("asm-generic/errno.h"), "{e}");
     }
 

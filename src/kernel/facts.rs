@@ -6,15 +6,16 @@
 use super::config::{Arch, KernelConfig};
 use super::syscalls::Syscall;
 use super::tracepoints::{EventHeaders, Tracepoint};
+use super::Error;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 pub struct KernelFacts {
     build_dir: PathBuf,
-    config: OnceLock<Result<Arc<KernelConfig>, String>>,
-    syscalls: OnceLock<Result<Vec<Syscall>, String>>,
-    errnos: OnceLock<Result<Vec<(i32, String)>, String>>,
-    event_headers: OnceLock<Result<EventHeaders, String>>,
+    config: OnceLock<Result<Arc<KernelConfig>, Error>>,
+    syscalls: OnceLock<Result<Vec<Syscall>, Error>>,
+    errnos: OnceLock<Result<Vec<(i32, String)>, Error>>,
+    event_headers: OnceLock<Result<EventHeaders, Error>>,
 }
 
 impl KernelFacts {
@@ -35,7 +36,7 @@ impl KernelFacts {
     }
 
     /// The target's `.config`.
-    pub fn config(&self) -> Result<&Arc<KernelConfig>, String> {
+    pub fn config(&self) -> Result<&Arc<KernelConfig>, Error> {
         self.config
             .get_or_init(|| KernelConfig::read(&self.build_dir).map(Arc::new))
             .as_ref()
@@ -43,12 +44,12 @@ impl KernelFacts {
     }
 
     /// The target's architecture, or why rstap does not support it.
-    pub fn arch(&self) -> Result<Arch, String> {
+    pub fn arch(&self) -> Result<Arch, Error> {
         self.config()?.arch()
     }
 
     /// The 64-bit system call table, by number.
-    pub fn syscalls(&self) -> Result<&[Syscall], String> {
+    pub fn syscalls(&self) -> Result<&[Syscall], Error> {
         self.syscalls
             .get_or_init(|| super::syscalls::syscall_table(&self.build_dir, self.arch()?))
             .as_deref()
@@ -56,7 +57,7 @@ impl KernelFacts {
     }
 
     /// The errno names, by number.
-    pub fn errnos(&self) -> Result<&[(i32, String)], String> {
+    pub fn errnos(&self) -> Result<&[(i32, String)], Error> {
         self.errnos
             .get_or_init(|| {
                 self.arch()?;
@@ -68,7 +69,7 @@ impl KernelFacts {
 
     /// Tracepoint `name` (in `system`, when given) with its prototype; the event headers
     /// are read on the first lookup and kept for the rest.
-    pub fn tracepoint(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, String> {
+    pub fn tracepoint(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, Error> {
         self.event_headers
             .get_or_init(|| EventHeaders::read(&self.build_dir))
             .as_ref()

@@ -1,6 +1,8 @@
 //! The target kernel: which one we build for, and where its build directory is.
 pub mod config;
 pub mod errno;
+pub mod error;
+pub use error::Error;
 pub mod facts;
 pub mod select;
 pub mod syscalls;
@@ -38,7 +40,7 @@ impl PartialEq for Target {
 /// Resolves `-r KVER|BUILD_DIR`, or the default for a build (see [`select`]: the running
 /// kernel when its build dir exists, else the newest installed headers, a PREEMPT_RT kernel
 /// only with `-r` or when it is the only one).
-pub fn find_target(requested: Option<&str>) -> Result<Target, String> {
+pub fn find_target(requested: Option<&str>) -> Result<Target, Error> {
     find_target_in(
         requested,
         Installed::system(),
@@ -49,7 +51,7 @@ pub fn find_target(requested: Option<&str>) -> Result<Target, String> {
 
 /// [`find_target`] for `--vm`: the kernel must also have an image to boot, so a kernel
 /// with headers alone is never the default, and `-r` names the missing package.
-pub fn find_target_for_vm(requested: Option<&str>) -> Result<Target, String> {
+pub fn find_target_for_vm(requested: Option<&str>) -> Result<Target, Error> {
     find_target_in(
         requested,
         Installed::system(),
@@ -69,17 +71,19 @@ pub fn find_target_in(
     installed: Installed<'_>,
     running: &str,
     purpose: Purpose,
-) -> Result<Target, String> {
+) -> Result<Target, Error> {
     let target = match requested {
         Some(r) if r.contains('/') => {
             let dir = PathBuf::from(r);
             if !dir.join("Makefile").is_file() {
-                return Err(format!(
+                return Err(Error::NoTarget(format!(
                     "-r {r}: not a kernel build directory (no Makefile there)"
-                ));
+                )));
             }
             let release = release_of_build_dir(&dir).ok_or_else(|| {
-                format!("-r {r}: cannot read the kernel release (include/generated/utsrelease.h)")
+                Error::NoTarget(format!(
+                    "-r {r}: cannot read the kernel release (include/generated/utsrelease.h)"
+                ))
             })?;
             Target {
                 release,
@@ -90,14 +94,14 @@ pub fn find_target_in(
         }
         Some(r) => {
             if r.is_empty() || r.contains(char::is_whitespace) {
-                return Err(format!("-r {r:?}: not a kernel release"));
+                return Err(Error::NoTarget(format!("-r {r:?}: not a kernel release")));
             }
             let dir = installed.modules.join(r).join("build");
             if !dir.join("Makefile").is_file() {
-                return Err(format!(
+                return Err(Error::NoTarget(format!(
                     "-r {r}: no build directory at {} (install linux-headers-{r})",
                     dir.display()
-                ));
+                )));
             }
             Target {
                 release: r.to_string(),
@@ -111,11 +115,11 @@ pub fn find_target_in(
     if purpose == Purpose::Vm {
         let image = installed.image(&target.release);
         if !image.is_file() {
-            return Err(format!(
+            return Err(Error::NoTarget(format!(
                 "--vm needs the kernel image {} to boot (install linux-image-{})",
                 image.display(),
                 target.release
-            ));
+            )));
         }
     }
     Ok(target)
@@ -172,7 +176,7 @@ mod tests {
         requested: Option<&str>,
         modules: &Path,
         running: &str,
-    ) -> Result<Target, String> {
+    ) -> Result<Target, super::Error> {
         let installed = Installed {
             modules,
             boot: Path::new("/nonexistent"),
@@ -281,7 +285,9 @@ mod tests {
     #[test]
     fn no_build_dir_is_a_clear_error() {
         let m = fake_modules(&[]);
-        let e = find_target_in(None, m.path(), "6.18").unwrap_err();
+        let e = find_target_in(None, m.path(), "6.18")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("linux-headers"), "{e}");
     }
 
@@ -293,7 +299,8 @@ mod tests {
             boot: m.path(),
         };
         let e = super::find_target_in(Some("6.1.0-57-cloud-amd64"), installed, "", Purpose::Vm)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("install linux-image-6.1.0-57-cloud-amd64"),
             "{e}"

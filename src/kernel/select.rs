@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::config::KernelConfig;
-use super::Target;
+use super::{Error, Target};
 use std::sync::Arc;
 
 /// Where the installed kernels are: `/lib/modules` and `/boot` (fake trees in tests).
@@ -108,7 +108,7 @@ impl Installed<'_> {
     }
 
     /// The default target: see the module comment. `running` is `uname -r`.
-    pub fn default_target(&self, running: &str, purpose: Purpose) -> Result<Target, String> {
+    pub fn default_target(&self, running: &str, purpose: Purpose) -> Result<Target, Error> {
         let kernels = self.kernels();
         if let Some(k) = kernels.iter().find(|k| k.release == running) {
             if k.fits(purpose) {
@@ -121,7 +121,9 @@ impl Installed<'_> {
                 .rfind(move |k| k.preempt_rt == rt && k.fits(purpose))
         };
         let Some(chosen) = fitting(false).or_else(|| fitting(true)) else {
-            return Err(self.nothing_fits(running, purpose, &kernels));
+            return Err(super::Error::NoTarget(
+                self.nothing_fits(running, purpose, &kernels),
+            ));
         };
         let why = if kernels.iter().any(|k| k.release == running) {
             format!("the running kernel {running} has no image to boot")
@@ -391,13 +393,15 @@ mod tests {
         let e = f
             .installed()
             .default_target("6.18", Purpose::Build)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("install linux-headers-amd64"), "{e}");
         let f = Fake::new(&[C61], &[]);
         let e = f
             .installed()
             .default_target("6.18", Purpose::Vm)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("install linux-image-6.1.0-57-cloud-amd64"),
             "{e}"

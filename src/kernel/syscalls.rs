@@ -30,16 +30,16 @@ const SYSCALLS_64: &str = "arch/x86/include/generated/asm/syscalls_64.h";
 /// is "__x64_" + the sys_ name (e.g. "__x64_sys_newstat"), otherwise the sys_ name; None
 /// when the table says sys_ni_syscall (not implemented) or there is no table entry.
 /// `arch` is what the target's `.config` says (KernelFacts reads it once).
-pub fn syscall_table(build_dir: &Path, arch: Arch) -> Result<Vec<Syscall>, String> {
+pub fn syscall_table(build_dir: &Path, arch: Arch) -> Result<Vec<Syscall>, super::Error> {
     let unistd = read(&build_dir.join(UNISTD_64))?;
     let table = read(&build_dir.join(SYSCALLS_64))?;
 
     let mut calls = parse_unistd(&unistd);
     if calls.is_empty() {
-        return Err(format!(
-            "{}: no `#define __NR_name number` lines",
-            build_dir.join(UNISTD_64).display()
-        ));
+        return Err(super::Error::Unexpected {
+            path: build_dir.join(UNISTD_64),
+            what: "no `#define __NR_name number` lines".into(),
+        });
     }
     calls.sort_by_key(|s| s.nr);
     calls.dedup_by_key(|s| s.nr);
@@ -53,8 +53,8 @@ pub fn syscall_table(build_dir: &Path, arch: Arch) -> Result<Vec<Syscall>, Strin
 }
 
 /// Reads a whole file; the error names it.
-pub(crate) fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+pub(crate) fn read(path: &Path) -> Result<String, super::Error> {
+    std::fs::read_to_string(path).map_err(|e| super::Error::unreadable(path, e))
 }
 
 /// `#define __NR_read 0` lines; entries come back without entry points. Lines inside
@@ -131,7 +131,7 @@ mod tests {
     use std::fs;
 
     /// The table as KernelFacts reads it: the arch from `.config`, then the headers.
-    fn syscall_table(build_dir: &std::path::Path) -> Result<Vec<Syscall>, String> {
+    fn syscall_table(build_dir: &std::path::Path) -> Result<Vec<Syscall>, crate::kernel::Error> {
         let arch = crate::kernel::config::KernelConfig::read(build_dir)?.arch()?;
         super::syscall_table(build_dir, arch)
     }
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn other_architectures_are_refused() {
         let t = tree("CONFIG_ARM64=y\n", UNISTD, TABLE);
-        let e = syscall_table(t.path()).unwrap_err();
+        let e = syscall_table(t.path()).unwrap_err().to_string();
         assert!(
             e.contains("only x86_64 targets are supported for now"),
             "{e}"
@@ -216,10 +216,10 @@ mod tests {
     fn missing_files_are_named() {
         let t = tree(CONFIG, UNISTD, TABLE);
         fs::remove_file(t.path().join(SYSCALLS_64)).unwrap();
-        let e = syscall_table(t.path()).unwrap_err();
+        let e = syscall_table(t.path()).unwrap_err().to_string();
         assert!(e.contains("syscalls_64.h"), "{e}");
         fs::remove_file(t.path().join(".config")).unwrap();
-        let e = syscall_table(t.path()).unwrap_err();
+        let e = syscall_table(t.path()).unwrap_err().to_string();
         assert!(e.contains(".config"), "{e}");
     }
 

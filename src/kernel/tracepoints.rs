@@ -29,10 +29,10 @@ pub struct EventHeaders {
 
 impl EventHeaders {
     /// Reads the event headers of the kernel built in `build_dir`.
-    pub fn read(build_dir: &Path) -> Result<EventHeaders, String> {
+    pub fn read(build_dir: &Path) -> Result<EventHeaders, super::Error> {
         let dir = source_tree(build_dir)?.join("include/trace/events");
         let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .map_err(|e| super::Error::unreadable(&dir, e))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "h"))
@@ -50,7 +50,7 @@ impl EventHeaders {
     }
 
     /// Tracepoint `name`, in `system` when one is given (else the first header declaring it).
-    pub fn find(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, String> {
+    pub fn find(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, super::Error> {
         let found = self
             .headers
             .iter()
@@ -62,11 +62,14 @@ impl EventHeaders {
                 name: name.to_string(),
                 args,
             }),
-            (None, Some(s)) => Err(format!(
+            (None, Some(s)) => Err(super::Error::Missing(format!(
                 "no tracepoint {s}:{name} in {}",
                 self.dir.display()
-            )),
-            (None, None) => Err(format!("no tracepoint {name} in {}", self.dir.display())),
+            ))),
+            (None, None) => Err(super::Error::Missing(format!(
+                "no tracepoint {name} in {}",
+                self.dir.display()
+            ))),
         }
     }
 }

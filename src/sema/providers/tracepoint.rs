@@ -44,7 +44,7 @@ pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKin
     };
     let tp = facts
         .tracepoint(system, name)
-        .map_err(|e| no_match(c, &e))?;
+        .map_err(|e| no_match(c, &e.to_string()))?;
     Ok(ProbeKind::Tracepoint(tp))
 }
 
