@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 mod checks;
 mod facts;
+pub(super) mod links;
 mod resolve;
 mod usage;
 
@@ -58,6 +59,8 @@ pub struct Analyzer<'p> {
     reported: std::collections::HashSet<(Span, String)>,
     /// The bodies before this one are resolved (`resolve.rs`).
     resolved: usize,
+    /// Which type slots must have one type (`links.rs`).
+    links: links::Links,
 }
 
 /// What pass 2 found out about one probe body.
@@ -72,7 +75,8 @@ pub struct ProbeFacts {
 #[derive(Default)]
 pub struct Usage {
     pub local_reads: HashMap<(usize, usize), Span>,
-    pub local_writes: std::collections::HashSet<(usize, usize)>,
+    /// Locals written, each with its first write's place (the assigned-but-unread warning).
+    pub local_writes: HashMap<(usize, usize), Span>,
     pub global_reads: HashMap<usize, Span>,
     pub global_writes: std::collections::HashSet<usize>,
 }
@@ -103,6 +107,7 @@ impl<'p> Analyzer<'p> {
             uses: vec![],
             reported: Default::default(),
             resolved: 0,
+            links: links::Links::default(),
         };
         for g in globals {
             if let Some(&first) = a.global_index.get(&g.name.name) {
@@ -122,6 +127,7 @@ impl<'p> Analyzer<'p> {
                     Literal::Str(_) => Type::String,
                 },
                 at: g.span,
+                via: None,
             });
             if let Some(n) = g.size {
                 if !(1..=1_000_000).contains(&n) {
@@ -178,11 +184,14 @@ impl<'p> Analyzer<'p> {
             .or_default()
             .push(i);
         let ret = declared(decl.ret, decl.name.span);
+        // Known before any call is typed, so a call's type is its result's slot at once.
+        let returns_value =
+            ret.is_some() || matches!(&decl.body, FunctionBody::Script(b) if returns_a_value(b));
         self.fns.push(FnState {
             decl: decl.clone(),
             body: None,
             ret,
-            returns_value: ret.is_some(),
+            returns_value,
         });
         i
     }
@@ -216,8 +225,10 @@ impl<'p> Analyzer<'p> {
             self.states.push(LocalState::default());
         }
         self.resolve_bodies();
-        // Each round can only type more names, so this settles in a few rounds; then again
-        // with the defaults for what nothing typed.
+        // Constraints link the slots they relate (links.rs), so the first walk types all
+        // that the program's constraints reach, in whatever order it states them; a second
+        // walk finds nothing more to do (on every script of the test corpus), and the loop
+        // is only a guard. Then again with the defaults for what nothing typed.
         for defaulting in [false, true] {
             self.defaulting = defaulting;
             for _ in 0..64 {
@@ -338,12 +349,19 @@ impl<'p> Analyzer<'p> {
             self.changed = true;
         }
         match (self.fns[f].ret, got) {
+            (None, None) => {
+                if let Some(s) = self.slot_of(value) {
+                    self.link(links::Slot::Return(f), s, value.span);
+                }
+            }
             (None, Some(g)) => {
                 self.fns[f].ret = Some(Typed {
                     ty: g,
                     at: value.span,
+                    via: None,
                 });
                 self.changed = true;
+                self.spread(links::Slot::Return(f));
             }
             (Some(t), Some(g)) if t.ty != g => {
                 let name = self.fns[f].decl.name.name.clone();
@@ -377,6 +395,13 @@ impl<'p> Analyzer<'p> {
                 .map(|t| t.ty);
             let got = self.var_type(r, want, k.span);
             self.unify_key(g, i, got, k.span);
+            if let VarRef::Local(l) = r {
+                let local = links::Slot::Local {
+                    body: self.current,
+                    i: l,
+                };
+                self.link(local, links::Slot::Key { g, i }, k.span);
+            }
         }
         if let Some(v) = &f.value {
             let want = self.globals[g].value.map(|t| t.ty);
@@ -389,6 +414,13 @@ impl<'p> Analyzer<'p> {
             } else if let Some(r) = r {
                 let got = self.var_type(r, want, v.span);
                 self.unify_value(g, got, v.span);
+                if let VarRef::Local(l) = r {
+                    let local = links::Slot::Local {
+                        body: self.current,
+                        i: l,
+                    };
+                    self.link(local, links::Slot::Global(g), v.span);
+                }
             }
         }
         if let Some(l) = &f.limit {
@@ -448,8 +480,19 @@ impl<'p> Analyzer<'p> {
         match (*slot, want) {
             (Some(t), _) => Some(t.ty),
             (None, Some(w)) => {
-                *slot = Some(Typed { ty: w, at });
+                *slot = Some(Typed {
+                    ty: w,
+                    at,
+                    via: None,
+                });
                 self.changed = true;
+                self.spread(match r {
+                    VarRef::Local(i) => links::Slot::Local {
+                        body: self.current,
+                        i,
+                    },
+                    VarRef::Global(g) => links::Slot::Global(g),
+                });
                 Some(w)
             }
             (None, None) => None,
@@ -516,8 +559,13 @@ impl<'p> Analyzer<'p> {
         };
         match keys[i] {
             None => {
-                keys[i] = Some(Typed { ty: got, at });
+                keys[i] = Some(Typed {
+                    ty: got,
+                    at,
+                    via: None,
+                });
                 self.changed = true;
+                self.spread(links::Slot::Key { g, i });
             }
             Some(t) if t.ty != got => {
                 self.error(
@@ -537,8 +585,13 @@ impl<'p> Analyzer<'p> {
         let name = self.globals[g].name.clone();
         match self.globals[g].value {
             None => {
-                self.globals[g].value = Some(Typed { ty: got, at });
+                self.globals[g].value = Some(Typed {
+                    ty: got,
+                    at,
+                    via: None,
+                });
                 self.changed = true;
+                self.spread(links::Slot::Global(g));
             }
             Some(t) if t.ty != got => self.error(
                 Diagnostic::error(
@@ -557,4 +610,20 @@ impl<'p> Analyzer<'p> {
             Some(_) => {}
         }
     }
+}
+
+/// Whether a function body has a `return` with a value (then a call of it has one).
+fn returns_a_value(b: &Block) -> bool {
+    struct Find(bool);
+    impl crate::syntax::visit::Visitor for Find {
+        fn visit_stmt(&mut self, s: &Stmt) {
+            if matches!(s.kind, StmtKind::Return(Some(_))) {
+                self.0 = true;
+            }
+            crate::syntax::visit::walk_stmt(self, s);
+        }
+    }
+    let mut f = Find(false);
+    crate::syntax::visit::Visitor::visit_block(&mut f, b);
+    f.0
 }

@@ -31,6 +31,9 @@ impl Analyzer<'_> {
                     t.at,
                     format!("`{}` is a {} because of this", v.name, t.ty.name()),
                 );
+                if let Some(via) = t.via {
+                    d = d.with_note(via, format!("`{}` has its type from this", v.name));
+                }
             }
         }
         self.error(d);
@@ -78,6 +81,9 @@ impl Analyzer<'_> {
                 let t = self.expr(then, want);
                 let f = self.expr(els, t.or(want));
                 let t = t.or_else(|| self.expr(then, f));
+                if t.is_none() && f.is_none() {
+                    self.link_exprs(then, els, e.span);
+                }
                 if let (Some(a), Some(b)) = (t, f) {
                     if a != b {
                         self.mismatch(els, a, b);
@@ -175,6 +181,9 @@ impl Analyzer<'_> {
                 continue;
             }
             self.unify_key(g, i, got, k.span);
+            if let Some(s) = self.slot_of(k) {
+                self.link(s, super::analyze::links::Slot::Key { g, i }, k.span);
+            }
         }
     }
 
@@ -219,6 +228,10 @@ impl Analyzer<'_> {
                 let tt = self.expr(target, None);
                 let vt = self.expr(value, tt);
                 match (tt, vt) {
+                    (None, None) => {
+                        self.link_exprs(target, value, value.span);
+                        None
+                    }
                     (None, Some(v)) => {
                         self.expr(target, Some(v));
                         Some(v)
@@ -247,6 +260,9 @@ impl Analyzer<'_> {
                                 at.at,
                                 format!("it is a {} because of this", at.ty.name()),
                             );
+                            if let Some(via) = at.via {
+                                d = d.with_note(via, "and it has its type from this");
+                            }
                         }
                         self.error(d);
                         Some(t)
@@ -278,6 +294,9 @@ impl Analyzer<'_> {
                 let l = self.expr(lhs, None);
                 let r = self.expr(rhs, l);
                 let l = l.or_else(|| self.expr(lhs, r));
+                if l.is_none() && r.is_none() {
+                    self.link_exprs(lhs, rhs, rhs.span);
+                }
                 if let (Some(a), Some(b)) = (l, r) {
                     if a != b {
                         self.mismatch(rhs, a, b);
@@ -346,6 +365,11 @@ impl Analyzer<'_> {
             match (want, got) {
                 (None, Some(g)) => self.set_param_type(f, i, g, a.span),
                 (Some(w), Some(g)) if w != g => self.mismatch(a, w, g),
+                (None, None) => {
+                    if let (Some(body), Some(s)) = (self.fns[f].body, self.slot_of(a)) {
+                        self.link(super::analyze::links::Slot::Local { body, i }, s, a.span);
+                    }
+                }
                 _ => {}
             }
         }
@@ -353,8 +377,13 @@ impl Analyzer<'_> {
         if ret.is_none() {
             if let (Some(w), FunctionBody::Script(_)) = (want, &self.fns[f].decl.body) {
                 if self.fns[f].returns_value {
-                    self.fns[f].ret = Some(crate::sema::scope::Typed { ty: w, at: e.span });
+                    self.fns[f].ret = Some(crate::sema::scope::Typed {
+                        ty: w,
+                        at: e.span,
+                        via: None,
+                    });
                     self.changed = true;
+                    self.spread(super::analyze::links::Slot::Return(f));
                     return Some(w);
                 }
             }
@@ -386,13 +415,20 @@ impl Analyzer<'_> {
     }
 
     fn set_param_type(&mut self, f: usize, i: usize, ty: Type, at: crate::source::Span) {
-        let typed = Some(crate::sema::scope::Typed { ty, at });
-        match self.fns[f].body {
-            Some(b) if b == self.current => self.locals.types[i] = typed,
-            Some(b) => self.states[b].types[i] = typed,
+        let typed = Some(crate::sema::scope::Typed { ty, at, via: None });
+        let body = match self.fns[f].body {
+            Some(b) if b == self.current => {
+                self.locals.types[i] = typed;
+                b
+            }
+            Some(b) => {
+                self.states[b].types[i] = typed;
+                b
+            }
             None => return,
-        }
+        };
         self.changed = true;
+        self.spread(super::analyze::links::Slot::Local { body, i });
     }
 
     fn builtin_call(

@@ -6,11 +6,13 @@ use crate::source::Span;
 use crate::syntax::ast::{FunctionDecl, TypeName};
 use std::collections::HashMap;
 
-/// A type and the place that decided it.
+/// A type and the place that decided it; for a slot that has its type through a link
+/// (`analyze/links.rs`), also the place of the constraint that linked it.
 #[derive(Clone, Copy, Debug)]
 pub struct Typed {
     pub ty: Type,
     pub at: Span,
+    pub via: Option<Span>,
 }
 
 #[derive(Default, Debug)]
@@ -63,5 +65,6 @@ pub fn declared(t: Option<TypeName>, at: Span) -> Option<Typed> {
             TypeName::String => Type::String,
         },
         at,
+        via: None,
     })
 }

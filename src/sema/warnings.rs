@@ -55,25 +55,21 @@ impl Analyzer<'_> {
                     continue; // macro and tapset internals
                 }
                 let read = self.usage.local_reads.get(&(b, i));
-                let written = self.usage.local_writes.contains(&(b, i));
+                let written = self.usage.local_writes.get(&(b, i));
                 match (read, written) {
-                    (Some(at), false) if at.file == script => push(
+                    (Some(at), None) if at.file == script => push(
                         Diagnostic::warning(*at, format!("never-assigned local variable `{name}`"))
                             .with_label(
                                 "read here, but nothing gives it a value: it reads as 0 or \"\"",
                             ),
                     ),
-                    (None, true) => {
-                        if let Some(t) = st.types[i].filter(|t| t.at.file == script) {
-                            push(
-                                Diagnostic::warning(
-                                    t.at,
-                                    format!("local variable `{name}` is assigned but never read"),
-                                )
-                                .with_label("this value is never used"),
-                            );
-                        }
-                    }
+                    (None, Some(&at)) if at.file == script => push(
+                        Diagnostic::warning(
+                            at,
+                            format!("local variable `{name}` is assigned but never read"),
+                        )
+                        .with_label("this value is never used"),
+                    ),
                     _ => {}
                 }
             }

@@ -84,11 +84,16 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn write(&mut self, r: VarRef) {
+    /// A write of `r` at `at`; a local's keeps its first place.
+    fn write(&mut self, r: VarRef, at: Span) {
         match r {
-            VarRef::Local(i) => self.usage.local_writes.insert((self.body, i)),
-            VarRef::Global(g) => self.usage.global_writes.insert(g),
-        };
+            VarRef::Local(i) => {
+                self.usage.local_writes.entry((self.body, i)).or_insert(at);
+            }
+            VarRef::Global(g) => {
+                self.usage.global_writes.insert(g);
+            }
+        }
     }
 
     /// A scalar variable: global or local.
@@ -128,12 +133,12 @@ impl Walk<'_, '_> {
                     if let VarRef::Global(g) = r {
                         self.use_global(g);
                     }
-                    self.write(r);
+                    self.write(r, target.span);
                 }
             }
             ExprKind::Index { .. } => {
                 if let Some(r) = self.resolved(target) {
-                    self.write(r);
+                    self.write(r, target.span);
                 }
             }
             _ => {}
@@ -143,7 +148,7 @@ impl Walk<'_, '_> {
     /// A `foreach` variable: always a local of this body, written by the loop.
     fn loop_var(&mut self, id: &Ident) {
         if let Some(&i) = self.a.states[self.body].index.get(&id.name) {
-            self.write(VarRef::Local(i));
+            self.write(VarRef::Local(i), id.span);
         }
     }
 }
