@@ -1,12 +1,16 @@
 //! What a program's code needs from its back end's runtime besides its declarations: the
-//! sort orders its `foreach` loops use, the target's name tables it reads and the files its
-//! run-time errors can name. Collected
+//! arrays its `foreach` loops walk and the sort orders they use, the target's name tables
+//! it reads and the files its run-time errors can name. Collected
 //! from the IR once, so a back end emits exactly these (a comparator per order, a table
 //! only when read) and pass 2 keeps no flags for them.
 use super::{visit, Comparator, NameTable, Op, Program, Value};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Default)]
 pub struct Resources {
+    /// The arrays some `foreach` walks (only these need room for a snapshot of their
+    /// entries), by global index.
+    pub iterated: BTreeSet<usize>,
     /// Every sort order, once, in the order of first use (handlers, then functions).
     pub comparators: Vec<Comparator>,
     pub syscall_names: bool,
@@ -22,6 +26,7 @@ impl Resources {
         for body in bodies {
             visit::ops(&body.ops, &mut |op| match op {
                 Op::Foreach(f) => {
+                    r.iterated.insert(f.array);
                     if let Some(c) = f.sort {
                         if !r.comparators.contains(&c) {
                             r.comparators.push(c);

@@ -230,7 +230,7 @@ pub fn translate(
         v.into_iter().map(|(_, i)| i).collect()
     };
 
-    let data = module_data::globals(prog);
+    let data = module_data::globals(prog, &code.resources.iterated);
     let comparator_code: Vec<String> = code
         .resources
         .comparators

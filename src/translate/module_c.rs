@@ -57,6 +57,8 @@ pub struct Array {
     pub hash: Vec<String>,
     pub value_size: &'static str,
     pub capacity: String,
+    /// Some `foreach` walks it: it has room for a snapshot of its entries.
+    pub iterated: bool,
 }
 
 /// `int64_t t0, t1` and `void *p0` declarations of a body's temporaries.
@@ -315,10 +317,15 @@ pub fn array_decls(arrays: &[Array]) -> String {
                 "\nstatic struct rs_map rsg_map_{n};\nstatic void *rsg_store_{n};"
             );
         }
+        if a.iterated {
+            let _ = write!(
+                out,
+                "\nstatic void **rsg_sort_{n};\t/* foreach's snapshot of the entries */"
+            );
+        }
         let _ = write!(
             out,
-            "\nstatic void **rsg_sort_{n};\t/* foreach's snapshot of the entries */\
-             \n\nstatic inline uint64_t rsg_hash_{n}(const struct rsg_key_{n} *k)\
+            "\n\nstatic inline uint64_t rsg_hash_{n}(const struct rsg_key_{n} *k)\
              \n{{\n\tuint64_t h = rsg_hash_seed;\n"
         );
         for h in &a.hash {
@@ -334,17 +341,23 @@ pub fn array_allocs(arrays: &[Array]) -> String {
     let mut out = String::new();
     for a in arrays {
         let n = &a.name;
+        // An array no foreach walks has no snapshot room (NULL: none allocated).
+        let sort = if a.iterated {
+            format!("&rsg_sort_{n}")
+        } else {
+            "NULL".to_string()
+        };
         if a.stats {
             let _ = write!(
                 out,
-                "\n\trc = rs_pmap_alloc(&rsg_pmap_{n}, &rsg_sort_{n}, {},\
+                "\n\trc = rs_pmap_alloc(&rsg_pmap_{n}, {sort}, {},\
                  \n\t\t\t    sizeof(struct rsg_key_{n}));",
                 a.capacity
             );
         } else {
             let _ = write!(
                 out,
-                "\n\trc = rs_map_alloc(&rsg_map_{n}, &rsg_store_{n}, &rsg_sort_{n},\
+                "\n\trc = rs_map_alloc(&rsg_map_{n}, &rsg_store_{n}, {sort},\
                  \n\t\t\t   {}, sizeof(struct rsg_key_{n}), {});",
                 a.capacity, a.value_size
             );
@@ -364,7 +377,9 @@ pub fn array_frees(arrays: &[Array]) -> String {
         } else {
             let _ = write!(out, "\n\tvfree(rsg_store_{n});");
         }
-        let _ = write!(out, "\n\tvfree(rsg_sort_{n});");
+        if a.iterated {
+            let _ = write!(out, "\n\tvfree(rsg_sort_{n});");
+        }
     }
     out
 }

@@ -104,14 +104,15 @@ pub struct Globals {
     pub inits: Vec<String>,
 }
 
-pub fn globals(prog: &Program) -> Globals {
+/// `iterated`: the arrays some `foreach` walks (`ir::resources`).
+pub fn globals(prog: &Program, iterated: &std::collections::BTreeSet<usize>) -> Globals {
     let mut out = Globals {
         scalars: vec![],
         pstats: vec![],
         arrays: vec![],
         inits: vec![],
     };
-    for g in &prog.globals {
+    for (gi, g) in prog.globals.iter().enumerate() {
         let name = c_ident(&g.name);
         match &g.keys {
             None if g.ty == Type::Stats => {
@@ -171,6 +172,7 @@ pub fn globals(prog: &Program) -> Globals {
                     hash,
                     value_size,
                     capacity,
+                    iterated: iterated.contains(&gi),
                 });
             }
         }
