@@ -310,22 +310,19 @@ impl<'a> Lowerer<'a> {
                 let c = self.expr(cond);
                 let ty = self.ty(e);
                 let result = Place::Temp(self.value_temp(ty));
-                let then = self.nested(|l| {
-                    let v = l.expr(then);
-                    l.push(Op::Assign {
-                        dst: result.clone(),
-                        value: v,
-                        ty,
-                    });
-                });
-                let els = self.nested(|l| {
-                    let v = l.expr(els);
-                    l.push(Op::Assign {
-                        dst: result.clone(),
-                        value: v,
-                        ty,
-                    });
-                });
+                // Each branch evaluates its side into the result.
+                let branch = |l: &mut Self, side: &Expr| {
+                    l.nested(|l| {
+                        let value = l.expr(side);
+                        l.push(Op::Assign {
+                            dst: result.clone(),
+                            value,
+                            ty,
+                        });
+                    })
+                };
+                let then = branch(self, then);
+                let els = branch(self, els);
                 self.push(Op::If {
                     cond: c,
                     then,

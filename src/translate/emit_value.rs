@@ -13,23 +13,28 @@ const NEAR_FILES_MAX: usize = 31;
 /// near strings by their number in the module's `rs_near_files` table.
 pub struct Spelling<'a> {
     pub prog: &'a Program,
+    /// The files `rs_near_files` lists, in its order.
+    listed: &'a [String],
     near_files: HashMap<&'a str, usize>,
 }
 
 impl<'a> Spelling<'a> {
     pub fn new(prog: &'a Program, resources: &'a Resources) -> Spelling<'a> {
-        let near_files = (resources.near_files.iter().take(NEAR_FILES_MAX))
-            .enumerate()
+        let n = resources.near_files.len().min(NEAR_FILES_MAX);
+        let listed = &resources.near_files[..n];
+        let near_files = (listed.iter().enumerate())
             .map(|(i, f)| (f.as_str(), i))
             .collect();
-        Spelling { prog, near_files }
+        Spelling {
+            prog,
+            listed,
+            near_files,
+        }
     }
 
     /// The files `rs_near_files` lists, as C string literals.
-    pub fn near_file_table(resources: &Resources) -> Vec<String> {
-        (resources.near_files.iter().take(NEAR_FILES_MAX))
-            .map(|f| c_string(f))
-            .collect()
+    pub fn near_file_table(&self) -> Vec<String> {
+        self.listed.iter().map(|f| c_string(f)).collect()
     }
 
     pub fn place(&self, p: &Place) -> String {

@@ -326,10 +326,7 @@ pub fn translate(
     ctx.insert("handler_locks", &module_c::handler_locks(&handlers));
     ctx.insert("has_frames", &functions.iter().any(|f| f.frame.is_some()));
     ctx.insert("comparators", &comparator_code);
-    ctx.insert(
-        "near_files",
-        &emit_value::Spelling::near_file_table(&code.resources),
-    );
+    ctx.insert("near_files", &spell.near_file_table());
     ctx.insert("context_bytes", &context_bytes);
     let mut name_tables = Vec::new();
     if !tables.syscalls.is_empty() {
