@@ -35,6 +35,12 @@ impl KeyBuilder {
         k
     }
 
+    /// A key of only what is added to it, for caches of the target's facts rather than of
+    /// modules (the kernel's BTF does not change with rstap's runtime).
+    pub fn plain() -> KeyBuilder {
+        KeyBuilder::default()
+    }
+
     /// Adds one named input (the name keeps `a`+`bc` apart from `ab`+`c`).
     pub fn add(&mut self, name: &str, bytes: &[u8]) {
         self.hasher.update((name.len() as u64).to_le_bytes());

@@ -2,7 +2,8 @@
 //! "x86*"` in conditionals) and version strings (`kernel_v >= "6.1"`, picking the newest
 //! kernel). Depends on nothing, so the parser can use it without importing sema or kernel.
 
-/// `*` matches any run of characters (none included); every other character itself.
+/// `*` matches any run of characters (none included), `?` any one; every other character
+/// itself.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
@@ -11,7 +12,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
             star = Some(pi);
             pi += 1;
             mark = ni;
-        } else if pi < p.len() && p[pi] == n[ni] {
+        } else if pi < p.len() && (p[pi] == n[ni] || p[pi] == '?') {
             pi += 1;
             ni += 1;
         } else if let Some(s) = star {
@@ -49,6 +50,8 @@ mod tests {
         assert!(!glob_match("open*", "close"));
         assert!(glob_match("close", "close"));
         assert!(!glob_match("clos", "close"));
+        assert!(glob_match("vfs_rea?", "vfs_read"));
+        assert!(!glob_match("vfs_rea?", "vfs_readv"));
     }
 
     #[test]

@@ -39,8 +39,11 @@ fn pass1_over_the_tapset_library() {
     // Conditionals ask about the kernel, as `rstapc -p1 -I DIR` would.
     let pp = match rstap::kernel::find_target(None) {
         Ok(t) => {
-            let facts =
-                rstap::kernel::facts::KernelFacts::new(t.build_dir.clone(), t.config.clone());
+            let facts = rstap::kernel::facts::KernelFacts::new(
+                t.release.clone(),
+                t.build_dir.clone(),
+                t.config.clone(),
+            );
             rstap::driver::pp_context(Some(&t), Some(&facts), false, vec![])
         }
         Err(_) => PpContext {

@@ -29,10 +29,9 @@ pub(super) fn parse(plan: &Plan) -> Result<Option<(Parsed, Session)>, Failed> {
     } else {
         kernel::find_target(opts.release.as_deref())
     };
-    let facts = target
-        .as_ref()
-        .ok()
-        .map(|t| kernel::facts::KernelFacts::new(t.build_dir.clone(), t.config.clone()));
+    let facts = target.as_ref().ok().map(|t| {
+        kernel::facts::KernelFacts::new(t.release.clone(), t.build_dir.clone(), t.config.clone())
+    });
     let pp = pp_context(
         target.as_ref().ok(),
         facts.as_ref(),

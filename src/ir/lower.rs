@@ -333,7 +333,8 @@ impl<'a> Lowerer<'a> {
             ExprKind::Call { args, .. } => self.call(e, args),
             ExprKind::Target { .. } => match self.prog.targets[&e.id] {
                 ContextRef::ProcfsValue => Value::ProcfsValue,
-                ContextRef::Arg(i) => Value::Arg(i),
+                ContextRef::Arg(i, repr) => Value::Arg(i, repr),
+                ContextRef::Return(repr) => Value::Return(repr),
                 ContextRef::Instance(k) => Value::Instance(k),
             },
             other => unreachable!("pass 2 rejects {other:?}"),
@@ -494,9 +495,12 @@ impl<'a> Lowerer<'a> {
 /// temporary (each is handed out once per statement). Variables and elements can change.
 fn stable(v: &Value) -> bool {
     match v {
-        Value::Long(_) | Value::Str(_) | Value::Column(_) | Value::Instance(_) | Value::Arg(_) => {
-            true
-        }
+        Value::Long(_)
+        | Value::Str(_)
+        | Value::Column(_)
+        | Value::Instance(_)
+        | Value::Arg(..)
+        | Value::Return(_) => true,
         Value::Place(Place::Temp(t)) => matches!(t.kind, TempKind::Long | TempKind::String),
         _ => false,
     }

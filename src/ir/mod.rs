@@ -17,7 +17,7 @@ mod lower_data;
 pub mod resources;
 pub mod visit;
 
-use crate::sema::{Conversion, FunctionCode, Type};
+use crate::sema::{ArgRepr, Conversion, FunctionCode, Type};
 use crate::source::SourceMap;
 
 /// A lowered body: its operations and the temporaries they use.
@@ -98,8 +98,10 @@ pub enum Value {
     /// by its literal or its column when handlers are formed.
     Instance(usize),
     Place(Place),
-    /// The probe's i-th argument.
-    Arg(usize),
+    /// The probe's i-th argument, a C integer as the repr says (a pointer is a word).
+    Arg(usize, ArgRepr),
+    /// A return probe's return value, likewise.
+    Return(ArgRepr),
     /// A procfs read probe's `$value`.
     ProcfsValue,
     /// A place in the script, for run-time errors (stap's "near WHAT at FILE:LINE:COL").

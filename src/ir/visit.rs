@@ -112,7 +112,8 @@ pub fn $value(v: &$($mut)? Value, f: &mut impl FnMut(&$($mut)? Value)) {
         | Value::Column(_)
         | Value::Instance(_)
         | Value::Place(_)
-        | Value::Arg(_)
+        | Value::Arg(..)
+        | Value::Return(_)
         | Value::ProcfsValue
         | Value::Near(_)
         | Value::ElementOr { .. }

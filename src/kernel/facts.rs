@@ -2,7 +2,9 @@
 //! asked, and passed by reference to every pass that needs it: pass 1's conditionals ask
 //! the same `.config` that decides the architecture, pass 2 matches `syscall.*` against
 //! the same table pass 3 prints names from, and every `kernel.trace` point is looked up in
-//! event headers read once.
+//! event headers read once; the BTF (a few megabytes) is parsed once, when a probe first
+//! needs a function's prototype.
+use super::btf::KernelBtf;
 use super::config::{Arch, KernelConfig};
 use super::syscalls::Syscall;
 use super::tracepoints::{EventHeaders, Tracepoint};
@@ -11,27 +13,35 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 pub struct KernelFacts {
+    release: String,
     build_dir: PathBuf,
     config: OnceLock<Result<Arc<KernelConfig>, Error>>,
     syscalls: OnceLock<Result<Vec<Syscall>, Error>>,
     errnos: OnceLock<Result<Vec<(i32, String)>, Error>>,
     event_headers: OnceLock<Result<EventHeaders, Error>>,
+    btf: OnceLock<Result<KernelBtf, Error>>,
 }
 
 impl KernelFacts {
     /// The facts of the kernel built in `build_dir`; `config` is its `.config` when it was
     /// already read (by the target's selection), else it is read when first asked.
-    pub fn new(build_dir: PathBuf, config: Option<Arc<KernelConfig>>) -> KernelFacts {
+    pub fn new(
+        release: String,
+        build_dir: PathBuf,
+        config: Option<Arc<KernelConfig>>,
+    ) -> KernelFacts {
         let known = OnceLock::new();
         if let Some(config) = config {
             let _ = known.set(Ok(config));
         }
         KernelFacts {
+            release,
             build_dir,
             config: known,
             syscalls: OnceLock::new(),
             errnos: OnceLock::new(),
             event_headers: OnceLock::new(),
+            btf: OnceLock::new(),
         }
     }
 
@@ -75,5 +85,23 @@ impl KernelFacts {
             .as_ref()
             .map_err(Clone::clone)?
             .find(system, name)
+    }
+
+    /// The target's BTF: its functions' prototypes and its types (see [`super::btf::load`]
+    /// for where it is looked for).
+    pub fn btf(&self) -> Result<&KernelBtf, Error> {
+        self.btf
+            .get_or_init(|| {
+                let image = PathBuf::from(format!("/boot/vmlinuz-{}", self.release));
+                let raw = super::btf::load::vmlinux_btf(
+                    &self.release,
+                    &image,
+                    &super::running_release(),
+                    crate::cache::dir().as_deref(),
+                )?;
+                KernelBtf::parse(raw)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }

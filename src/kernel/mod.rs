@@ -1,4 +1,5 @@
 //! The target kernel: which one we build for, and where its build directory is.
+pub mod btf;
 pub mod config;
 pub mod errno;
 pub mod error;
@@ -60,7 +61,7 @@ pub fn find_target_for_vm(requested: Option<&str>) -> Result<Target, Error> {
     )
 }
 
-fn running_release() -> String {
+pub(crate) fn running_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_default()

@@ -109,6 +109,19 @@ pub struct Expansion {
     pub span: Span,
 }
 
+impl Expansion {
+    /// Its `$name`s, for analysis, with the point that provides them when the user wrote a
+    /// wildcard that matched it.
+    pub fn targets(&self) -> super::analyze::Targets {
+        let i = &self.instances[0];
+        let wild = i.point != i.resolved && i.point.contains(['*', '?']);
+        super::analyze::Targets {
+            vars: self.context.clone(),
+            at: wild.then(|| i.resolved.clone()),
+        }
+    }
+}
+
 /// Expands a user's probe point. A point that matches nothing is an error naming the
 /// component that failed, unless it is optional (`?`).
 pub fn expand(
@@ -170,20 +183,28 @@ fn expand_into(
             return if point.optional { Ok(()) } else { Err(d) };
         }
         return match resolve_point(point, ctx) {
-            Ok(kind) => {
-                let mut concrete = point.clone();
-                (concrete.optional, concrete.sufficient) = (false, false);
-                out.push(Expansion {
-                    context: kind.family().context(),
-                    instances: vec![Instance {
+            Ok(places) => {
+                // Places with the same `$name`s (a wildcard's functions of one prototype)
+                // share one body, elaborated once; each other context gets its own copy.
+                let first = out.len();
+                for (kind, resolved) in places {
+                    let context = kind.family().context();
+                    let instance = Instance {
                         point: super::probes::point_text(point),
-                        resolved: super::probes::point_text(&concrete),
+                        resolved,
                         kind,
                         consts: vec![],
-                    }],
-                    body: body.clone(),
-                    span: point.span,
-                });
+                    };
+                    match out[first..].iter_mut().find(|x| x.context == context) {
+                        Some(x) => x.instances.push(instance),
+                        None => out.push(Expansion {
+                            context,
+                            instances: vec![instance],
+                            body: body.clone(),
+                            span: point.span,
+                        }),
+                    }
+                }
                 Ok(())
             }
             Err(_) if point.optional => Ok(()),

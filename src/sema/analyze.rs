@@ -24,6 +24,14 @@ pub enum BodyOwner {
     Function(usize),
 }
 
+/// The `$name`s a probe body can read, and the point that provides them when it is not the
+/// one the user wrote (a wildcard's function), for messages.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub vars: Vec<super::program::ContextVar>,
+    pub at: Option<String>,
+}
+
 pub struct Analyzer<'p> {
     pub prog: &'p mut Program,
     pub diags: Vec<Diagnostic>,
@@ -35,9 +43,8 @@ pub struct Analyzer<'p> {
     /// Library functions by name, one per arity, pulled in on first call.
     pub(super) library: &'p HashMap<String, Vec<FunctionDecl>>,
     pub(super) bodies: Vec<(BodyOwner, Block)>,
-    /// Per body: the `$name` target variables its probe point provides.
     /// Each body's `$name`s (none for a function's).
-    pub(super) target_names: Vec<Vec<super::program::ContextVar>>,
+    pub(super) target_names: Vec<Targets>,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -211,14 +218,14 @@ impl<'p> Analyzer<'p> {
         }
         self.fns[f].body = Some(self.bodies.len());
         self.bodies.push((BodyOwner::Function(f), block.clone()));
-        self.target_names.push(vec![]);
+        self.target_names.push(Targets::default());
         self.states.push(state);
         self.changed = true;
     }
 
     /// Types every probe body (and every function they reach) to a fixpoint, then walks once
     /// more reporting what is still wrong.
-    pub fn run(&mut self, probe_bodies: Vec<(Block, Vec<super::program::ContextVar>)>) {
+    pub fn run(&mut self, probe_bodies: Vec<(Block, Targets)>) {
         for (b, targets) in probe_bodies {
             self.bodies.push((BodyOwner::Probe, b));
             self.target_names.push(targets);

@@ -122,7 +122,8 @@ impl Analyzer<'_> {
             return None; // not supported yet (checks.rs)
         }
         let bare = name.trim_start_matches('$');
-        let names = &self.target_names[self.current];
+        let targets = &self.target_names[self.current];
+        let names = &targets.vars;
         match names.iter().find(|v| v.name == bare) {
             Some(v) => {
                 let (source, ty) = (v.source, v.ty);
@@ -136,10 +137,14 @@ impl Analyzer<'_> {
                     .filter(|v| !v.name.starts_with("__"))
                     .map(|v| format!("${}", v.name))
                     .collect();
+                let point = match &targets.at {
+                    Some(p) => format!("its point {p}"),
+                    None => "this probe point".to_string(),
+                };
                 let have = if visible.is_empty() {
-                    "this probe point provides no target variables".to_string()
+                    format!("{point} provides no target variables")
                 } else {
-                    format!("this probe point provides {}", visible.join(", "))
+                    format!("{point} provides {}", visible.join(", "))
                 };
                 self.error(
                     Diagnostic::error(e.span, format!("unknown target variable `{name}`"))

@@ -125,7 +125,13 @@ pub fn expand(
                 }
             }
             let kind = match resolve_point(&concrete, ctx) {
-                Ok(kind) => kind,
+                Ok(mut places) if places.len() == 1 => places.remove(0).0,
+                Ok(_) => {
+                    return Err(no_match(
+                        wanted,
+                        "a family's entry point must be one place, not a wildcard",
+                    ))
+                }
                 Err(_) if target.optional => continue,
                 Err(d) => return Err(d.with_note(point.span, "while expanding this probe point")),
             };
@@ -164,7 +170,7 @@ fn family_context(family: Family, mut provided: Vec<ContextVar>) -> Vec<ContextV
 }
 
 /// The member name closest to a misspelt one, if one is close (`opnat`: `openat`).
-fn nearest<'a>(name: &str, members: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(super) fn nearest<'a>(name: &str, members: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     members
         .map(|m| (strsim::levenshtein(name, m), m))
         .filter(|(d, m)| *d <= 2.max(m.len() / 4))

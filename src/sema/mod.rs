@@ -148,7 +148,7 @@ pub fn elaborate(
     analyzer.run(
         expansions
             .iter()
-            .map(|x| (x.body.clone(), x.context.clone()))
+            .map(|x| (x.body.clone(), x.targets()))
             .collect(),
     );
     // Said before the end probes below read the globals nobody else reads.
@@ -167,7 +167,7 @@ pub fn elaborate(
         analyzer.run(
             dumps
                 .iter()
-                .map(|x| (x.body.clone(), x.context.clone()))
+                .map(|x| (x.body.clone(), x.targets()))
                 .collect(),
         );
         expansions.extend(dumps);

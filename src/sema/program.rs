@@ -125,12 +125,32 @@ pub struct ContextVar {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextRef {
-    /// The probe's i-th argument (a tracepoint's, in declaration order).
-    Arg(usize),
+    /// The probe's i-th argument (a tracepoint's, in declaration order; a kernel function's,
+    /// as the calling convention passes it), read as `ArgRepr` says.
+    Arg(usize, ArgRepr),
+    /// A return probe's return value.
+    Return(ArgRepr),
     /// A procfs read probe's `$value`: the file's content, written by the body.
     ProcfsValue,
     /// The instance's i-th constant (`Instance::consts`).
     Instance(usize),
+}
+
+/// How a probe's argument becomes a script's long: a C integer of `bytes` bytes, signed or
+/// not, held in the low bytes of a machine word (a register, or a tracepoint's argument
+/// already converted to `long` by C, which is `WORD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArgRepr {
+    pub bytes: u8,
+    pub signed: bool,
+}
+
+impl ArgRepr {
+    /// A whole machine word: a pointer, a `long`, a value C already widened.
+    pub const WORD: ArgRepr = ArgRepr {
+        bytes: 8,
+        signed: true,
+    };
 }
 
 /// What a name in an expression refers to.

@@ -3,7 +3,7 @@ use super::c_names::{c_ident, long_literal};
 use super::cwriter::c_string;
 use crate::ir::resources::Resources;
 use crate::ir::*;
-use crate::sema::{Program, Type};
+use crate::sema::{ArgRepr, Program, Type};
 use std::collections::HashMap;
 
 /// The most files a near string names by number (bytes 1 to 31); the rest are named in full.
@@ -104,7 +104,8 @@ fn value(sp: &Spelling, v: &Value) -> String {
         Value::Column(n) => format!("k->c{n}"),
         Value::Instance(c) => unreachable!("handlers replace per-instance constant {c}"),
         Value::Place(p) => place(prog, p),
-        Value::Arg(i) => format!("((int64_t)c->args[{i}])"),
+        Value::Arg(i, repr) => widened(&format!("c->args[{i}]"), *repr),
+        Value::Return(repr) => widened("regs_return_value(c->regs)", *repr),
         Value::ProcfsValue => "((const char *)rsg_procfs_value->data)".into(),
         Value::Near(n) => sp.near(n),
         Value::Neg(a) => format!("(-{})", of(a)),
@@ -175,4 +176,19 @@ pub fn stat_ptr(stat: &StatRef) -> String {
         StatRef::Combined(t) => format!("((const struct rs_stat *)&{})", temp(*t)),
         StatRef::Element(slot) => format!("((const struct rs_stat *){})", temp(*slot)),
     }
+}
+
+/// A machine word holding a C integer of `repr`'s width in its low bytes, as a script's long:
+/// truncated to that width, then sign- or zero-extended.
+fn widened(word: &str, repr: ArgRepr) -> String {
+    let c = match (repr.bytes, repr.signed) {
+        (1, true) => "int8_t",
+        (1, false) => "uint8_t",
+        (2, true) => "int16_t",
+        (2, false) => "uint16_t",
+        (4, true) => "int32_t",
+        (4, false) => "uint32_t",
+        _ => return format!("((int64_t){word})"),
+    };
+    format!("((int64_t)({c}){word})")
 }

@@ -1,19 +1,79 @@
 //! `kprobe.function("SYMBOL")` and its `.return`: a kprobe or kretprobe on one kernel symbol.
+//! `kernel.function(...)` (`kernel_function.rs`) makes the same probes, with the function's
+//! prototype from BTF, so its arguments and return value are typed `$name`s.
 use super::Family;
 use crate::diag::Diagnostic;
+use crate::kernel::btf::{CValue, FuncSig};
 use crate::sema::probes::{bad_arg, no_match, no_more};
-use crate::sema::program::ProbeKind;
+use crate::sema::program::{ArgRepr, ContextRef, ContextVar, ProbeKind, Type};
 use crate::syntax::ast::{Component, Literal};
 
-/// `kprobe.function("SYMBOL")` (`.return`: a kretprobe). A symbol the running kernel lacks
-/// is counted and reported at start, not fatal.
+/// How many arguments the calling convention passes in registers (x86-64: rdi, rsi, rdx,
+/// rcx, r8, r9), which are all a probe reads: later ones are on the stack.
+pub const REGISTER_ARGS: usize = 6;
+
+/// A kprobe (`.return`: a kretprobe) on one kernel symbol. A symbol the running kernel lacks
+/// or refuses is counted and reported at start, not fatal unless nothing registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kprobe {
     pub symbol: String,
     pub ret: bool,
+    /// The function's prototype, for `kernel.function`: its arguments are `$name`s (in a
+    /// return probe, their values at entry, saved then) and, in a return probe, `$return`.
+    pub sig: Option<FuncSig>,
+    /// `.maxactive(N)`: how many calls may be inside the function at once before a return
+    /// is missed; `None` is the module's default (`KRETACTIVE`).
+    pub maxactive: Option<u32>,
 }
 
-impl Family for Kprobe {}
+impl Kprobe {
+    /// The arguments a probe can read: those in registers, of a type a long holds.
+    fn readable_args(&self) -> impl Iterator<Item = (usize, &str, ArgRepr)> {
+        let params = self.sig.iter().flat_map(|s| &s.params);
+        params
+            .take(REGISTER_ARGS)
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p.name.as_str(), repr(p.ty.value)?)))
+    }
+}
+
+/// How a register holds a value of a C type, if a long can: pointers are whole words.
+fn repr(v: CValue) -> Option<ArgRepr> {
+    match v {
+        CValue::Int { bytes, signed } => Some(ArgRepr { bytes, signed }),
+        CValue::Pointer => Some(ArgRepr::WORD),
+        CValue::Void | CValue::Aggregate => None,
+    }
+}
+
+impl Family for Kprobe {
+    fn context(&self) -> Vec<ContextVar> {
+        let mut vars: Vec<ContextVar> = self
+            .readable_args()
+            .map(|(i, name, r)| ContextVar {
+                name: name.to_string(),
+                ty: Type::Long,
+                source: ContextRef::Arg(i, r),
+            })
+            .collect();
+        let ret = self.sig.as_ref().filter(|_| self.ret);
+        if let Some(r) = ret.and_then(|s| repr(s.ret.value)) {
+            vars.push(ContextVar {
+                name: "return".into(),
+                ty: Type::Long,
+                source: ContextRef::Return(r),
+            });
+        }
+        vars
+    }
+
+    fn context_args(&self) -> usize {
+        self.readable_args()
+            .map(|(i, _, _)| i + 1)
+            .max()
+            .unwrap_or(0)
+    }
+}
 
 /// `kprobe.function("SYMBOL")` and `kprobe.function("SYMBOL").return`.
 pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
@@ -56,5 +116,7 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
     Ok(ProbeKind::Kprobe(Kprobe {
         symbol: symbol.clone(),
         ret,
+        sig: None,
+        maxactive: None,
     }))
 }

@@ -7,6 +7,7 @@
 //!
 //! [`ProbeKind`] is matched only here and in the attach half: the rest of the compiler asks
 //! its [`Family`].
+mod kernel_function;
 pub mod kprobe;
 pub mod once;
 pub mod procfs;
@@ -27,8 +28,24 @@ pub struct ProviderCtx<'a> {
     pub facts: Option<&'a crate::kernel::facts::KernelFacts>,
 }
 
-/// Resolves one probe point to where it attaches, or says which component did not match.
-pub fn resolve_point(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
+/// Resolves one probe point to the places it attaches (a wildcard, several), each with its
+/// point as `pp()` spells it, or says which component did not match.
+pub fn resolve_point(
+    p: &ProbePoint,
+    ctx: &ProviderCtx,
+) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
+    let comps = &p.components;
+    if comps[0].name == "kernel" && comps.get(1).is_some_and(|c| c.name == "function") {
+        return kernel_function::resolve(comps, ctx);
+    }
+    let mut concrete = p.clone();
+    (concrete.optional, concrete.sufficient) = (false, false);
+    let text = super::probes::point_text(&concrete);
+    Ok(vec![(resolve_one(p, ctx)?, text)])
+}
+
+/// The families whose point is one place.
+fn resolve_one(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
     let comps = &p.components;
     match comps[0].name.as_str() {
         "kernel" if comps.get(1).is_some_and(|c| c.name == "trace") => {

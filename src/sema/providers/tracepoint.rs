@@ -5,7 +5,7 @@ use crate::diag::Diagnostic;
 use crate::kernel::tracepoints::Tracepoint;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
-use crate::sema::program::{ContextRef, ContextVar, Type};
+use crate::sema::program::{ArgRepr, ContextRef, ContextVar, Type};
 use crate::syntax::ast::{Component, Literal};
 
 /// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
@@ -57,7 +57,7 @@ impl Family for Tracepoint {
             .map(|(i, a)| ContextVar {
                 name: a.name.clone(),
                 ty: Type::Long,
-                source: ContextRef::Arg(i),
+                source: ContextRef::Arg(i, ArgRepr::WORD),
             })
             .collect()
     }

@@ -1,0 +1,266 @@
+//! The target kernel's BTF: every function's prototype and every type, read from the kernel
+//! image (see [`load`]) instead of an 858 MB debug package. The rest of rstap sees only
+//! what this module derives from it ([`FuncSig`], [`CType`]): names, C spellings and what a
+//! value of each type is to a script, so no pass depends on the reader crate.
+//!
+//! The reader is `btf-rs` (LGPL-2.1-or-later, maintained by the retis project): it parses
+//! raw BTF and resolves types by id and name, which is all this needs.
+mod bzimage;
+pub mod load;
+
+use super::Error;
+use btf_rs::{Btf, BtfType, Type};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub struct KernelBtf {
+    btf: Btf,
+    origin: PathBuf,
+    /// Every function's name, sorted: the probeable set wildcards are matched against.
+    functions: OnceLock<Vec<String>>,
+}
+
+/// A function's prototype.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncSig {
+    pub name: String,
+    pub params: Vec<Param>,
+    pub ret: CType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Param {
+    pub name: String,
+    pub ty: CType,
+}
+
+/// A C type: how stap spells it (`struct file*`, `size_t`) and what its value is to a script.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CType {
+    /// Its BTF id, for what is read through it later (members, pointees).
+    pub id: u32,
+    pub spelling: String,
+    pub value: CValue,
+}
+
+/// What a value of a C type is, with typedefs and qualifiers seen through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CValue {
+    /// An integer, an enum or a bool, of this many bytes.
+    Int {
+        bytes: u8,
+        signed: bool,
+    },
+    /// A pointer: an address, a long to the script.
+    Pointer,
+    Void,
+    /// A struct, union, array, float or function, which no register holds as a long.
+    Aggregate,
+}
+
+impl KernelBtf {
+    /// Parses raw vmlinux BTF read from `origin`.
+    pub fn parse(raw: load::Raw) -> Result<KernelBtf, Error> {
+        let btf = match &raw.data {
+            load::Data::Bytes(b) => Btf::from_bytes(b),
+            load::Data::File(f) => Btf::from_file_with_backend(f, btf_rs::Backend::Mmap),
+        };
+        let btf = btf.map_err(|e| Error::Unexpected {
+            path: raw.origin.clone(),
+            what: format!("its BTF cannot be read: {e}"),
+        })?;
+        Ok(KernelBtf {
+            btf,
+            origin: raw.origin,
+            functions: OnceLock::new(),
+        })
+    }
+
+    /// Where the BTF was read from.
+    pub fn origin(&self) -> &Path {
+        &self.origin
+    }
+
+    /// Every function the BTF describes, sorted by name. A function the compiler inlined
+    /// everywhere has no entry: it cannot be probed.
+    pub fn function_names(&self) -> &[String] {
+        self.functions.get_or_init(|| {
+            let (start, end) = self.btf.base().type_id_range();
+            let mut names: Vec<String> = (start..=end)
+                .filter_map(|id| match self.btf.resolve_type_by_id(id) {
+                    Ok(Type::Func(f)) => self.btf.resolve_name(&f).ok(),
+                    _ => None,
+                })
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        })
+    }
+
+    /// The prototype of function `name`, if the BTF has it.
+    pub fn function(&self, name: &str) -> Option<FuncSig> {
+        let ids = self.btf.resolve_ids_by_name(name).ok()?;
+        let func = ids
+            .iter()
+            .find_map(|&id| match self.btf.resolve_type_by_id(id) {
+                Ok(Type::Func(f)) => Some(f),
+                _ => None,
+            })?;
+        let Ok(Type::FuncProto(proto)) = self.btf.resolve_chained_type(&func) else {
+            return None;
+        };
+        let params = proto
+            .parameters
+            .iter()
+            .filter(|p| !p.is_variadic())
+            .enumerate()
+            .map(|(i, p)| Param {
+                // A parameter without a name (`void f(int)`) is still an argument.
+                name: self
+                    .btf
+                    .resolve_name(p)
+                    .ok()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| format!("arg{}", i + 1)),
+                ty: self.ctype(p.get_type_id().unwrap_or(0)),
+            })
+            .collect();
+        Some(FuncSig {
+            name: name.to_string(),
+            params,
+            ret: self.ctype(proto.return_type_id()),
+        })
+    }
+
+    /// The type with BTF id `id`.
+    pub fn ctype(&self, id: u32) -> CType {
+        CType {
+            id,
+            spelling: self.spell(id, 0),
+            value: self.value_of(id, 0),
+        }
+    }
+
+    fn spell(&self, id: u32, depth: usize) -> String {
+        if depth > 16 {
+            return "?".into();
+        }
+        let name = |t: &dyn BtfType| self.btf.resolve_name(t).unwrap_or_default();
+        let chained = |t: &dyn BtfType| self.spell(t.get_type_id().unwrap_or(0), depth + 1);
+        match self.btf.resolve_type_by_id(id) {
+            Ok(Type::Void) | Err(_) if id == 0 => "void".into(),
+            Ok(Type::Int(t)) => name(&t),
+            Ok(Type::Float(t)) => name(&t),
+            Ok(Type::Typedef(t)) => name(&t),
+            Ok(Type::Ptr(t)) => match self.btf.resolve_chained_type(&t) {
+                Ok(Type::FuncProto(_)) => "void*".into(),
+                _ => format!("{}*", chained(&t)),
+            },
+            Ok(Type::Array(t)) => format!("{}[{}]", chained(&t), t.len()),
+            Ok(Type::Struct(t)) => format!("struct {}", name(&t)),
+            Ok(Type::Union(t)) => format!("union {}", name(&t)),
+            Ok(Type::Enum(t)) => format!("enum {}", name(&t)),
+            Ok(Type::Enum64(t)) => format!("enum {}", name(&t)),
+            Ok(Type::Fwd(t)) => name(&t),
+            // Qualifiers are not part of stap's spelling (`char*` for `const char __user *`).
+            Ok(Type::Const(t) | Type::Volatile(t) | Type::Restrict(t)) => chained(&t),
+            Ok(Type::TypeTag(t)) => chained(&t),
+            _ => "?".into(),
+        }
+    }
+
+    fn value_of(&self, id: u32, depth: usize) -> CValue {
+        if depth > 16 {
+            return CValue::Aggregate;
+        }
+        let chained = |t: &dyn BtfType| self.value_of(t.get_type_id().unwrap_or(0), depth + 1);
+        let int = |bytes: usize, signed: bool| CValue::Int {
+            bytes: bytes.clamp(1, 8) as u8,
+            signed,
+        };
+        match self.btf.resolve_type_by_id(id) {
+            _ if id == 0 => CValue::Void,
+            Ok(Type::Int(t)) => int(t.size(), t.is_signed() && !t.is_bool()),
+            Ok(Type::Enum(t)) => int(t.size(), t.is_signed()),
+            Ok(Type::Enum64(t)) => int(t.size(), t.is_signed()),
+            Ok(Type::Ptr(_)) => CValue::Pointer,
+            Ok(Type::Typedef(t)) => chained(&t),
+            Ok(Type::Const(t) | Type::Volatile(t) | Type::Restrict(t)) => chained(&t),
+            Ok(Type::TypeTag(t)) => chained(&t),
+            _ => CValue::Aggregate,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kernel image installed here (setup.sh installs both of bookworm's lines):
+    /// its BTF is found and describes `vfs_read` as the kernel declares it.
+    #[test]
+    fn each_installed_image_describes_vfs_read() {
+        let images: Vec<_> = std::fs::read_dir("/boot")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                Some((name.strip_prefix("vmlinuz-")?.to_string(), e.path()))
+            })
+            .collect();
+        if images.is_empty() {
+            eprintln!("skipped: no /boot/vmlinuz-* here");
+            return;
+        }
+        let cache = tempfile::tempdir().unwrap();
+        for (release, image) in images {
+            // The cache directory is this test's: the first read decompresses, the second
+            // reads the copy it stored.
+            for round in 0..2 {
+                let raw = load::vmlinux_btf(&release, &image, "none", Some(cache.path()))
+                    .unwrap_or_else(|e| panic!("{release}: {e}"));
+                let from_cache = matches!(raw.data, load::Data::File(_));
+                assert_eq!(from_cache, round == 1, "{release}, round {round}");
+                assert_eq!(raw.origin, image);
+                let btf = KernelBtf::parse(raw).unwrap();
+                let f = btf.function("vfs_read").expect("vfs_read in BTF");
+                let params: Vec<String> = f
+                    .params
+                    .iter()
+                    .map(|p| format!("{}:{}", p.name, p.ty.spelling))
+                    .collect();
+                assert_eq!(
+                    params,
+                    [
+                        "file:struct file*",
+                        "buf:char*",
+                        "count:size_t",
+                        "pos:loff_t*"
+                    ],
+                    "{release}"
+                );
+                assert_eq!(f.ret.spelling, "ssize_t");
+                assert_eq!(
+                    f.ret.value,
+                    CValue::Int {
+                        bytes: 8,
+                        signed: true
+                    }
+                );
+                assert_eq!(
+                    f.params[2].ty.value,
+                    CValue::Int {
+                        bytes: 8,
+                        signed: false
+                    }
+                );
+                assert!(btf
+                    .function_names()
+                    .binary_search(&"vfs_write".to_string())
+                    .is_ok());
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `kernel.function("PATTERN")[.call|.return[.maxactive(N)]]`: kprobes on the kernel's
+//! functions, matched against the functions its BTF describes and typed from their
+//! prototypes, so no debug package is needed. A wildcard matches every function the BTF
+//! has (those the compiler inlined everywhere have no entry and cannot be probed); a
+//! function the kernel refuses to probe (its kprobe blacklist, `notrace`) is counted when
+//! the module starts, as a symbol `kprobe.function` names that the kernel lacks.
+use super::kprobe::Kprobe;
+use super::ProviderCtx;
+use crate::diag::Diagnostic;
+use crate::sema::probes::{bad_arg, no_match};
+use crate::sema::program::ProbeKind;
+use crate::syntax::ast::{Component, Literal};
+
+/// Each function `kernel.function(...)` names, with its point as `pp()` spells it.
+pub(super) fn resolve(
+    comps: &[Component],
+    ctx: &ProviderCtx,
+) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
+    let f = &comps[1];
+    let Some(Literal::Str(pattern)) = &f.arg else {
+        return Err(bad_arg(f, "a function name or wildcard string"));
+    };
+    let suffix = Suffix::parse(&comps[2..])?;
+    if let Some((_, place)) = pattern.split_once('@') {
+        return Err(no_match(
+            f,
+            &format!(
+                "a source file or line (`@{place}`) is known only from the kernel's DWARF \
+                 debug information, which rstap does not read yet (stap reads it from the \
+                 package linux-image-KVER-dbg); name the function alone"
+            ),
+        ));
+    }
+    if pattern.is_empty()
+        || !pattern
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '?')
+    {
+        return Err(bad_arg(
+            f,
+            "a function name of letters, digits and `_`, with `*` or `?` wildcards",
+        ));
+    }
+    let btf = ctx
+        .facts
+        .ok_or_else(|| {
+            no_match(
+                f,
+                "kernel functions are looked up in the target kernel's BTF, and no target \
+                 kernel was found",
+            )
+        })?
+        .btf()
+        .map_err(|e| no_match(f, &e.to_string()))?;
+    let wildcard = pattern.contains(['*', '?']);
+    let names: Vec<&str> = if wildcard {
+        btf.function_names()
+            .iter()
+            .filter(|n| crate::names::glob_match(pattern, n))
+            .map(String::as_str)
+            .collect()
+    } else {
+        vec![pattern.as_str()]
+    };
+    if names.is_empty() {
+        return Err(no_match(
+            f,
+            "no function in the target kernel's BTF matches this",
+        ));
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let Some(sig) = btf.function(name) else {
+            let mut d = no_match(f, "the target kernel's BTF has no function of this name");
+            if let Some(near) = super::super::families::nearest(
+                name,
+                btf.function_names().iter().map(String::as_str),
+            ) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            return Err(d);
+        };
+        let point = format!("kernel.function({name:?}){}", suffix.text());
+        let kind = ProbeKind::Kprobe(Kprobe {
+            symbol: name.to_string(),
+            ret: suffix.ret,
+            sig: Some(sig),
+            maxactive: suffix.maxactive,
+        });
+        out.push((kind, point));
+    }
+    Ok(out)
+}
+
+/// What follows `function(...)`.
+struct Suffix {
+    call: bool,
+    ret: bool,
+    maxactive: Option<u32>,
+}
+
+impl Suffix {
+    fn parse(rest: &[Component]) -> Result<Suffix, Diagnostic> {
+        let mut s = Suffix {
+            call: false,
+            ret: false,
+            maxactive: None,
+        };
+        for c in rest {
+            match (c.name.as_str(), &c.arg) {
+                ("call", None) if !s.call && !s.ret => s.call = true,
+                ("return", None) if !s.ret && !s.call => s.ret = true,
+                ("maxactive", Some(Literal::Number(n))) if s.ret && s.maxactive.is_none() => {
+                    // The kernel allocates this many instances per kretprobe at registration.
+                    if !(1..=4096).contains(n) {
+                        return Err(bad_arg(c, "a number of instances from 1 to 4096"));
+                    }
+                    s.maxactive = Some(*n as u32);
+                }
+                ("maxactive", _) if s.ret => return Err(bad_arg(c, "a number of instances")),
+                ("maxactive", _) => {
+                    return Err(no_match(c, "`.maxactive(N)` follows `.return`"));
+                }
+                ("inline", None) => {
+                    return Err(no_match(
+                        c,
+                        "inlined instances are known only from the kernel's DWARF debug \
+                         information, which rstap does not read yet",
+                    ));
+                }
+                ("exported" | "callee" | "callees" | "label", _) => {
+                    return Err(no_match(c, "not supported yet"));
+                }
+                _ => {
+                    return Err(no_match(
+                        c,
+                        "expected `.call`, `.return` or `.return.maxactive(N)` here",
+                    ))
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    fn text(&self) -> String {
+        let mut t = String::new();
+        if self.call {
+            t.push_str(".call");
+        }
+        if self.ret {
+            t.push_str(".return");
+        }
+        if let Some(n) = self.maxactive {
+            t.push_str(&format!(".maxactive({n})"));
+        }
+        t
+    }
+}
