@@ -331,12 +331,18 @@ impl<'a> Lowerer<'a> {
                 Value::Place(result)
             }
             ExprKind::Call { args, .. } => self.call(e, args),
-            ExprKind::Target { .. } => match self.prog.targets[&e.id] {
-                ContextRef::ProcfsValue => Value::ProcfsValue,
-                ContextRef::Arg(i, repr) => Value::Arg(i, repr),
-                ContextRef::Return(repr) => Value::Return(repr),
-                ContextRef::Instance(k) => Value::Instance(k),
-            },
+            ExprKind::Target { name, path, .. } => {
+                let base = match self.prog.targets[&e.id] {
+                    ContextRef::ProcfsValue => Value::ProcfsValue,
+                    ContextRef::Arg(i, repr) => Value::Arg(i, repr),
+                    ContextRef::Return(repr) => Value::Return(repr),
+                    ContextRef::Instance(k) => Value::Instance(k),
+                };
+                match self.prog.target_paths.get(&e.id) {
+                    Some(p) => self.target_path(base, p, path, name, e.span),
+                    None => base,
+                }
+            }
             other => unreachable!("pass 2 rejects {other:?}"),
         }
     }

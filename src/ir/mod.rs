@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod lower;
 mod lower_call;
 mod lower_data;
+mod lower_target;
 pub mod resources;
 pub mod visit;
 
@@ -384,6 +385,17 @@ pub enum Op {
         function: usize,
         args: Vec<Value>,
         result: Option<Place>,
+    },
+    /// Reads `bytes` (1, 2, 4 or 8) of kernel memory at `addr` into long temporary `dst`
+    /// without ever faulting, extended as `signed` says; a bitfield is `bits` bits from
+    /// bit `shift` of them. A bad address ends the handler ("kernel read fault at ADDR").
+    KernelRead {
+        dst: Temp,
+        addr: Value,
+        bytes: u8,
+        signed: bool,
+        bitfield: Option<(u8, u8)>,
+        near: Value,
     },
     /// The name of a number from a target table ("" if none) into a string place.
     NameOf {

@@ -27,6 +27,10 @@ fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
                 $value(near, f);
             }
         }
+        Op::KernelRead { addr, near, .. } => {
+            $value(addr, f);
+            $value(near, f);
+        }
         Op::Assign { value, .. }
         | Op::Append { value, .. }
         | Op::SetProcfsValue { value, .. }

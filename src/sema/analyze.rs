@@ -45,6 +45,8 @@ pub struct Analyzer<'p> {
     pub(super) bodies: Vec<(BodyOwner, Block)>,
     /// Each body's `$name`s (none for a function's).
     pub(super) target_names: Vec<Targets>,
+    /// The target kernel's facts: member paths of target variables walk its BTF types.
+    pub(super) facts: Option<&'p crate::kernel::facts::KernelFacts>,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -93,8 +95,10 @@ impl<'p> Analyzer<'p> {
         prog: &'p mut Program,
         globals: &[GlobalVar],
         library: &'p HashMap<String, Vec<FunctionDecl>>,
+        facts: Option<&'p crate::kernel::facts::KernelFacts>,
     ) -> Analyzer<'p> {
         let mut a = Analyzer {
+            facts,
             prog,
             diags: vec![],
             global_index: HashMap::new(),

@@ -116,15 +116,17 @@ impl Analyzer<'_> {
         self.record(e, t)
     }
 
-    /// `$name`: an argument of the probe's tracepoint, as a long.
+    /// `$name`: what the probe point provides (a tracepoint's or a function's argument, ...),
+    /// and a member path after it (`target_path.rs`).
     fn target(&mut self, e: &Expr, name: &str, path: &[Access], addr_of: bool) -> Option<Type> {
-        if !path.is_empty() || addr_of {
-            return None; // not supported yet (checks.rs)
-        }
         let bare = name.trim_start_matches('$');
         let targets = &self.target_names[self.current];
         let names = &targets.vars;
         match names.iter().find(|v| v.name == bare) {
+            Some(v) if !path.is_empty() || addr_of => {
+                let v = v.clone();
+                self.target_path(e, &v, path, addr_of)
+            }
             Some(v) => {
                 let (source, ty) = (v.source, v.ty);
                 self.prog.targets.insert(e.id, source);

@@ -164,6 +164,7 @@ fn family_context(family: Family, mut provided: Vec<ContextVar>) -> Vec<ContextV
             name: name.to_string(),
             ty: *ty,
             source: ContextRef::Instance(i),
+            btf_type: None,
         });
     }
     provided

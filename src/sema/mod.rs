@@ -12,6 +12,7 @@ pub mod probes;
 pub mod program;
 pub mod providers;
 mod scope;
+mod target_path;
 pub mod unread;
 mod warnings;
 
@@ -126,7 +127,7 @@ pub fn elaborate(
     diags.extend(procfs_collisions(&expansions, &written_at));
     let mut next_id = give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
 
-    let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library);
+    let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library, opts.facts);
     for f in &functions {
         // Functions overload by argument count; two of one name and arity clash.
         if let Some(first) = analyzer.function_span(&f.name.name, f.params.len()) {

@@ -121,6 +121,15 @@ pub struct ContextVar {
     pub name: String,
     pub ty: Type,
     pub source: ContextRef,
+    /// Its C type's BTF id, when the kernel's types describe it: member paths follow it.
+    pub btf_type: Option<u32>,
+}
+
+/// A member path from a target variable: the steps over the base value, then the read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TargetPath {
+    pub steps: Vec<crate::kernel::btf::path::Step>,
+    pub read: crate::kernel::btf::path::Read,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,6 +225,9 @@ pub struct Program {
     pub calls: HashMap<NodeId, usize>,
     /// `$name` target variables: where each reads its value.
     pub targets: HashMap<NodeId, ContextRef>,
+    /// A target variable's member path (`$file->f_path->dentry`), walked through the
+    /// kernel's types: from its base (in `targets`) to what is read.
+    pub target_paths: HashMap<NodeId, TargetPath>,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

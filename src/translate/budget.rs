@@ -18,8 +18,9 @@ pub const CONTEXT_BUDGET: u64 = 1 << 20;
 
 /// The fields of `struct rs_context` other than the print buffer, the locals and the
 /// frames (busy flag, error, action counts, registers, constants, RS_MAX_ARGS arguments,
-/// the print buffer's `struct rs_buf`, the nesting count), rounded up.
-const CONTEXT_FIXED: u64 = 256;
+/// the print buffer's `struct rs_buf`, the nesting count, the 40-byte error text), rounded
+/// up.
+const CONTEXT_FIXED: u64 = 320;
 
 /// A body's locals struct: `fixed` bytes plus `strings` strings of MAXSTRINGLEN bytes.
 /// Each field is counted at a multiple of 8 bytes, so padding is covered.

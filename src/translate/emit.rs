@@ -285,6 +285,31 @@ impl Emitter<'_> {
                 self.w
                     .line(format!("rs_str_copy({d}, rs_name_or_empty({table}({n})));"));
             }
+            Op::KernelRead {
+                dst,
+                addr,
+                bytes,
+                signed,
+                bitfield,
+                near,
+            } => {
+                let (d, a, near) = (temp(*dst), self.value(addr), self.value(near));
+                // A bitfield's bytes are read as they are, then its bits taken out.
+                let raw_signed = *signed && bitfield.is_none();
+                self.w.line(format!(
+                    "if (unlikely(rs_kread(c, &{d}, {a}, {bytes}, {})))",
+                    u8::from(raw_signed)
+                ));
+                self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
+                if let Some((shift, bits)) = bitfield {
+                    let (up, down) = (64 - shift - bits, 64 - bits);
+                    self.w.line(if *signed {
+                        format!("{d} = (int64_t)((uint64_t){d} << {up}) >> {down};")
+                    } else {
+                        format!("{d} = (int64_t)(((uint64_t){d} << {up}) >> {down});")
+                    });
+                }
+            }
             Op::Print { sink, items } => self.print(sink, items),
             Op::Exit => self.w.line("rs_exit();"),
             Op::Foreach(f) => self.foreach(f),

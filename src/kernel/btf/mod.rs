@@ -7,6 +7,7 @@
 //! raw BTF and resolves types by id and name, which is all this needs.
 mod bzimage;
 pub mod load;
+pub mod path;
 
 use super::Error;
 use btf_rs::{Btf, BtfType, Type};
@@ -142,7 +143,7 @@ impl KernelBtf {
         }
     }
 
-    fn spell(&self, id: u32, depth: usize) -> String {
+    pub(super) fn spell(&self, id: u32, depth: usize) -> String {
         if depth > 16 {
             return "?".into();
         }
@@ -170,7 +171,7 @@ impl KernelBtf {
         }
     }
 
-    fn value_of(&self, id: u32, depth: usize) -> CValue {
+    pub(super) fn value_of(&self, id: u32, depth: usize) -> CValue {
         if depth > 16 {
             return CValue::Aggregate;
         }
@@ -197,11 +198,8 @@ impl KernelBtf {
 mod tests {
     use super::*;
 
-    /// Every kernel image installed here (setup.sh installs both of bookworm's lines):
-    /// its BTF is found and describes `vfs_read` as the kernel declares it.
-    #[test]
-    fn each_installed_image_describes_vfs_read() {
-        let images: Vec<_> = std::fs::read_dir("/boot")
+    fn installed_images() -> Vec<(String, PathBuf)> {
+        std::fs::read_dir("/boot")
             .into_iter()
             .flatten()
             .flatten()
@@ -209,7 +207,58 @@ mod tests {
                 let name = e.file_name().into_string().ok()?;
                 Some((name.strip_prefix("vmlinuz-")?.to_string(), e.path()))
             })
-            .collect();
+            .collect()
+    }
+
+    /// Member paths over each installed kernel's types: `$path->dentry->d_name->name` of
+    /// vfs_open is dentry's offset in struct path (8), a load, d_name's offset in struct
+    /// dentry plus name's in struct qstr (one step), and a pointer read; `d_iname`, an
+    /// array, is its address.
+    #[test]
+    fn member_paths_follow_each_installed_kernels_types() {
+        use path::{Part, Read, Step};
+        let cache = tempfile::tempdir().unwrap();
+        for (release, image) in installed_images() {
+            let raw = load::vmlinux_btf(&release, &image, "none", Some(cache.path())).unwrap();
+            let btf = KernelBtf::parse(raw).unwrap();
+            let f = btf.function("vfs_open").unwrap();
+            let path = &f.params[0];
+            assert_eq!(path.ty.spelling, "struct path*", "{release}");
+            let parts = [
+                Part::Field("dentry"),
+                Part::Field("d_name"),
+                Part::Field("name"),
+            ];
+            let w = btf.walk(path.ty.id, &parts, false).unwrap();
+            assert_eq!(w.read, Read::Pointer, "{release}");
+            assert!(
+                matches!(w.steps[..], [Step::Offset(8), Step::Load, Step::Offset(n)] if n >= 8),
+                "{release}: {:?}",
+                w.steps
+            );
+            let w = btf
+                .walk(
+                    path.ty.id,
+                    &[Part::Field("dentry"), Part::Field("d_iname")],
+                    false,
+                )
+                .unwrap();
+            assert_eq!(w.read, Read::Address, "{release}: an array is its address");
+            let e = btf
+                .walk(path.ty.id, &[Part::Field("dentr")], false)
+                .unwrap_err();
+            assert!(
+                matches!(&e, path::PathError::NoMember { members, .. } if members == &["mnt", "dentry"]),
+                "{release}: {e:?}"
+            );
+        }
+    }
+
+    /// Every kernel image installed here (setup.sh installs both of bookworm's lines):
+    /// its BTF is found and describes `vfs_read` as the kernel declares it.
+    #[test]
+    fn each_installed_image_describes_vfs_read() {
+        let images = installed_images();
         if images.is_empty() {
             eprintln!("skipped: no /boot/vmlinuz-* here");
             return;

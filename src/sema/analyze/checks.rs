@@ -109,9 +109,6 @@ impl Visitor for Checks {
             ExprKind::AddrOf(_) => self.unsupported(e.span, "`&` of a member"),
             ExprKind::EmbeddedC(_) => self.unsupported(e.span, "embedded C expressions"),
             ExprKind::Member { .. } => self.unsupported(e.span, "`@cast` and member access"),
-            ExprKind::Target { path, addr_of, .. } if !path.is_empty() || *addr_of => {
-                self.unsupported(e.span, "member access and `&` on target variables")
-            }
             ExprKind::Binary {
                 op: BinOp::Match | BinOp::NotMatch,
                 lhs,

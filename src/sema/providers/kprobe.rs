@@ -27,13 +27,14 @@ pub struct Kprobe {
 }
 
 impl Kprobe {
-    /// The arguments a probe can read: those in registers, of a type a long holds.
-    fn readable_args(&self) -> impl Iterator<Item = (usize, &str, ArgRepr)> {
+    /// The arguments a probe can read: those in registers, of a type a long holds, each
+    /// with its position, name, representation and BTF type.
+    fn readable_args(&self) -> impl Iterator<Item = (usize, &str, ArgRepr, u32)> {
         let params = self.sig.iter().flat_map(|s| &s.params);
         params
             .take(REGISTER_ARGS)
             .enumerate()
-            .filter_map(|(i, p)| Some((i, p.name.as_str(), repr(p.ty.value)?)))
+            .filter_map(|(i, p)| Some((i, p.name.as_str(), repr(p.ty.value)?, p.ty.id)))
     }
 }
 
@@ -50,28 +51,29 @@ impl Family for Kprobe {
     fn context(&self) -> Vec<ContextVar> {
         let mut vars: Vec<ContextVar> = self
             .readable_args()
-            .map(|(i, name, r)| ContextVar {
+            .map(|(i, name, r, id)| ContextVar {
                 name: name.to_string(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, r),
+                btf_type: Some(id),
             })
             .collect();
         let ret = self.sig.as_ref().filter(|_| self.ret);
-        if let Some(r) = ret.and_then(|s| repr(s.ret.value)) {
-            vars.push(ContextVar {
-                name: "return".into(),
-                ty: Type::Long,
-                source: ContextRef::Return(r),
-            });
+        if let Some(s) = ret {
+            if let Some(r) = repr(s.ret.value) {
+                vars.push(ContextVar {
+                    name: "return".into(),
+                    ty: Type::Long,
+                    source: ContextRef::Return(r),
+                    btf_type: Some(s.ret.id),
+                });
+            }
         }
         vars
     }
 
     fn context_args(&self) -> usize {
-        self.readable_args()
-            .map(|(i, _, _)| i + 1)
-            .max()
-            .unwrap_or(0)
+        self.readable_args().map(|(i, ..)| i + 1).max().unwrap_or(0)
     }
 }
 

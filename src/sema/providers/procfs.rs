@@ -23,6 +23,7 @@ impl Family for Procfs {
             name: "value".into(),
             ty: Type::String,
             source: ContextRef::ProcfsValue,
+            btf_type: None,
         }]
     }
 

@@ -58,6 +58,7 @@ impl Family for Tracepoint {
                 name: a.name.clone(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, ArgRepr::WORD),
+                btf_type: None,
             })
             .collect()
     }

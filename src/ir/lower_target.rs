@@ -1,0 +1,79 @@
+//! Lowering a target variable's member path (`$file->f_path->dentry->d_name->name`): the
+//! address is computed over the base value as pass 2's walk of the kernel's types says
+//! (member offsets, indexes times element sizes), each pointer on the way and the final
+//! value read with a nofault read that ends the handler on a bad address.
+use super::lower::Lowerer;
+use super::*;
+use crate::kernel::btf::path::{Read, Step};
+use crate::sema::TargetPath;
+use crate::source::Span;
+use crate::syntax::ast::Access;
+
+impl Lowerer<'_> {
+    pub(super) fn target_path(
+        &mut self,
+        base: Value,
+        p: &TargetPath,
+        path: &[Access],
+        name: &str,
+        span: Span,
+    ) -> Value {
+        let near = self.near(&format!("identifier '{name}'"), span);
+        let mut word = base;
+        for step in &p.steps {
+            word = match *step {
+                Step::Offset(n) => add(word, Value::Long(n as i64)),
+                Step::Index { part, size } => {
+                    let Access::Index(i) = &path[part] else {
+                        // pass 2's walk numbers only index parts.
+                        continue;
+                    };
+                    // Held in a temporary unless stable: a later index may call a function
+                    // that changes the variable this one reads.
+                    let index = self.expr(i);
+                    let index = self.spill(index, crate::sema::Type::Long);
+                    let scaled = Value::Arith(
+                        Arith::Mul,
+                        Box::new(index),
+                        Box::new(Value::Long(size as i64)),
+                    );
+                    add(word, scaled)
+                }
+                Step::Load => self.read(word, 8, false, None, &near),
+            };
+        }
+        match p.read {
+            Read::Address => word,
+            Read::Pointer => self.read(word, 8, false, None, &near),
+            Read::Int {
+                bytes,
+                signed,
+                bitfield,
+            } => self.read(word, bytes, signed, bitfield, &near),
+        }
+    }
+
+    fn read(
+        &mut self,
+        addr: Value,
+        bytes: u8,
+        signed: bool,
+        bitfield: Option<(u8, u8)>,
+        near: &Value,
+    ) -> Value {
+        let dst = self.temp(TempKind::Long);
+        self.push(Op::KernelRead {
+            dst,
+            addr,
+            bytes,
+            signed,
+            bitfield,
+            near: near.clone(),
+        });
+        Value::Place(Place::Temp(dst))
+    }
+}
+
+fn add(a: Value, b: Value) -> Value {
+    Value::Arith(Arith::Add, Box::new(a), Box::new(b))
+}
