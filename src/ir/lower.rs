@@ -343,6 +343,19 @@ impl<'a> Lowerer<'a> {
                     None => base,
                 }
             }
+            ExprKind::Member { .. } | ExprKind::AddrOf(_) => {
+                match (
+                    crate::sema::cast_member(e),
+                    self.prog.target_paths.get(&e.id),
+                ) {
+                    (Some((args, path, _)), Some(p)) => {
+                        let base = self.expr(&args[0]);
+                        let base = self.spill(base, Type::Long);
+                        self.target_path(base, p, path, "@cast", e.span)
+                    }
+                    _ => unreachable!("pass 2 types only @cast's members"),
+                }
+            }
             other => unreachable!("pass 2 rejects {other:?}"),
         }
     }

@@ -4,8 +4,7 @@
 //! value read with a nofault read that ends the handler on a bad address.
 use super::lower::Lowerer;
 use super::*;
-use crate::kernel::btf::path::{Read, Step};
-use crate::sema::TargetPath;
+use crate::sema::{PathRead as Read, PathStep as Step, TargetPath};
 use crate::source::Span;
 use crate::syntax::ast::Access;
 
@@ -18,7 +17,10 @@ impl Lowerer<'_> {
         name: &str,
         span: Span,
     ) -> Value {
-        let near = self.near(&format!("identifier '{name}'"), span);
+        let near = match name {
+            "@cast" => self.near("operator '@cast'", span),
+            _ => self.near(&format!("identifier '{name}'"), span),
+        };
         let mut word = base;
         for step in &p.steps {
             word = match *step {

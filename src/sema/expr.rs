@@ -98,9 +98,14 @@ impl Analyzer<'_> {
             | ExprKind::ArgNum(_)
             | ExprKind::ArgStr(_)
             | ExprKind::ArgCount
-            | ExprKind::AddrOf(_)
-            | ExprKind::EmbeddedC(_)
-            | ExprKind::Member { .. } => None,
+            | ExprKind::EmbeddedC(_) => None,
+            // checks.rs: only `@cast` has members here.
+            ExprKind::Member { .. } | ExprKind::AddrOf(_) => {
+                match super::target_path::cast_member(e) {
+                    Some((args, path, addr_of)) => self.cast_path(e, args, path, addr_of),
+                    None => None,
+                }
+            }
             ExprKind::Target {
                 name,
                 path,

@@ -13,6 +13,7 @@ pub mod program;
 pub mod providers;
 mod scope;
 mod target_path;
+pub use target_path::cast_member;
 pub mod unread;
 mod warnings;
 

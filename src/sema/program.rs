@@ -121,16 +121,29 @@ pub struct ContextVar {
     pub name: String,
     pub ty: Type,
     pub source: ContextRef,
-    /// Its C type's BTF id, when the kernel's types describe it: member paths follow it.
-    pub btf_type: Option<u32>,
+    /// Its C type in the kernel's BTF, when the probe point knows it: member paths follow it.
+    pub btf_type: Option<CTypeRef>,
+}
+
+/// Where a target variable's C type is found in the kernel's BTF.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CTypeRef {
+    /// This BTF id (a kernel function's parameter: the prototype was read to match it).
+    Id(u32),
+    /// Argument `index` of tracepoint `name` (its `btf_trace_NAME` prototype): looked up
+    /// only when a path needs it, so tracepoint scripts without paths never read the BTF.
+    TracepointArg { name: String, index: usize },
 }
 
 /// A member path from a target variable: the steps over the base value, then the read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TargetPath {
-    pub steps: Vec<crate::kernel::btf::path::Step>,
-    pub read: crate::kernel::btf::path::Read,
+    pub steps: Vec<PathStep>,
+    pub read: PathRead,
 }
+
+/// The walk's terms, as the resolved program gives them to the IR (which sees no kernel).
+pub use crate::kernel::btf::path::{Read as PathRead, Step as PathStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextRef {

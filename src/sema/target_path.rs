@@ -1,12 +1,30 @@
-//! Typing `$var->member[i]->...` and `&$var->member`: the path is walked through the target
-//! kernel's BTF types (kernel/btf/path.rs) from the variable's C type; the walk's steps
-//! and final read are kept for the IR (`Program::target_paths`), its failures become
-//! diagnostics at the part of the path that does not fit.
+//! Typing member paths through the target kernel's BTF types (kernel/btf/path.rs):
+//! `$var->member[i]->...` and `&$var->member` from a target variable's C type, and
+//! `@cast(p, "task_struct"[, "kernel"])->member` from the named type at address `p`. The
+//! walk's steps and final read are kept for the IR (`Program::target_paths`); its failures
+//! become diagnostics at the part of the path that does not fit.
 use super::analyze::Analyzer;
-use super::program::{ContextVar, TargetPath, Type};
+use super::program::{CTypeRef, ContextVar, TargetPath, Type};
 use crate::diag::Diagnostic;
-use crate::kernel::btf::path::{Part, PathError};
-use crate::syntax::ast::{Access, Expr};
+use crate::kernel::btf::path::{Part, PathError, Start};
+use crate::kernel::btf::KernelBtf;
+use crate::syntax::ast::{Access, Expr, ExprKind};
+
+/// `@cast(ARGS)->PATH` or `&@cast(ARGS)->PATH`: the cast's arguments, the path, and
+/// whether it is `&`.
+pub fn cast_member(e: &Expr) -> Option<(&[Expr], &[Access], bool)> {
+    let (member, addr_of) = match &e.kind {
+        ExprKind::AddrOf(inner) => (&**inner, true),
+        _ => (e, false),
+    };
+    let ExprKind::Member { base, path } = &member.kind else {
+        return None;
+    };
+    match &base.kind {
+        ExprKind::AtOp { op, args } if op.name == "cast" => Some((args, path, addr_of)),
+        _ => None,
+    }
+}
 
 impl Analyzer<'_> {
     /// The type of `$name` followed by `path` (and `&` before it): a long (an array is its
@@ -18,26 +36,114 @@ impl Analyzer<'_> {
         path: &[Access],
         addr_of: bool,
     ) -> Option<Type> {
-        for a in path {
-            if let Access::Index(i) = a {
-                self.expect(i, Type::Long);
-            }
-        }
         let name = format!("${}", var.name);
-        let btf = match (var.btf_type, self.facts.map(|f| f.btf())) {
-            (Some(id), Some(Ok(btf))) => (id, btf),
+        let btf = self.facts.map(|f| f.btf());
+        let typed = match (&var.btf_type, btf) {
+            (Some(r), Some(Ok(btf))) => match r {
+                CTypeRef::Id(id) => Some((*id, btf)),
+                CTypeRef::TracepointArg { name, index } => btf
+                    .tracepoint_arg_types(name)
+                    .and_then(|args| args.get(*index).map(|t| (t.id, btf))),
+            },
+            _ => None,
+        };
+        let Some((base, btf)) = typed else {
+            self.index_types(path);
+            self.error(
+                Diagnostic::error(e.span, format!("`{name}` has no C type to follow")).with_label(
+                    "`->`, `[...]` and `&` need the variable's type from the kernel's BTF; this \
+                     probe point's variables are plain values",
+                ),
+            );
+            return Some(Type::Long); // a path's value is a long: no follow-on errors
+        };
+        self.prog.targets.insert(e.id, var.source);
+        self.walk_path(e, btf, Start::Value(base), path, addr_of, &name)
+    }
+
+    /// `@cast(p, "TYPE"[, "kernel"])` followed by `path` (`&` before it with `addr_of`).
+    pub(super) fn cast_path(
+        &mut self,
+        e: &Expr,
+        args: &[Expr],
+        path: &[Access],
+        addr_of: bool,
+    ) -> Option<Type> {
+        if let Some(p) = args.first() {
+            self.expect(p, Type::Long);
+        }
+        let literal = |i: usize| match args.get(i).map(|a| &a.kind) {
+            Some(ExprKind::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let (ty_name, module) = match (args.len(), literal(1), literal(2)) {
+            (2, Some(t), None) => (t, None),
+            (3, Some(t), Some(m)) => (t, Some(m)),
             _ => {
+                self.index_types(path);
                 self.error(
-                    Diagnostic::error(e.span, format!("`{name}` has no C type to follow"))
-                        .with_label(
-                            "`->`, `[...]` and `&` need the variable's type from the kernel's \
-                             BTF; this probe point's variables are plain values",
-                        ),
+                    Diagnostic::error(e.span, "`@cast` takes a pointer and a type name")
+                        .with_label("expected @cast(POINTER, \"TYPE\") or @cast(POINTER, \"TYPE\", \"kernel\"), the names as string literals"),
                 );
-                return None;
+                return Some(Type::Long); // a path's value is a long: no follow-on errors
             }
         };
-        let (base, btf) = btf;
+        // "kernel" and "kernel<linux/sched.h>" both mean the kernel's own types: BTF has
+        // every type the kernel was built with, whatever header declares it.
+        if let Some(m) = module.filter(|m| *m != "kernel" && !m.starts_with("kernel<")) {
+            self.index_types(path);
+            self.error(
+                Diagnostic::error(
+                    args[2].span,
+                    format!("`@cast` into module `{m}`'s types is not supported yet"),
+                )
+                .with_label(
+                    "the kernel's own types are read (\"kernel\"); a module's BTF is not yet",
+                ),
+            );
+            return Some(Type::Long); // a path's value is a long: no follow-on errors
+        }
+        let btf = match self.facts.map(|f| f.btf()) {
+            Some(Ok(btf)) => btf,
+            Some(Err(err)) => {
+                self.index_types(path);
+                self.error(
+                    Diagnostic::error(e.span, "`@cast` needs the kernel's types")
+                        .with_label(err.to_string()),
+                );
+                return Some(Type::Long); // a path's value is a long: no follow-on errors
+            }
+            None => {
+                self.index_types(path);
+                self.error(
+                    Diagnostic::error(e.span, "`@cast` needs the kernel's types")
+                        .with_label("no target kernel was found"),
+                );
+                return Some(Type::Long); // a path's value is a long: no follow-on errors
+            }
+        };
+        let Some(id) = btf.named_type(ty_name) else {
+            self.index_types(path);
+            self.error(
+                Diagnostic::error(args[1].span, format!("the kernel has no type `{ty_name}`"))
+                    .with_label("expected a struct, union or typedef name of the kernel's BTF"),
+            );
+            return Some(Type::Long); // a path's value is a long: no follow-on errors
+        };
+        self.walk_path(e, btf, Start::At(id), path, addr_of, "@cast")
+    }
+
+    /// Types the path's index expressions (longs) and walks it, keeping what the IR needs.
+    fn walk_path(
+        &mut self,
+        e: &Expr,
+        btf: &KernelBtf,
+        start: Start,
+        path: &[Access],
+        addr_of: bool,
+        name: &str,
+    ) -> Option<Type> {
+        self.index_types(path);
         let parts: Vec<Part> = path
             .iter()
             .map(|a| match a {
@@ -45,22 +151,26 @@ impl Analyzer<'_> {
                 Access::Index(_) => Part::Index,
             })
             .collect();
-        match btf.walk(base, &parts, addr_of) {
+        match btf.walk(start, &parts, addr_of) {
             Ok(walk) => {
-                self.prog.targets.insert(e.id, var.source);
-                self.prog.target_paths.insert(
-                    e.id,
-                    TargetPath {
-                        steps: walk.steps,
-                        read: walk.read,
-                    },
-                );
+                let path = TargetPath {
+                    steps: walk.steps,
+                    read: walk.read,
+                };
+                self.prog.target_paths.insert(e.id, path);
                 Some(Type::Long)
             }
             Err(err) => {
-                let d = path_error(e, path, &name, err);
-                self.error(d);
-                None
+                self.error(path_error(e, path, name, err));
+                Some(Type::Long)
+            }
+        }
+    }
+
+    fn index_types(&mut self, path: &[Access]) {
+        for a in path {
+            if let Access::Index(i) = a {
+                self.expect(i, Type::Long);
             }
         }
     }

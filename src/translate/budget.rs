@@ -281,12 +281,12 @@ mod tests {
         }];
         // MAXSTRINGLEN=4096, 12 strings, a 2-string function nested 10 deep: ~139 KB.
         let b = context_bytes(&h, &f, limits(4096, 10)).unwrap();
-        assert_eq!(b, 256 + 8192 + 64 + 12 * 4096 + 10 * (32 + 2 * 4096));
+        assert_eq!(b, 320 + 8192 + 64 + 12 * 4096 + 10 * (32 + 2 * 4096));
         // MAXNESTING=256 with that function: 2 MB.
         let e = context_bytes(&h, &f, limits(4096, 256)).unwrap_err();
         assert_eq!((e.handler, e.function.map(|f| f.0)), (0, Some(0)));
         let e = e.message;
-        assert!(e.contains("2163008 bytes per CPU"), "{e}");
+        assert!(e.contains("2163072 bytes per CPU"), "{e}");
         assert!(e.contains("MAXNESTING=256"), "{e}");
         // MAXSTRINGLEN=65536 and 16 strings in a probe, no functions: 1 MB + 8 KB.
         let h16 = [FrameSize {

@@ -134,6 +134,35 @@ impl KernelBtf {
         })
     }
 
+    /// The argument types of tracepoint `name`, from the prototype of its probes
+    /// (`btf_trace_NAME`: a pointer to `void (void *data, ARGS...)`), without the data.
+    pub fn tracepoint_arg_types(&self, name: &str) -> Option<Vec<CType>> {
+        let ids = self
+            .btf
+            .resolve_ids_by_name(&format!("btf_trace_{name}"))
+            .ok()?;
+        let td = ids
+            .iter()
+            .find_map(|&id| match self.btf.resolve_type_by_id(id) {
+                Ok(Type::Typedef(t)) => Some(t),
+                _ => None,
+            })?;
+        let Ok(Type::Ptr(p)) = self.btf.resolve_chained_type(&td) else {
+            return None;
+        };
+        let Ok(Type::FuncProto(proto)) = self.btf.resolve_chained_type(&p) else {
+            return None;
+        };
+        Some(
+            proto
+                .parameters
+                .iter()
+                .skip(1)
+                .map(|p| self.ctype(p.get_type_id().unwrap_or(0)))
+                .collect(),
+        )
+    }
+
     /// The type with BTF id `id`.
     pub fn ctype(&self, id: u32) -> CType {
         CType {
@@ -229,7 +258,9 @@ mod tests {
                 Part::Field("d_name"),
                 Part::Field("name"),
             ];
-            let w = btf.walk(path.ty.id, &parts, false).unwrap();
+            let w = btf
+                .walk(path::Start::Value(path.ty.id), &parts, false)
+                .unwrap();
             assert_eq!(w.read, Read::Pointer, "{release}");
             assert!(
                 matches!(w.steps[..], [Step::Offset(8), Step::Load, Step::Offset(n)] if n >= 8),
@@ -238,14 +269,18 @@ mod tests {
             );
             let w = btf
                 .walk(
-                    path.ty.id,
+                    path::Start::Value(path.ty.id),
                     &[Part::Field("dentry"), Part::Field("d_iname")],
                     false,
                 )
                 .unwrap();
             assert_eq!(w.read, Read::Address, "{release}: an array is its address");
             let e = btf
-                .walk(path.ty.id, &[Part::Field("dentr")], false)
+                .walk(
+                    path::Start::Value(path.ty.id),
+                    &[Part::Field("dentr")],
+                    false,
+                )
                 .unwrap_err();
             assert!(
                 matches!(&e, path::PathError::NoMember { members, .. } if members == &["mnt", "dentry"]),

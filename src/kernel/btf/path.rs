@@ -75,11 +75,22 @@ enum At {
     Memory(u32, Option<(u8, u8)>),
 }
 
+/// Where a walk starts: a value of a type (a target variable), or the address of one
+/// (`@cast(p, "task_struct")`: `p` is where a task_struct is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Value(u32),
+    At(u32),
+}
+
 impl KernelBtf {
-    /// Walks `parts` from a base value of type `base` (a BTF id); `address_of` for `&`.
-    pub fn walk(&self, base: u32, parts: &[Part], address_of: bool) -> Result<Walk, PathError> {
+    /// Walks `parts` from `start`; `address_of` for `&`.
+    pub fn walk(&self, start: Start, parts: &[Part], address_of: bool) -> Result<Walk, PathError> {
         let mut steps = Vec::new();
-        let mut at = At::Value(base);
+        let mut at = match start {
+            Start::Value(t) => At::Value(t),
+            Start::At(t) => At::Memory(self.complete(t), None),
+        };
         for (i, part) in parts.iter().enumerate() {
             // A pointer held in memory is loaded first, then used as a value in hand.
             if let At::Memory(t, _) = at {
@@ -307,6 +318,24 @@ impl KernelBtf {
                 )
             })
             .unwrap_or(id)
+    }
+
+    /// The struct, union or typedef named `name` (`task_struct`, `struct task_struct`), as
+    /// `@cast` names a type.
+    pub fn named_type(&self, name: &str) -> Option<u32> {
+        let (want_union, bare) = match name.trim().split_once(' ') {
+            Some(("struct", n)) => (Some(false), n.trim()),
+            Some(("union", n)) => (Some(true), n.trim()),
+            _ => (None, name.trim()),
+        };
+        let ids = self.btf.resolve_ids_by_name(bare).ok()?;
+        ids.into_iter()
+            .find(|&id| match self.btf.resolve_type_by_id(id) {
+                Ok(Type::Struct(_)) => want_union != Some(true),
+                Ok(Type::Union(_)) => want_union != Some(false),
+                Ok(Type::Typedef(_)) => want_union.is_none(),
+                _ => false,
+            })
     }
 
     /// The size in bytes of a value of type `id`.

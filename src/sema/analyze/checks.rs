@@ -101,14 +101,28 @@ impl Visitor for Checks {
     }
 
     fn visit_expr(&mut self, e: &Expr) {
+        // `@cast(...)->member` and `&@cast(...)->member` (sema/target_path.rs): its pointer
+        // and indexes are checked; the `@cast` itself is no operator.
+        if let Some((args, path, _)) = crate::sema::target_path::cast_member(e) {
+            args.iter().for_each(|a| self.visit_expr(a));
+            for a in path {
+                if let Access::Index(i) = a {
+                    self.visit_expr(i);
+                }
+            }
+            return;
+        }
         match &e.kind {
             ExprKind::AnyKey => self.unsupported(e.span, "`*` array keys (slices)"),
             ExprKind::ArgNum(_) | ExprKind::ArgStr(_) | ExprKind::ArgCount => {
                 self.unsupported(e.span, "script arguments (`$1`, `@1`)")
             }
-            ExprKind::AddrOf(_) => self.unsupported(e.span, "`&` of a member"),
             ExprKind::EmbeddedC(_) => self.unsupported(e.span, "embedded C expressions"),
-            ExprKind::Member { .. } => self.unsupported(e.span, "`@cast` and member access"),
+            ExprKind::AddrOf(_) => self.unsupported(e.span, "`&` of anything but a member"),
+            ExprKind::Member { .. } => self.unsupported(
+                e.span,
+                "members of anything but a target variable or `@cast`",
+            ),
             ExprKind::Binary {
                 op: BinOp::Match | BinOp::NotMatch,
                 lhs,

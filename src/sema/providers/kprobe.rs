@@ -5,7 +5,7 @@ use super::Family;
 use crate::diag::Diagnostic;
 use crate::kernel::btf::{CValue, FuncSig};
 use crate::sema::probes::{bad_arg, no_match, no_more};
-use crate::sema::program::{ArgRepr, ContextRef, ContextVar, ProbeKind, Type};
+use crate::sema::program::{ArgRepr, CTypeRef, ContextRef, ContextVar, ProbeKind, Type};
 use crate::syntax::ast::{Component, Literal};
 
 /// How many arguments the calling convention passes in registers (x86-64: rdi, rsi, rdx,
@@ -55,7 +55,7 @@ impl Family for Kprobe {
                 name: name.to_string(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, r),
-                btf_type: Some(id),
+                btf_type: Some(CTypeRef::Id(id)),
             })
             .collect();
         let ret = self.sig.as_ref().filter(|_| self.ret);
@@ -65,7 +65,7 @@ impl Family for Kprobe {
                     name: "return".into(),
                     ty: Type::Long,
                     source: ContextRef::Return(r),
-                    btf_type: Some(s.ret.id),
+                    btf_type: Some(CTypeRef::Id(s.ret.id)),
                 });
             }
         }

@@ -5,7 +5,7 @@ use crate::diag::Diagnostic;
 use crate::kernel::tracepoints::Tracepoint;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
-use crate::sema::program::{ArgRepr, ContextRef, ContextVar, Type};
+use crate::sema::program::{ArgRepr, CTypeRef, ContextRef, ContextVar, Type};
 use crate::syntax::ast::{Component, Literal};
 
 /// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
@@ -58,7 +58,10 @@ impl Family for Tracepoint {
                 name: a.name.clone(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, ArgRepr::WORD),
-                btf_type: None,
+                btf_type: Some(CTypeRef::TracepointArg {
+                    name: self.name.clone(),
+                    index: i,
+                }),
             })
             .collect()
     }
