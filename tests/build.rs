@@ -389,12 +389,27 @@ fn listing_probe_points_and_their_variables() {
     run.expect_code(0);
     assert_eq!(
         run.stdout,
-        "syscall_any.return name:string retval:long syscall_nr:long\n"
+        "syscall_any.return name:string retval:long syscall_nr:long $regs:struct pt_regs* $ret:long\n"
     );
     let run = s.run(&["-L", "syscall.close.return"]);
     run.expect_code(0)
         .stdout_has("retstr:string")
         .stdout_has("retval:long");
+    // Kernel functions from BTF: each point a wildcard matches, and the C types of what
+    // a point provides, in the prototype's order.
+    let run = s.run(&["-l", "kernel.function(\"vfs_rea?\")"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "kernel.function(\"vfs_read\")\n");
+    let run = s.run(&["-L", "kernel.function(\"vfs_read\").return"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "kernel.function(\"vfs_read\").return $file:struct file* $buf:char* $count:size_t \
+         $pos:loff_t* $return:ssize_t\n"
+    );
+    let run = s.run(&["-L", "kernel.trace(\"sched_switch\")"]);
+    run.expect_code(0)
+        .stdout_has("$prev:struct task_struct* $next:struct task_struct*");
 }
 
 /// Probes whose bodies differ only in literals share one handler and a constant table;

@@ -165,6 +165,7 @@ fn family_context(family: Family, mut provided: Vec<ContextVar>) -> Vec<ContextV
             ty: *ty,
             source: ContextRef::Instance(i),
             btf_type: None,
+            c_type: None,
         });
     }
     provided

@@ -80,8 +80,15 @@ pub fn list_points(prog: &Program, with_vars: bool) -> String {
     let mut lines: Vec<String> = prog
         .points()
         .map(|(_, p, i)| {
+            // A wildcard the user wrote is listed as the points it matched; an alias by
+            // its name.
+            let point = if i.point.contains(['*', '?']) {
+                &i.resolved
+            } else {
+                &i.point
+            };
             if !with_vars {
-                return i.point.clone();
+                return point.clone();
             }
             let mut vars: Vec<String> = p
                 .locals
@@ -90,10 +97,17 @@ pub fn list_points(prog: &Program, with_vars: bool) -> String {
                 .collect();
             vars.sort();
             vars.dedup();
+            // Then what the point provides, in its order (the family's own `$__` aside).
+            for v in i.kind.family().context() {
+                if !v.name.starts_with("__") {
+                    let ty = v.c_type.unwrap_or_else(|| v.ty.name().to_string());
+                    vars.push(format!("${}:{ty}", v.name));
+                }
+            }
             if vars.is_empty() {
-                i.point.clone()
+                point.clone()
             } else {
-                format!("{} {}", i.point, vars.join(" "))
+                format!("{point} {}", vars.join(" "))
             }
         })
         .collect();

@@ -123,6 +123,8 @@ pub struct ContextVar {
     pub source: ContextRef,
     /// Its C type in the kernel's BTF, when the probe point knows it: member paths follow it.
     pub btf_type: Option<CTypeRef>,
+    /// Its C type as stap spells it (`struct file*`), for `-L`; none: the script's type.
+    pub c_type: Option<String>,
 }
 
 /// Where a target variable's C type is found in the kernel's BTF.

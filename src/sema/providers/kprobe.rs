@@ -3,7 +3,7 @@
 //! prototype from BTF, so its arguments and return value are typed `$name`s.
 use super::Family;
 use crate::diag::Diagnostic;
-use crate::kernel::btf::{CValue, FuncSig};
+use crate::kernel::btf::{CValue, FuncSig, Param};
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::{ArgRepr, CTypeRef, ContextRef, ContextVar, ProbeKind, Type};
 use crate::syntax::ast::{Component, Literal};
@@ -28,13 +28,13 @@ pub struct Kprobe {
 
 impl Kprobe {
     /// The arguments a probe can read: those in registers, of a type a long holds, each
-    /// with its position, name, representation and BTF type.
-    fn readable_args(&self) -> impl Iterator<Item = (usize, &str, ArgRepr, u32)> {
+    /// with its position and representation.
+    fn readable_args(&self) -> impl Iterator<Item = (usize, &Param, ArgRepr)> {
         let params = self.sig.iter().flat_map(|s| &s.params);
         params
             .take(REGISTER_ARGS)
             .enumerate()
-            .filter_map(|(i, p)| Some((i, p.name.as_str(), repr(p.ty.value)?, p.ty.id)))
+            .filter_map(|(i, p)| Some((i, p, repr(p.ty.value)?)))
     }
 }
 
@@ -51,11 +51,12 @@ impl Family for Kprobe {
     fn context(&self) -> Vec<ContextVar> {
         let mut vars: Vec<ContextVar> = self
             .readable_args()
-            .map(|(i, name, r, id)| ContextVar {
-                name: name.to_string(),
+            .map(|(i, p, r)| ContextVar {
+                name: p.name.clone(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, r),
-                btf_type: Some(CTypeRef::Id(id)),
+                btf_type: Some(CTypeRef::Id(p.ty.id)),
+                c_type: Some(p.ty.spelling.clone()),
             })
             .collect();
         let ret = self.sig.as_ref().filter(|_| self.ret);
@@ -66,6 +67,7 @@ impl Family for Kprobe {
                     ty: Type::Long,
                     source: ContextRef::Return(r),
                     btf_type: Some(CTypeRef::Id(s.ret.id)),
+                    c_type: Some(s.ret.spelling.clone()),
                 });
             }
         }

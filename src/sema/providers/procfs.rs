@@ -24,6 +24,7 @@ impl Family for Procfs {
             ty: Type::String,
             source: ContextRef::ProcfsValue,
             btf_type: None,
+            c_type: None,
         }]
     }
 

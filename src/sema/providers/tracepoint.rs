@@ -62,6 +62,7 @@ impl Family for Tracepoint {
                     name: self.name.clone(),
                     index: i,
                 }),
+                c_type: Some(decl_type(&a.decl, &a.name)),
             })
             .collect()
     }
@@ -74,5 +75,33 @@ impl Family for Tracepoint {
     /// same prototype.
     fn handler_class(&self) -> String {
         format!("tp{:?}", self.args)
+    }
+}
+
+/// The type of a C declaration as stap spells it: `const struct task_struct *prev` is
+/// `struct task_struct*` (no qualifiers or annotations, `*` against the type).
+fn decl_type(decl: &str, name: &str) -> String {
+    let ty = decl.trim().strip_suffix(name).unwrap_or(decl).trim();
+    let words: Vec<&str> = ty
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "const" | "volatile" | "__user" | "__rcu" | "__percpu"))
+        .collect();
+    words.join(" ").replace(" *", "*")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declarations_are_spelled_as_stap_lists_them() {
+        use super::decl_type;
+        assert_eq!(
+            decl_type("struct task_struct *prev", "prev"),
+            "struct task_struct*"
+        );
+        assert_eq!(decl_type("const char * const *argv", "argv"), "char**");
+        assert_eq!(
+            decl_type("unsigned int prev_state", "prev_state"),
+            "unsigned int"
+        );
     }
 }
