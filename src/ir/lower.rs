@@ -331,6 +331,9 @@ impl<'a> Lowerer<'a> {
                 Value::Place(result)
             }
             ExprKind::Call { args, .. } => self.call(e, args),
+            ExprKind::Target { .. } if self.prog.target_lists.contains_key(&e.id) => {
+                self.target_list(&self.prog.target_lists[&e.id])
+            }
             ExprKind::Target { name, path, .. } => {
                 let base = match self.prog.targets[&e.id] {
                     ContextRef::ProcfsValue => Value::ProcfsValue,

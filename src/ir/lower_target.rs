@@ -4,7 +4,7 @@
 //! value read with a nofault read that ends the handler on a bad address.
 use super::lower::Lowerer;
 use super::*;
-use crate::sema::{PathRead as Read, PathStep as Step, TargetPath};
+use crate::sema::{ContextRef, PathRead as Read, PathStep as Step, TargetPath};
 use crate::source::Span;
 use crate::syntax::ast::Access;
 
@@ -53,6 +53,37 @@ impl Lowerer<'_> {
                 bitfield,
             } => self.read(word, bytes, signed, bitfield, &near),
         }
+    }
+
+    /// `$$parms`, `$$return`: `name=0x%x` for each, space-separated, into a string.
+    pub(super) fn target_list(&mut self, vars: &[(String, ContextRef)]) -> Value {
+        let dst = self.temp(TempKind::String);
+        let mut items = Vec::new();
+        for (i, (name, source)) in vars.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            items.push(PrintItem::Text(format!("{sep}{name}=0x")));
+            let value = match *source {
+                ContextRef::Arg(i, repr) => Value::Arg(i, repr),
+                ContextRef::Return(repr) => Value::Return(repr),
+                ContextRef::ProcfsValue | ContextRef::Instance(_) => continue,
+            };
+            items.push(PrintItem::Conv {
+                conv: crate::sema::Conversion {
+                    flags: 0,
+                    width: None,
+                    precision: None,
+                    conv: 'x',
+                },
+                width: Count::Fixed(-1),
+                precision: Count::Fixed(-1),
+                value,
+            });
+        }
+        self.push(Op::Print {
+            sink: Sink::String(dst),
+            items,
+        });
+        Value::Place(Place::Temp(dst))
     }
 
     fn read(

@@ -124,6 +124,9 @@ impl Analyzer<'_> {
     /// `$name`: what the probe point provides (a tracepoint's or a function's argument, ...),
     /// and a member path after it (`target_path.rs`).
     fn target(&mut self, e: &Expr, name: &str, path: &[Access], addr_of: bool) -> Option<Type> {
+        if let Some(list) = name.strip_prefix("$$") {
+            return self.target_list(e, list, path, addr_of);
+        }
         let bare = name.trim_start_matches('$');
         let targets = &self.target_names[self.current];
         let names = &targets.vars;

@@ -2,6 +2,7 @@
 //! that pass 3 translates.
 pub mod aliases;
 pub mod analyze;
+mod defined;
 mod expr;
 pub mod families;
 mod foreach_calls;
@@ -127,6 +128,9 @@ pub fn elaborate(
 
     diags.extend(procfs_collisions(&expansions, &written_at));
     let mut next_id = give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
+    for x in &mut expansions {
+        defined::settle(x, opts.facts);
+    }
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library, opts.facts);
     for f in &functions {

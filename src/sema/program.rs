@@ -243,6 +243,8 @@ pub struct Program {
     /// A target variable's member path (`$file->f_path->dentry`), walked through the
     /// kernel's types: from its base (in `targets`) to what is read.
     pub target_paths: HashMap<NodeId, TargetPath>,
+    /// `$$parms` and `$$return`: the variables they print, `name=0x...` each.
+    pub target_lists: HashMap<NodeId, Vec<(String, ContextRef)>>,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

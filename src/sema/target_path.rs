@@ -26,6 +26,26 @@ pub fn cast_member(e: &Expr) -> Option<(&[Expr], &[Access], bool)> {
     }
 }
 
+/// The BTF id of a target variable's C type.
+pub(super) fn base_type(btf: &KernelBtf, r: &CTypeRef) -> Option<u32> {
+    match r {
+        CTypeRef::Id(id) => Some(*id),
+        CTypeRef::TracepointArg { name, index } => btf
+            .tracepoint_arg_types(name)
+            .and_then(|args| args.get(*index).map(|t| t.id)),
+    }
+}
+
+/// A path as the walk reads it.
+pub(super) fn parts(path: &[Access]) -> Vec<Part<'_>> {
+    path.iter()
+        .map(|a| match a {
+            Access::Field(f) => Part::Field(&f.name),
+            Access::Index(_) => Part::Index,
+        })
+        .collect()
+}
+
 impl Analyzer<'_> {
     /// The type of `$name` followed by `path` (and `&` before it): a long (an array is its
     /// address, as in stap: `kernel_string($prev->comm)`).
@@ -39,12 +59,7 @@ impl Analyzer<'_> {
         let name = format!("${}", var.name);
         let btf = self.facts.map(|f| f.btf());
         let typed = match (&var.btf_type, btf) {
-            (Some(r), Some(Ok(btf))) => match r {
-                CTypeRef::Id(id) => Some((*id, btf)),
-                CTypeRef::TracepointArg { name, index } => btf
-                    .tracepoint_arg_types(name)
-                    .and_then(|args| args.get(*index).map(|t| (t.id, btf))),
-            },
+            (Some(r), Some(Ok(btf))) => base_type(btf, r).map(|id| (id, btf)),
             _ => None,
         };
         let Some((base, btf)) = typed else {
@@ -144,14 +159,7 @@ impl Analyzer<'_> {
         name: &str,
     ) -> Option<Type> {
         self.index_types(path);
-        let parts: Vec<Part> = path
-            .iter()
-            .map(|a| match a {
-                Access::Field(f) => Part::Field(&f.name),
-                Access::Index(_) => Part::Index,
-            })
-            .collect();
-        match btf.walk(start, &parts, addr_of) {
+        match btf.walk(start, &parts(path), addr_of) {
             Ok(walk) => {
                 let path = TargetPath {
                     steps: walk.steps,
@@ -165,6 +173,63 @@ impl Analyzer<'_> {
                 Some(Type::Long)
             }
         }
+    }
+
+    /// `$$parms` (the arguments), `$$return` (a return probe's value) and, at a tracepoint,
+    /// `$$vars` (its arguments, which are all its variables): a string of `name=0x...`.
+    pub(super) fn target_list(
+        &mut self,
+        e: &Expr,
+        list: &str,
+        path: &[Access],
+        addr_of: bool,
+    ) -> Option<Type> {
+        let vars = &self.target_names[self.current].vars;
+        let args = || {
+            vars.iter()
+                .filter(|v| {
+                    matches!(v.source, super::ContextRef::Arg(..)) && !v.name.starts_with("__")
+                })
+                .map(|v| (v.name.clone(), v.source))
+                .collect::<Vec<_>>()
+        };
+        let at_tracepoint = vars
+            .iter()
+            .any(|v| matches!(v.btf_type, Some(CTypeRef::TracepointArg { .. })));
+        let chosen = match list {
+            "parms" => Ok(args()),
+            "vars" if at_tracepoint => Ok(args()),
+            "return" => match vars
+                .iter()
+                .find(|v| matches!(v.source, super::ContextRef::Return(_)))
+            {
+                Some(v) => Ok(vec![(v.name.clone(), v.source)]),
+                None => Err("`$$return` is a return probe's (`.return`) value".to_string()),
+            },
+            "vars" | "locals" => Err(format!(
+                "`$${list}` lists a function's local variables, which only the kernel's DWARF \
+                 debug information describes (rstap does not read it yet); `$$parms` lists \
+                 its arguments"
+            )),
+            other => Err(format!(
+                "unknown `$$` list `$${other}`: expected $$parms, $$return or $$vars"
+            )),
+        };
+        self.index_types(path);
+        match chosen {
+            Ok(_) if !path.is_empty() || addr_of => self.error(
+                Diagnostic::error(
+                    e.span,
+                    format!("`$${list}` is a string: it has no members or address"),
+                )
+                .with_label("stap's `$$parms$` forms are not supported yet"),
+            ),
+            Ok(vars) => {
+                self.prog.target_lists.insert(e.id, vars);
+            }
+            Err(why) => self.error(Diagnostic::error(e.span, why)),
+        }
+        Some(Type::String)
     }
 
     fn index_types(&mut self, path: &[Access]) {
