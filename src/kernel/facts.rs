@@ -9,8 +9,9 @@ use super::config::{Arch, KernelConfig};
 use super::syscalls::Syscall;
 use super::tracepoints::{EventHeaders, Tracepoint};
 use super::Error;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub struct KernelFacts {
     release: String,
@@ -19,7 +20,9 @@ pub struct KernelFacts {
     syscalls: OnceLock<Result<Vec<Syscall>, Error>>,
     errnos: OnceLock<Result<Vec<(i32, String)>, Error>>,
     event_headers: OnceLock<Result<EventHeaders, Error>>,
-    btf: OnceLock<Result<KernelBtf, Error>>,
+    btf: OnceLock<Result<Arc<KernelBtf>, Error>>,
+    /// Modules' split BTF, by name, read when a probe point first names the module.
+    module_btf: Mutex<HashMap<String, Result<Arc<KernelBtf>, Error>>>,
 }
 
 impl KernelFacts {
@@ -42,6 +45,7 @@ impl KernelFacts {
             errnos: OnceLock::new(),
             event_headers: OnceLock::new(),
             btf: OnceLock::new(),
+            module_btf: Mutex::new(HashMap::new()),
         }
     }
 
@@ -89,7 +93,7 @@ impl KernelFacts {
 
     /// The target's BTF: its functions' prototypes and its types (see [`super::btf::load`]
     /// for where it is looked for).
-    pub fn btf(&self) -> Result<&KernelBtf, Error> {
+    pub fn btf(&self) -> Result<&Arc<KernelBtf>, Error> {
         self.btf
             .get_or_init(|| {
                 let image = PathBuf::from(format!("/boot/vmlinuz-{}", self.release));
@@ -99,9 +103,25 @@ impl KernelFacts {
                     &super::running_release(),
                     crate::cache::dir().as_deref(),
                 )?;
-                KernelBtf::parse(raw)
+                KernelBtf::parse(raw).map(Arc::new)
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Module `name`'s BTF, over the kernel's.
+    pub fn module_btf(&self, name: &str) -> Result<Arc<KernelBtf>, Error> {
+        let mut known = self.module_btf.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = known.get(name) {
+            return found.clone();
+        }
+        let read = (|| {
+            let base = self.btf()?;
+            let dir = PathBuf::from(format!("/lib/modules/{}", self.release));
+            let raw = super::btf::load::module_btf(&dir, name)?;
+            KernelBtf::parse_split(raw, base).map(Arc::new)
+        })();
+        known.insert(name.to_string(), read.clone());
+        read
     }
 }

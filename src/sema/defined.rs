@@ -73,11 +73,11 @@ impl Settle<'_> {
         if path.is_empty() && !addr_of {
             return true;
         }
-        let Some(btf) = self.facts.and_then(|f| f.btf().ok()) else {
+        let (Some(facts), Some(r)) = (self.facts, &v.btf_type) else {
             return false;
         };
-        let base = v.btf_type.as_ref().and_then(|r| base_type(btf, r));
-        base.is_some_and(|b| btf.walk(Start::Value(b), &parts(path), addr_of).is_ok())
+        base_type(facts, r)
+            .is_ok_and(|(btf, b)| btf.walk(Start::Value(b), &parts(path), addr_of).is_ok())
     }
 }
 

@@ -132,6 +132,8 @@ pub struct ContextVar {
 pub enum CTypeRef {
     /// This BTF id (a kernel function's parameter: the prototype was read to match it).
     Id(u32),
+    /// This BTF id in module `module`'s BTF (a module function's parameter).
+    ModuleId { module: String, id: u32 },
     /// Argument `index` of tracepoint `name` (its `btf_trace_NAME` prototype): looked up
     /// only when a path needs it, so tracepoint scripts without paths never read the BTF.
     TracepointArg { name: String, index: usize },

@@ -8,7 +8,9 @@ use super::program::{CTypeRef, ContextVar, TargetPath, Type};
 use crate::diag::Diagnostic;
 use crate::kernel::btf::path::{Part, PathError, Start};
 use crate::kernel::btf::KernelBtf;
+use crate::kernel::facts::KernelFacts;
 use crate::syntax::ast::{Access, Expr, ExprKind};
+use std::sync::Arc;
 
 /// `@cast(ARGS)->PATH` or `&@cast(ARGS)->PATH`: the cast's arguments, the path, and
 /// whether it is `&`.
@@ -26,13 +28,24 @@ pub fn cast_member(e: &Expr) -> Option<(&[Expr], &[Access], bool)> {
     }
 }
 
-/// The BTF id of a target variable's C type.
-pub(super) fn base_type(btf: &KernelBtf, r: &CTypeRef) -> Option<u32> {
+/// The BTF (the kernel's or a module's) and id of a target variable's C type.
+pub(super) fn base_type(
+    facts: &KernelFacts,
+    r: &CTypeRef,
+) -> Result<(Arc<KernelBtf>, u32), crate::kernel::Error> {
     match r {
-        CTypeRef::Id(id) => Some(*id),
-        CTypeRef::TracepointArg { name, index } => btf
-            .tracepoint_arg_types(name)
-            .and_then(|args| args.get(*index).map(|t| t.id)),
+        CTypeRef::Id(id) => Ok((facts.btf()?.clone(), *id)),
+        CTypeRef::ModuleId { module, id } => Ok((facts.module_btf(module)?, *id)),
+        CTypeRef::TracepointArg { name, index } => {
+            let btf = facts.btf()?;
+            let args = btf.tracepoint_arg_types(name).unwrap_or_default();
+            match args.get(*index) {
+                Some(t) => Ok((btf.clone(), t.id)),
+                None => Err(crate::kernel::Error::Missing(format!(
+                    "the kernel's BTF has no prototype for tracepoint {name}"
+                ))),
+            }
+        }
     }
 }
 
@@ -57,12 +70,11 @@ impl Analyzer<'_> {
         addr_of: bool,
     ) -> Option<Type> {
         let name = format!("${}", var.name);
-        let btf = self.facts.map(|f| f.btf());
-        let typed = match (&var.btf_type, btf) {
-            (Some(r), Some(Ok(btf))) => base_type(btf, r).map(|id| (id, btf)),
+        let typed = match (&var.btf_type, self.facts) {
+            (Some(r), Some(facts)) => base_type(facts, r).ok(),
             _ => None,
         };
-        let Some((base, btf)) = typed else {
+        let Some((btf, base)) = typed else {
             self.index_types(path);
             self.error(
                 Diagnostic::error(e.span, format!("`{name}` has no C type to follow")).with_label(
@@ -73,7 +85,7 @@ impl Analyzer<'_> {
             return Some(Type::Long); // a path's value is a long: no follow-on errors
         };
         self.prog.targets.insert(e.id, var.source);
-        self.walk_path(e, btf, Start::Value(base), path, addr_of, &name)
+        self.walk_path(e, &btf, Start::Value(base), path, addr_of, &name)
     }
 
     /// `@cast(p, "TYPE"[, "kernel"])` followed by `path` (`&` before it with `addr_of`).

@@ -137,3 +137,64 @@ fn store(path: &Path, bytes: &[u8]) {
         }
     }
 }
+
+/// The split BTF of module `name` of kernel `release`: the `.BTF` section of its file under
+/// `/lib/modules/RELEASE` (found through `modules.dep`; `-` and `_` are the same in a
+/// module's name), decompressed when it is `.ko.xz` or `.ko.zst`.
+pub fn module_btf(modules_dir: &Path, name: &str) -> Result<Raw, Error> {
+    let dep = modules_dir.join("modules.dep");
+    let text = std::fs::read_to_string(&dep).map_err(|e| Error::unreadable(&dep, e))?;
+    let wanted = name.replace('-', "_");
+    let rel = text
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .find(|p| {
+            let file = p.rsplit('/').next().unwrap_or(p);
+            let stem = file.split(".ko").next().unwrap_or(file);
+            stem.replace('-', "_") == wanted
+        })
+        .ok_or_else(|| {
+            Error::Missing(format!(
+                "kernel module `{name}` is not in {} (not installed for this kernel, or built in)",
+                dep.display()
+            ))
+        })?;
+    let path = modules_dir.join(rel);
+    let file = std::fs::read(&path).map_err(|e| Error::unreadable(&path, e))?;
+    let elf = decompress_module(&path, file)?;
+    let bytes = section(&path, &elf, ".BTF")?;
+    Ok(Raw {
+        data: Data::Bytes(bytes),
+        origin: path,
+    })
+}
+
+/// A module file's ELF: `.ko` as it is, `.ko.xz` and `.ko.zst` decompressed.
+fn decompress_module(path: &Path, file: Vec<u8>) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let name = path.to_string_lossy();
+    let mut out = Vec::new();
+    let done = if name.ends_with(".xz") {
+        liblzma::read::XzDecoder::new(&file[..]).read_to_end(&mut out)
+    } else if name.ends_with(".zst") {
+        let mut input = &file[..];
+        ruzstd::decoding::StreamingDecoder::new(&mut input)
+            .map_err(|e| Error::Unexpected {
+                path: path.to_path_buf(),
+                what: format!("its zstd data: {e}"),
+            })?
+            .read_to_end(&mut out)
+    } else if name.ends_with(".ko") {
+        return Ok(file);
+    } else {
+        return Err(Error::Unexpected {
+            path: path.to_path_buf(),
+            what: "a module compressed in a format rstap does not read (xz and zstd are)".into(),
+        });
+    };
+    done.map_err(|e| Error::Unexpected {
+        path: path.to_path_buf(),
+        what: format!("decompressing it: {e}"),
+    })?;
+    Ok(out)
+}

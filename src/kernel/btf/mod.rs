@@ -66,13 +66,26 @@ impl KernelBtf {
             load::Data::Bytes(b) => Btf::from_bytes(b),
             load::Data::File(f) => Btf::from_file_with_backend(f, btf_rs::Backend::Mmap),
         };
+        KernelBtf::new(btf, raw.origin)
+    }
+
+    /// Parses a module's split BTF, whose types build on the kernel's (`base`).
+    pub fn parse_split(raw: load::Raw, base: &KernelBtf) -> Result<KernelBtf, Error> {
+        let btf = match &raw.data {
+            load::Data::Bytes(b) => Btf::from_split_bytes(b, &base.btf),
+            load::Data::File(f) => Btf::from_split_file(f, &base.btf),
+        };
+        KernelBtf::new(btf, raw.origin)
+    }
+
+    fn new(btf: btf_rs::Result<Btf>, origin: PathBuf) -> Result<KernelBtf, Error> {
         let btf = btf.map_err(|e| Error::Unexpected {
-            path: raw.origin.clone(),
+            path: origin.clone(),
             what: format!("its BTF cannot be read: {e}"),
         })?;
         Ok(KernelBtf {
             btf,
-            origin: raw.origin,
+            origin,
             functions: OnceLock::new(),
         })
     }
@@ -82,11 +95,12 @@ impl KernelBtf {
         &self.origin
     }
 
-    /// Every function the BTF describes, sorted by name. A function the compiler inlined
-    /// everywhere has no entry: it cannot be probed.
+    /// Every function the BTF describes (a module's: its own), sorted by name. A function
+    /// the compiler inlined everywhere has no entry: it cannot be probed.
     pub fn function_names(&self) -> &[String] {
         self.functions.get_or_init(|| {
-            let (start, end) = self.btf.base().type_id_range();
+            let own = self.btf.split().unwrap_or_else(|| self.btf.base());
+            let (start, end) = own.type_id_range();
             let mut names: Vec<String> = (start..=end)
                 .filter_map(|id| match self.btf.resolve_type_by_id(id) {
                     Ok(Type::Func(f)) => self.btf.resolve_name(&f).ok(),
@@ -286,6 +300,35 @@ mod tests {
                 matches!(&e, path::PathError::NoMember { members, .. } if members == &["mnt", "dentry"]),
                 "{release}: {e:?}"
             );
+        }
+    }
+
+    /// A module's split BTF (6.1's plain `.ko`, 6.12's `.ko.xz`) over its kernel's: its own
+    /// functions, with types that reach the kernel's (`struct file`).
+    #[test]
+    fn each_installed_kernels_overlay_module_has_its_own_btf() {
+        let cache = tempfile::tempdir().unwrap();
+        for (release, image) in installed_images() {
+            let dir = PathBuf::from(format!("/lib/modules/{release}"));
+            if !dir.join("modules.dep").exists() {
+                continue;
+            }
+            let raw = load::vmlinux_btf(&release, &image, "none", Some(cache.path())).unwrap();
+            let base = KernelBtf::parse(raw).unwrap();
+            let m = KernelBtf::parse_split(load::module_btf(&dir, "overlay").unwrap(), &base)
+                .unwrap_or_else(|e| panic!("{release}: {e}"));
+            assert!(
+                m.function_names().iter().any(|n| n == "ovl_open"),
+                "{release}"
+            );
+            assert!(
+                !m.function_names().iter().any(|n| n == "vfs_read"),
+                "{release}"
+            );
+            let f = m.function("ovl_open").unwrap();
+            assert_eq!(f.params[1].ty.spelling, "struct file*", "{release}");
+            let e = load::module_btf(&dir, "no_such_module").err().unwrap();
+            assert!(e.to_string().contains("not in"), "{e}");
         }
     }
 

@@ -11,11 +11,34 @@ use crate::sema::probes::{bad_arg, no_match};
 use crate::sema::program::ProbeKind;
 use crate::syntax::ast::{Component, Literal};
 
-/// Each function `kernel.function(...)` names, with its point as `pp()` spells it.
+/// Each function `kernel.function(...)` or `module("NAME").function(...)` names, with its
+/// point as `pp()` spells it.
 pub(super) fn resolve(
     comps: &[Component],
     ctx: &ProviderCtx,
 ) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
+    let module = match (comps[0].name.as_str(), &comps[0].arg) {
+        ("kernel", None) => None,
+        ("module", Some(Literal::Str(m))) if !m.is_empty() && !m.contains(['*', '?']) => {
+            if !m
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(bad_arg(
+                    &comps[0],
+                    "a module name of letters, digits, `_` and `-`",
+                ));
+            }
+            Some(m.as_str())
+        }
+        ("module", Some(Literal::Str(_))) => {
+            return Err(no_match(
+                &comps[0],
+                "module name wildcards are not supported yet",
+            ))
+        }
+        _ => return Err(bad_arg(&comps[0], "a module name string")),
+    };
     let f = &comps[1];
     let Some(Literal::Str(pattern)) = &f.arg else {
         return Err(bad_arg(f, "a function name or wildcard string"));
@@ -41,17 +64,22 @@ pub(super) fn resolve(
             "a function name of letters, digits and `_`, with `*` or `?` wildcards",
         ));
     }
-    let btf = ctx
-        .facts
-        .ok_or_else(|| {
-            no_match(
-                f,
-                "kernel functions are looked up in the target kernel's BTF, and no target \
-                 kernel was found",
-            )
-        })?
-        .btf()
-        .map_err(|e| no_match(f, &e.to_string()))?;
+    let facts = ctx.facts.ok_or_else(|| {
+        no_match(
+            f,
+            "kernel functions are looked up in the target kernel's BTF, and no target \
+             kernel was found",
+        )
+    })?;
+    let btf = match module {
+        None => facts.btf().cloned(),
+        Some(m) => facts.module_btf(m),
+    }
+    .map_err(|e| no_match(if module.is_some() { &comps[0] } else { f }, &e.to_string()))?;
+    let whose = match module {
+        None => "the target kernel's BTF".to_string(),
+        Some(m) => format!("module {m}'s BTF"),
+    };
     let wildcard = pattern.contains(['*', '?']);
     let names: Vec<&str> = if wildcard {
         btf.function_names()
@@ -63,15 +91,18 @@ pub(super) fn resolve(
         vec![pattern.as_str()]
     };
     if names.is_empty() {
-        return Err(no_match(
-            f,
-            "no function in the target kernel's BTF matches this",
-        ));
+        return Err(no_match(f, &format!("no function in {whose} matches this")));
     }
     let mut out = Vec::new();
     for name in names {
-        let Some(sig) = btf.function(name) else {
-            let mut d = no_match(f, "the target kernel's BTF has no function of this name");
+        // A module's own functions only: its BTF also reaches the kernel's.
+        let own = module.is_none()
+            || btf
+                .function_names()
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .is_ok();
+        let Some(sig) = btf.function(name).filter(|_| own) else {
+            let mut d = no_match(f, &format!("{whose} has no function of this name"));
             if let Some(near) = super::super::families::nearest(
                 name,
                 btf.function_names().iter().map(String::as_str),
@@ -80,13 +111,22 @@ pub(super) fn resolve(
             }
             return Err(d);
         };
-        let point = format!("kernel.function({name:?}){}", suffix.text());
+        // The kernel finds a module's symbol as `MODULE:NAME`.
+        let (point, symbol) = match module {
+            None => (format!("kernel.function({name:?})"), name.to_string()),
+            Some(m) => (
+                format!("module({m:?}).function({name:?})"),
+                format!("{m}:{name}"),
+            ),
+        };
         let kind = ProbeKind::Kprobe(Kprobe {
-            symbol: name.to_string(),
+            symbol,
             ret: suffix.ret,
             sig: Some(sig),
             maxactive: suffix.maxactive,
+            module: module.map(str::to_string),
         });
+        let point = point + &suffix.text();
         out.push((kind, point));
     }
     Ok(out)

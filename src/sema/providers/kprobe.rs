@@ -24,6 +24,9 @@ pub struct Kprobe {
     /// `.maxactive(N)`: how many calls may be inside the function at once before a return
     /// is missed; `None` is the module's default (`KRETACTIVE`).
     pub maxactive: Option<u32>,
+    /// The module whose function it is (`module("NAME").function`): the types in `sig`
+    /// are in that module's BTF.
+    pub module: Option<String>,
 }
 
 impl Kprobe {
@@ -35,6 +38,18 @@ impl Kprobe {
             .take(REGISTER_ARGS)
             .enumerate()
             .filter_map(|(i, p)| Some((i, p, repr(p.ty.value)?)))
+    }
+}
+
+impl Kprobe {
+    fn type_ref(&self, id: u32) -> CTypeRef {
+        match &self.module {
+            None => CTypeRef::Id(id),
+            Some(m) => CTypeRef::ModuleId {
+                module: m.clone(),
+                id,
+            },
+        }
     }
 }
 
@@ -55,7 +70,7 @@ impl Family for Kprobe {
                 name: p.name.clone(),
                 ty: Type::Long,
                 source: ContextRef::Arg(i, r),
-                btf_type: Some(CTypeRef::Id(p.ty.id)),
+                btf_type: Some(self.type_ref(p.ty.id)),
                 c_type: Some(p.ty.spelling.clone()),
             })
             .collect();
@@ -66,7 +81,7 @@ impl Family for Kprobe {
                     name: "return".into(),
                     ty: Type::Long,
                     source: ContextRef::Return(r),
-                    btf_type: Some(CTypeRef::Id(s.ret.id)),
+                    btf_type: Some(self.type_ref(s.ret.id)),
                     c_type: Some(s.ret.spelling.clone()),
                 });
             }
@@ -122,5 +137,6 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         ret,
         sig: None,
         maxactive: None,
+        module: None,
     }))
 }

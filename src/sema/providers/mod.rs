@@ -35,7 +35,8 @@ pub fn resolve_point(
     ctx: &ProviderCtx,
 ) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
     let comps = &p.components;
-    if comps[0].name == "kernel" && comps.get(1).is_some_and(|c| c.name == "function") {
+    let function = comps.get(1).is_some_and(|c| c.name == "function");
+    if function && matches!(comps[0].name.as_str(), "kernel" | "module") {
         return kernel_function::resolve(comps, ctx);
     }
     let mut concrete = p.clone();
