@@ -56,13 +56,14 @@ pub fn vmlinux_btf(
     }
     match std::fs::read(image) {
         Ok(b) => {
-            let elf = super::bzimage::vmlinux(image, &b)?;
-            let bytes = section(image, &elf, ".BTF")?;
-            if let Some(path) = &cached {
-                store(path, &bytes);
-            }
+            let bytes = super::bzimage::btf_section(image, &b)?;
+            // Stored, then mapped like any cached copy: parsing it all costs 50 ms.
+            let data = match &cached {
+                Some(path) if store(path, &bytes) => Data::File(path.clone()),
+                _ => Data::Bytes(bytes),
+            };
             return Ok(Raw {
-                data: Data::Bytes(bytes),
+                data,
                 origin: image.to_path_buf(),
             });
         }
@@ -126,15 +127,16 @@ fn cache_path(dir: &Path, image: &Path) -> Option<PathBuf> {
 
 /// Writes a cache entry under a temporary name and renames it into place, so a concurrent
 /// run never reads half of one. Failing to store is not an error: the cache only saves time.
-fn store(path: &Path, bytes: &[u8]) {
-    let Some(dir) = path.parent() else { return };
+fn store(path: &Path, bytes: &[u8]) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
     if std::fs::create_dir_all(dir).is_err() {
-        return;
+        return false;
     }
-    if let Ok(tmp) = tempfile::NamedTempFile::new_in(dir) {
-        if std::fs::write(tmp.path(), bytes).is_ok() {
-            let _ = tmp.persist(path);
-        }
+    match tempfile::NamedTempFile::new_in(dir) {
+        Ok(tmp) => std::fs::write(tmp.path(), bytes).is_ok() && tmp.persist(path).is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -348,8 +348,11 @@ mod tests {
             for round in 0..2 {
                 let raw = load::vmlinux_btf(&release, &image, "none", Some(cache.path()))
                     .unwrap_or_else(|e| panic!("{release}: {e}"));
-                let from_cache = matches!(raw.data, load::Data::File(_));
-                assert_eq!(from_cache, round == 1, "{release}, round {round}");
+                // Both rounds map the cached copy: the first stored it.
+                assert!(
+                    matches!(raw.data, load::Data::File(_)),
+                    "{release}, round {round}"
+                );
                 assert_eq!(raw.origin, image);
                 let btf = KernelBtf::parse(raw).unwrap();
                 let f = btf.function("vfs_read").expect("vfs_read in BTF");
