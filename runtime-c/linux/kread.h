@@ -26,3 +26,20 @@ static __maybe_unused int rs_kread(struct rs_context *c, int64_t *v, int64_t add
 	}
 	return 0;
 }
+
+/* A `char[len]` array as a string: the array is in memory whole, so it is copied at once
+ * (at most MAXSTRINGLEN - 1 bytes) and ends at its first NUL. */
+static __maybe_unused int rs_kread_string(struct rs_context *c, char *dst, int64_t addr,
+					  int64_t len)
+{
+	int64_t n = min_t(int64_t, len, MAXSTRINGLEN - 1);
+
+	if (n < 0)
+		n = 0;
+	if (n > 0 && copy_from_kernel_nofault(dst, (const void *)(uintptr_t)addr, n)) {
+		dst[0] = '\0';
+		return rs_kread_fault(c, addr);
+	}
+	dst[n] = '\0';
+	return 0;
+}

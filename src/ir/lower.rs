@@ -341,9 +341,13 @@ impl<'a> Lowerer<'a> {
                     ContextRef::Return(repr) => Value::Return(repr),
                     ContextRef::Instance(k) => Value::Instance(k),
                 };
-                match self.prog.target_paths.get(&e.id) {
+                let value = match self.prog.target_paths.get(&e.id) {
                     Some(p) => self.target_path(base, p, path, name, e.span),
                     None => base,
+                };
+                match self.prog.target_pretty.get(&e.id) {
+                    Some(p) => self.pretty(value, *p, name, e.span),
+                    None => value,
                 }
             }
             ExprKind::Member { .. } | ExprKind::AddrOf(_) => {

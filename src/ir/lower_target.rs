@@ -4,7 +4,7 @@
 //! value read with a nofault read that ends the handler on a bad address.
 use super::lower::Lowerer;
 use super::*;
-use crate::sema::{ContextRef, PathRead as Read, PathStep as Step, TargetPath};
+use crate::sema::{ContextRef, PathRead as Read, PathStep as Step, Pretty, TargetPath};
 use crate::source::Span;
 use crate::syntax::ast::Access;
 
@@ -67,18 +67,37 @@ impl Lowerer<'_> {
                 ContextRef::Return(repr) => Value::Return(repr),
                 ContextRef::ProcfsValue | ContextRef::Instance(_) => continue,
             };
-            items.push(PrintItem::Conv {
-                conv: crate::sema::Conversion {
-                    flags: 0,
-                    width: None,
-                    precision: None,
-                    conv: 'x',
-                },
-                width: Count::Fixed(-1),
-                precision: Count::Fixed(-1),
-                value,
-            });
+            items.push(hex(value));
         }
+        self.push(Op::Print {
+            sink: Sink::String(dst),
+            items,
+        });
+        Value::Place(Place::Temp(dst))
+    }
+
+    /// `$x$`: the value as stap pretty-prints it, into a string.
+    pub(super) fn pretty(&mut self, value: Value, p: Pretty, name: &str, span: Span) -> Value {
+        let dst = self.temp(TempKind::String);
+        let items = match p {
+            Pretty::Decimal => vec![PrintItem::Long(value)],
+            Pretty::Hex => vec![PrintItem::Text("0x".into()), hex(value)],
+            Pretty::Quoted { len } => {
+                let chars = self.temp(TempKind::String);
+                let near = self.near(&format!("identifier '{name}'"), span);
+                self.push(Op::KernelString {
+                    dst: chars,
+                    addr: value,
+                    len,
+                    near,
+                });
+                vec![
+                    PrintItem::Text("\"".into()),
+                    PrintItem::Str(Value::Place(Place::Temp(chars))),
+                    PrintItem::Text("\"".into()),
+                ]
+            }
+        };
         self.push(Op::Print {
             sink: Sink::String(dst),
             items,
@@ -109,4 +128,19 @@ impl Lowerer<'_> {
 
 fn add(a: Value, b: Value) -> Value {
     Value::Arith(Arith::Add, Box::new(a), Box::new(b))
+}
+
+/// `%x` of a long (after a "0x" the caller prints).
+fn hex(value: Value) -> PrintItem {
+    PrintItem::Conv {
+        conv: crate::sema::Conversion {
+            flags: 0,
+            width: None,
+            precision: None,
+            conv: 'x',
+        },
+        width: Count::Fixed(-1),
+        precision: Count::Fixed(-1),
+        value,
+    }
 }

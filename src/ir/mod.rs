@@ -397,6 +397,15 @@ pub enum Op {
         bitfield: Option<(u8, u8)>,
         near: Value,
     },
+    /// Reads the NUL-terminated string of at most `len` bytes (and MAXSTRINGLEN - 1) at
+    /// `addr` into string temporary `dst`, the same way: a `char[len]` array is in memory
+    /// whole.
+    KernelString {
+        dst: Temp,
+        addr: Value,
+        len: u64,
+        near: Value,
+    },
     /// The name of a number from a target table ("" if none) into a string place.
     NameOf {
         table: NameTable,

@@ -27,7 +27,7 @@ fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
                 $value(near, f);
             }
         }
-        Op::KernelRead { addr, near, .. } => {
+        Op::KernelRead { addr, near, .. } | Op::KernelString { addr, near, .. } => {
             $value(addr, f);
             $value(near, f);
         }

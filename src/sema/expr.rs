@@ -124,6 +124,9 @@ impl Analyzer<'_> {
     /// `$name`: what the probe point provides (a tracepoint's or a function's argument, ...),
     /// and a member path after it (`target_path.rs`).
     fn target(&mut self, e: &Expr, name: &str, path: &[Access], addr_of: bool) -> Option<Type> {
+        if super::target_pretty::is_pretty(name, path) {
+            return self.target_pretty(e, name, path, addr_of);
+        }
         if let Some(list) = name.strip_prefix("$$") {
             return self.target_list(e, list, path, addr_of);
         }

@@ -14,6 +14,7 @@ pub mod program;
 pub mod providers;
 mod scope;
 mod target_path;
+mod target_pretty;
 pub use target_path::cast_member;
 pub mod unread;
 mod warnings;

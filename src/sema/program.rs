@@ -127,6 +127,15 @@ pub struct ContextVar {
     pub c_type: Option<String>,
 }
 
+/// stap's pretty-printed value of a target variable (`$x$`): an integer in decimal, a
+/// pointer in hex (`0x...`), a `char[len]` array as a quoted string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pretty {
+    Decimal,
+    Hex,
+    Quoted { len: u64 },
+}
+
 /// Where a target variable's C type is found in the kernel's BTF.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CTypeRef {
@@ -245,6 +254,8 @@ pub struct Program {
     /// A target variable's member path (`$file->f_path->dentry`), walked through the
     /// kernel's types: from its base (in `targets`) to what is read.
     pub target_paths: HashMap<NodeId, TargetPath>,
+    /// `$var$`, `$var->member$`: how the value is printed into the string it stands for.
+    pub target_pretty: HashMap<NodeId, Pretty>,
     /// `$$parms` and `$$return`: the variables they print, `name=0x...` each.
     pub target_lists: HashMap<NodeId, Vec<(String, ContextRef)>>,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,

@@ -53,7 +53,8 @@ pub(super) fn base_type(
 pub(super) fn parts(path: &[Access]) -> Vec<Part<'_>> {
     path.iter()
         .map(|a| match a {
-            Access::Field(f) => Part::Field(&f.name),
+            // A last member's `$`s are stap's pretty-printing suffix (target_pretty.rs).
+            Access::Field(f) => Part::Field(f.name.trim_end_matches('$')),
             Access::Index(_) => Part::Index,
         })
         .collect()
@@ -254,7 +255,7 @@ impl Analyzer<'_> {
 }
 
 /// The diagnostic for a path that does not fit the types.
-fn path_error(e: &Expr, path: &[Access], name: &str, err: PathError) -> Diagnostic {
+pub(super) fn path_error(e: &Expr, path: &[Access], name: &str, err: PathError) -> Diagnostic {
     let span_of = |at: usize| match &path[at] {
         Access::Field(f) => f.span,
         Access::Index(i) => i.span,

@@ -82,6 +82,10 @@ pub enum Tok<'s> {
     /// pretty-printing forms.
     #[regex(r"\$\$?[A-Za-z_][A-Za-z0-9_]*(\$\$?)?")]
     TargetVar(&'s str),
+    /// `comm$`, `f_path$$`: the last member of a target variable's path with stap's
+    /// pretty-printing suffix (`$prev->comm$`).
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*\$\$?")]
+    PrettyField(&'s str),
     /// `$1`, `$2`: command-line arguments as numbers.
     #[regex(r"\$[0-9]+", |lex| lex.slice()[1..].parse::<u32>().ok())]
     ArgNum(u32),
@@ -335,6 +339,7 @@ impl Tok<'_> {
         match self {
             Tok::Ident(s) => format!("identifier `{s}`"),
             Tok::TargetVar(s) => format!("target variable `{s}`"),
+            Tok::PrettyField(s) => format!("member `{s}`"),
             Tok::ArgNum(n) => format!("argument `${n}`"),
             Tok::ArgStr(n) => format!("argument `@{n}`"),
             Tok::AtWord(s) => format!("`@{s}`"),

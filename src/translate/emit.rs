@@ -310,6 +310,18 @@ impl Emitter<'_> {
                     });
                 }
             }
+            Op::KernelString {
+                dst,
+                addr,
+                len,
+                near,
+            } => {
+                let (d, a, near) = (temp(*dst), self.value(addr), self.value(near));
+                self.w.line(format!(
+                    "if (unlikely(rs_kread_string(c, {d}, {a}, {len})))"
+                ));
+                self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
+            }
             Op::Print { sink, items } => self.print(sink, items),
             Op::Exit => self.w.line("rs_exit();"),
             Op::Foreach(f) => self.foreach(f),

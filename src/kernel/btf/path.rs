@@ -47,6 +47,9 @@ pub struct Walk {
     pub read: Read,
     /// The type of the value read (of the member, for `&`), as stap spells it.
     pub spelling: String,
+    /// The path ends on an array of `N` one-byte integers (`char comm[16]`): stap's pretty
+    /// forms (`$prev->comm$`) print it as a quoted string.
+    pub chars: Option<u64>,
 }
 
 /// Why a path does not fit the types, at part `at` (the path's end when `None`).
@@ -148,6 +151,7 @@ impl KernelBtf {
                     steps,
                     read: Read::Address,
                     spelling: self.spell_id(t),
+                    chars: None,
                 })
             }
         };
@@ -160,6 +164,7 @@ impl KernelBtf {
                 steps,
                 read: Read::Address,
                 spelling,
+                chars: None,
             });
         }
         if let Some((shift, bits)) = bitfield {
@@ -169,6 +174,7 @@ impl KernelBtf {
                 });
             }
         }
+        let mut chars = None;
         let read = match self.peel(t) {
             Ok(Type::Int(_) | Type::Enum(_) | Type::Enum64(_)) => match self.value_of(t, 0) {
                 super::CValue::Int { bytes, signed } => Read::Int {
@@ -186,13 +192,20 @@ impl KernelBtf {
                 _ => return Err(PathError::Aggregate { ty: spelling }),
             },
             Ok(Type::Ptr(_)) => Read::Pointer,
-            Ok(Type::Array(_)) => Read::Address,
+            Ok(Type::Array(a)) => {
+                let elem = self.peel(a.get_type_id().unwrap_or(0));
+                if matches!(elem, Ok(Type::Int(i)) if i.size() == 1 && !i.is_bool()) {
+                    chars = Some(a.len() as u64);
+                }
+                Read::Address
+            }
             _ => return Err(PathError::Aggregate { ty: spelling }),
         };
         Ok(Walk {
             steps,
             read,
             spelling,
+            chars,
         })
     }
 
