@@ -117,35 +117,28 @@ impl Analyzer<'_> {
             }
         };
         // "kernel" and "kernel<linux/sched.h>" both mean the kernel's own types: BTF has
-        // every type the kernel was built with, whatever header declares it.
-        if let Some(m) = module.filter(|m| *m != "kernel" && !m.starts_with("kernel<")) {
-            self.index_types(path);
-            self.error(
-                Diagnostic::error(
-                    args[2].span,
-                    format!("`@cast` into module `{m}`'s types is not supported yet"),
-                )
-                .with_label(
-                    "the kernel's own types are read (\"kernel\"); a module's BTF is not yet",
-                ),
-            );
-            return Some(Type::Long); // a path's value is a long: no follow-on errors
-        }
-        let btf = match self.facts.map(|f| f.btf()) {
-            Some(Ok(btf)) => btf,
-            Some(Err(err)) => {
+        // every type the kernel was built with, whatever header declares it. Another name
+        // is a module's, whose split BTF has its own types over the kernel's.
+        let module = module.filter(|m| *m != "kernel" && !m.starts_with("kernel<"));
+        let btf = match (self.facts, module) {
+            (Some(f), None) => f.btf().cloned(),
+            (Some(f), Some(m)) => f.module_btf(m),
+            (None, _) => Err(crate::kernel::Error::Missing(
+                "no target kernel was found".into(),
+            )),
+        };
+        let btf = match btf {
+            Ok(btf) => btf,
+            Err(err) => {
                 self.index_types(path);
+                let at = if module.is_some() {
+                    args[2].span
+                } else {
+                    e.span
+                };
                 self.error(
-                    Diagnostic::error(e.span, "`@cast` needs the kernel's types")
+                    Diagnostic::error(at, "`@cast` needs the kernel's types")
                         .with_label(err.to_string()),
-                );
-                return Some(Type::Long); // a path's value is a long: no follow-on errors
-            }
-            None => {
-                self.index_types(path);
-                self.error(
-                    Diagnostic::error(e.span, "`@cast` needs the kernel's types")
-                        .with_label("no target kernel was found"),
                 );
                 return Some(Type::Long); // a path's value is a long: no follow-on errors
             }
@@ -153,12 +146,18 @@ impl Analyzer<'_> {
         let Some(id) = btf.named_type(ty_name) else {
             self.index_types(path);
             self.error(
-                Diagnostic::error(args[1].span, format!("the kernel has no type `{ty_name}`"))
-                    .with_label("expected a struct, union or typedef name of the kernel's BTF"),
+                Diagnostic::error(
+                    args[1].span,
+                    match module {
+                        Some(m) => format!("module {m} has no type `{ty_name}`"),
+                        None => format!("the kernel has no type `{ty_name}`"),
+                    },
+                )
+                .with_label("expected a struct, union or typedef name of its BTF"),
             );
             return Some(Type::Long); // a path's value is a long: no follow-on errors
         };
-        self.walk_path(e, btf, Start::At(id), path, addr_of, "@cast")
+        self.walk_path(e, &btf, Start::At(id), path, addr_of, "@cast")
     }
 
     /// Types the path's index expressions (longs) and walks it, keeping what the IR needs.
