@@ -81,14 +81,22 @@ impl KernelFacts {
             .map_err(Clone::clone)
     }
 
-    /// Tracepoint `name` (in `system`, when given) with its prototype; the event headers
-    /// are read on the first lookup and kept for the rest.
-    pub fn tracepoint(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, Error> {
+    /// Every tracepoint the event headers declare, as (system, name).
+    pub fn tracepoint_names(&self) -> Result<Vec<(String, String)>, Error> {
+        Ok(self.event_headers()?.names())
+    }
+
+    fn event_headers(&self) -> Result<&EventHeaders, Error> {
         self.event_headers
             .get_or_init(|| EventHeaders::read(&self.build_dir))
             .as_ref()
-            .map_err(Clone::clone)?
-            .find(system, name)
+            .map_err(Clone::clone)
+    }
+
+    /// Tracepoint `name` (in `system`, when given) with its prototype; the event headers
+    /// are read on the first lookup and kept for the rest.
+    pub fn tracepoint(&self, system: Option<&str>, name: &str) -> Result<Tracepoint, Error> {
+        self.event_headers()?.find(system, name)
     }
 
     /// The target's BTF: its functions' prototypes and its types (see [`super::btf::load`]

@@ -74,6 +74,47 @@ impl EventHeaders {
     }
 }
 
+impl EventHeaders {
+    /// Every tracepoint the headers declare, as (system, name), sorted: the names after
+    /// `TRACE_EVENT*(`, `DEFINE_EVENT*(class,` and `DECLARE_TRACE*(` that have a prototype
+    /// (macro definitions, `#define ...`, are not declarations).
+    pub fn names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (system, text) in &self.headers {
+            for line_start in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                let mut rest = line_start;
+                while let Some(open) = rest.find('(') {
+                    let word = rest[..open]
+                        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or("");
+                    let after = &rest[open + 1..];
+                    rest = after;
+                    let arg = if word.starts_with("DEFINE_EVENT") {
+                        after.split_once(',').map(|(_, n)| n)
+                    } else if word.contains("TRACE_EVENT") || word.starts_with("DECLARE_TRACE") {
+                        Some(after)
+                    } else {
+                        continue;
+                    };
+                    let name: String = arg
+                        .unwrap_or("")
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && prototype(text, &name).is_some() {
+                        out.push((system.clone(), name));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 fn trace_system(text: &str) -> Option<&str> {
     text.lines().find_map(|l| {
         l.trim()
@@ -171,6 +212,23 @@ mod tests {
         );
         assert_eq!(args[1].name, "ret");
         assert!(prototype(SYSCALLS_H, "sys_foo").is_none());
+    }
+
+    /// The declarations are listed, not macro definitions or event classes.
+    #[test]
+    fn lists_the_tracepoints_a_header_declares() {
+        let text = format!(
+            "{SYSCALLS_H}#define DEFINE_X(name) TRACE_EVENT(name, TP_PROTO(int a))\n\
+             DECLARE_EVENT_CLASS(cls,\n\tTP_PROTO(int cpu),\n\
+             DEFINE_EVENT(cls, cpu_idle,\n\tTP_PROTO(int cpu),\n\
+             DECLARE_TRACE(pelt_cfs_tp,\n\tTP_PROTO(struct cfs_rq *cfs_rq),\n"
+        );
+        let h = EventHeaders {
+            dir: PathBuf::from("/x"),
+            headers: vec![("raw_syscalls".into(), text)],
+        };
+        let names: Vec<String> = h.names().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ["cpu_idle", "pelt_cfs_tp", "sys_enter", "sys_exit"]);
     }
 
     #[test]

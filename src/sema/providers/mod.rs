@@ -35,23 +35,23 @@ pub fn resolve_point(
     ctx: &ProviderCtx,
 ) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
     let comps = &p.components;
-    let function = comps.get(1).is_some_and(|c| c.name == "function");
-    if function && matches!(comps[0].name.as_str(), "kernel" | "module") {
+    let second = comps.get(1).map(|c| c.name.as_str());
+    if second == Some("function") && matches!(comps[0].name.as_str(), "kernel" | "module") {
         return kernel_function::resolve(comps, ctx);
+    }
+    if second == Some("trace") && comps[0].name == "kernel" {
+        return tracepoint::resolve(comps, ctx);
     }
     let mut concrete = p.clone();
     (concrete.optional, concrete.sufficient) = (false, false);
     let text = super::probes::point_text(&concrete);
-    Ok(vec![(resolve_one(p, ctx)?, text)])
+    Ok(vec![(resolve_one(p)?, text)])
 }
 
 /// The families whose point is one place.
-fn resolve_one(p: &ProbePoint, ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
+fn resolve_one(p: &ProbePoint) -> Result<ProbeKind, Diagnostic> {
     let comps = &p.components;
     match comps[0].name.as_str() {
-        "kernel" if comps.get(1).is_some_and(|c| c.name == "trace") => {
-            tracepoint::resolve(comps, ctx)
-        }
         "kprobe" => kprobe::resolve(comps),
         "procfs" => procfs::resolve(comps),
         "begin" | "end" | "error" | "never" => once::resolve(comps),

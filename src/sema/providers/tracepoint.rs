@@ -3,13 +3,19 @@
 use super::{Family, ProviderCtx};
 use crate::diag::Diagnostic;
 use crate::kernel::tracepoints::Tracepoint;
+use crate::names::glob_match;
 use crate::sema::probes::{bad_arg, no_match, no_more};
 use crate::sema::program::ProbeKind;
 use crate::sema::program::{ArgRepr, CTypeRef, ContextRef, ContextVar, Type};
 use crate::syntax::ast::{Component, Literal};
 
-/// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`.
-pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKind, Diagnostic> {
+/// `kernel.trace("NAME")` or `kernel.trace("SYSTEM:NAME")`, where either may be a
+/// wildcard (`"sched:*"`, `"*:sys_enter"`, `"irq_handler_e?try"`): each tracepoint it
+/// names, with its point as `pp()` spells it.
+pub(super) fn resolve(
+    comps: &[Component],
+    ctx: &ProviderCtx,
+) -> Result<Vec<(ProbeKind, String)>, Diagnostic> {
     let c = &comps[1];
     let Some(Literal::Str(spec)) = &c.arg else {
         return Err(bad_arg(
@@ -18,22 +24,20 @@ pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKin
         ));
     };
     no_more(comps, 2)?;
-    if spec.contains('*') {
-        return Err(no_match(
-            c,
-            "wildcard tracepoint names are not supported yet",
-        ));
-    }
     let (system, name) = match spec.split_once(':') {
         Some((s, n)) => (Some(s), n),
         None => (None, spec.as_str()),
     };
-    let c_name =
-        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let c_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*' || c == '?')
+    };
     if !c_name(name) || !system.is_none_or(c_name) {
         return Err(bad_arg(
             c,
-            "a tracepoint name of letters, digits and `_`: \"SYSTEM:NAME\" or \"NAME\"",
+            "a tracepoint name of letters, digits and `_` (`*` and `?` match any): \
+             \"SYSTEM:NAME\" or \"NAME\"",
         ));
     }
     let Some(facts) = ctx.facts else {
@@ -42,10 +46,41 @@ pub(super) fn resolve(comps: &[Component], ctx: &ProviderCtx) -> Result<ProbeKin
             "tracepoints are looked up in the target kernel's headers, and none were found",
         ));
     };
-    let tp = facts
-        .tracepoint(system, name)
+    let wild = |s: &str| s.contains(['*', '?']);
+    if !wild(name) && !system.is_some_and(wild) {
+        let tp = facts
+            .tracepoint(system, name)
+            .map_err(|e| no_match(c, &e.to_string()))?;
+        return Ok(vec![(ProbeKind::Tracepoint(tp), point(spec))]);
+    }
+    // The headers declare tracepoints a configuration may leave out; the kernel's BTF has a
+    // prototype (btf_trace_NAME) for each one built in, so those are the ones matched.
+    let built = facts.btf().ok();
+    let names = facts
+        .tracepoint_names()
         .map_err(|e| no_match(c, &e.to_string()))?;
-    Ok(ProbeKind::Tracepoint(tp))
+    let mut out = Vec::new();
+    for (sys, n) in names {
+        let matches = glob_match(name, &n) && system.is_none_or(|s| glob_match(s, &sys));
+        if !matches || built.is_some_and(|b| b.tracepoint_arg_types(&n).is_none()) {
+            continue;
+        }
+        let tp = facts
+            .tracepoint(Some(&sys), &n)
+            .map_err(|e| no_match(c, &e.to_string()))?;
+        out.push((ProbeKind::Tracepoint(tp), point(&format!("{sys}:{n}"))));
+    }
+    if out.is_empty() {
+        return Err(no_match(
+            c,
+            "no tracepoint of the target kernel matches this",
+        ));
+    }
+    Ok(out)
+}
+
+fn point(spec: &str) -> String {
+    format!("kernel.trace({spec:?})")
 }
 
 impl Family for Tracepoint {
