@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 pub struct KernelBtf {
     btf: Btf,
     origin: PathBuf,
-    /// Every function's name, sorted: the probeable set wildcards are matched against.
-    functions: OnceLock<Vec<String>>,
+    /// Every function's name and id, sorted: the probeable set wildcards are matched against.
+    functions: OnceLock<Vec<(String, u32)>>,
 }
 
 /// A function's prototype.
@@ -95,33 +95,61 @@ impl KernelBtf {
         &self.origin
     }
 
-    /// Every function the BTF describes (a module's: its own), sorted by name. A function
-    /// the compiler inlined everywhere has no entry: it cannot be probed.
-    pub fn function_names(&self) -> &[String] {
+    /// Every function the BTF describes (a module's: its own), sorted by name, with its
+    /// BTF id. A function the compiler inlined everywhere has no entry: it cannot be
+    /// probed.
+    fn functions(&self) -> &[(String, u32)] {
         self.functions.get_or_init(|| {
             let own = self.btf.split().unwrap_or_else(|| self.btf.base());
             let (start, end) = own.type_id_range();
-            let mut names: Vec<String> = (start..=end)
+            let mut funcs: Vec<(String, u32)> = (start..=end)
                 .filter_map(|id| match self.btf.resolve_type_by_id(id) {
-                    Ok(Type::Func(f)) => self.btf.resolve_name(&f).ok(),
+                    Ok(Type::Func(f)) => Some((self.btf.resolve_name(&f).ok()?, id)),
                     _ => None,
                 })
                 .collect();
-            names.sort_unstable();
-            names.dedup();
-            names
+            funcs.sort_unstable();
+            funcs.dedup_by(|a, b| a.0 == b.0);
+            funcs
         })
+    }
+
+    /// The names of [`Self::functions`], in order.
+    pub fn function_names(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
+        self.functions().iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Whether this BTF's own functions (a module's: not the kernel's) include `name`.
+    pub fn has_own_function(&self, name: &str) -> bool {
+        self.functions()
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .is_ok()
+    }
+
+    /// The prototypes of the functions whose names match `pattern` (`*`, `?`): found by the
+    /// id the list keeps, since a lookup by name reads every type of a mapped BTF.
+    pub fn functions_matching(&self, pattern: &str) -> Vec<FuncSig> {
+        self.functions()
+            .iter()
+            .filter(|(n, _)| crate::names::glob_match(pattern, n))
+            .filter_map(|(n, id)| self.signature(n, *id))
+            .collect()
     }
 
     /// The prototype of function `name`, if the BTF has it.
     pub fn function(&self, name: &str) -> Option<FuncSig> {
         let ids = self.btf.resolve_ids_by_name(name).ok()?;
-        let func = ids
-            .iter()
-            .find_map(|&id| match self.btf.resolve_type_by_id(id) {
-                Ok(Type::Func(f)) => Some(f),
-                _ => None,
-            })?;
+        let id = ids
+            .into_iter()
+            .find(|&id| matches!(self.btf.resolve_type_by_id(id), Ok(Type::Func(_))))?;
+        self.signature(name, id)
+    }
+
+    /// The prototype of function `name`, BTF id `id`.
+    fn signature(&self, name: &str, id: u32) -> Option<FuncSig> {
+        let Ok(Type::Func(func)) = self.btf.resolve_type_by_id(id) else {
+            return None;
+        };
         let Ok(Type::FuncProto(proto)) = self.btf.resolve_chained_type(&func) else {
             return None;
         };
@@ -317,14 +345,8 @@ mod tests {
             let base = KernelBtf::parse(raw).unwrap();
             let m = KernelBtf::parse_split(load::module_btf(&dir, "overlay").unwrap(), &base)
                 .unwrap_or_else(|e| panic!("{release}: {e}"));
-            assert!(
-                m.function_names().iter().any(|n| n == "ovl_open"),
-                "{release}"
-            );
-            assert!(
-                !m.function_names().iter().any(|n| n == "vfs_read"),
-                "{release}"
-            );
+            assert!(m.has_own_function("ovl_open"), "{release}");
+            assert!(!m.has_own_function("vfs_read"), "{release}");
             let f = m.function("ovl_open").unwrap();
             assert_eq!(f.params[1].ty.spelling, "struct file*", "{release}");
             let e = load::module_btf(&dir, "no_such_module").err().unwrap();
@@ -386,10 +408,7 @@ mod tests {
                         signed: false
                     }
                 );
-                assert!(btf
-                    .function_names()
-                    .binary_search(&"vfs_write".to_string())
-                    .is_ok());
+                assert!(btf.has_own_function("vfs_write"));
             }
         }
     }

@@ -80,37 +80,30 @@ pub(super) fn resolve(
         None => "the target kernel's BTF".to_string(),
         Some(m) => format!("module {m}'s BTF"),
     };
-    let wildcard = pattern.contains(['*', '?']);
-    let names: Vec<&str> = if wildcard {
-        btf.function_names()
-            .iter()
-            .filter(|n| crate::names::glob_match(pattern, n))
-            .map(String::as_str)
-            .collect()
+    let sigs = if pattern.contains(['*', '?']) {
+        let sigs = btf.functions_matching(pattern);
+        if sigs.is_empty() {
+            return Err(no_match(f, &format!("no function in {whose} matches this")));
+        }
+        sigs
     } else {
-        vec![pattern.as_str()]
-    };
-    if names.is_empty() {
-        return Err(no_match(f, &format!("no function in {whose} matches this")));
-    }
-    let mut out = Vec::new();
-    for name in names {
         // A module's own functions only: its BTF also reaches the kernel's.
-        let own = module.is_none()
-            || btf
-                .function_names()
-                .binary_search_by(|n| n.as_str().cmp(name))
-                .is_ok();
-        let Some(sig) = btf.function(name).filter(|_| own) else {
-            let mut d = no_match(f, &format!("{whose} has no function of this name"));
-            if let Some(near) = super::super::families::nearest(
-                name,
-                btf.function_names().iter().map(String::as_str),
-            ) {
-                d = d.with_help(format!("did you mean `{near}`?"));
+        let own = module.is_none() || btf.has_own_function(pattern);
+        match btf.function(pattern).filter(|_| own) {
+            Some(sig) => vec![sig],
+            None => {
+                let mut d = no_match(f, &format!("{whose} has no function of this name"));
+                let near = super::super::families::nearest(pattern, btf.function_names());
+                if let Some(near) = near {
+                    d = d.with_help(format!("did you mean `{near}`?"));
+                }
+                return Err(d);
             }
-            return Err(d);
-        };
+        }
+    };
+    let mut out = Vec::new();
+    for sig in sigs {
+        let name = sig.name.clone();
         // The kernel finds a module's symbol as `MODULE:NAME`.
         let (point, symbol) = match module {
             None => (format!("kernel.function({name:?})"), name.to_string()),
