@@ -19,6 +19,8 @@ pub struct KernelBtf {
     origin: PathBuf,
     /// Every function's name and id, sorted: the probeable set wildcards are matched against.
     functions: OnceLock<Vec<(String, u32)>>,
+    /// The tracepoints built in: the names of the `btf_trace_NAME` prototypes.
+    tracepoints: OnceLock<std::collections::HashSet<String>>,
 }
 
 /// A function's prototype.
@@ -87,6 +89,7 @@ impl KernelBtf {
             btf,
             origin,
             functions: OnceLock::new(),
+            tracepoints: OnceLock::new(),
         })
     }
 
@@ -174,6 +177,23 @@ impl KernelBtf {
             params,
             ret: self.ctype(proto.return_type_id()),
         })
+    }
+
+    /// Whether the kernel has tracepoint `name` built in (its `btf_trace_NAME` prototype),
+    /// from one pass over the types: wildcards ask it of hundreds of names.
+    pub fn has_tracepoint(&self, name: &str) -> bool {
+        self.tracepoints
+            .get_or_init(|| {
+                let (start, end) = self.btf.base().type_id_range();
+                (start..=end)
+                    .filter_map(|id| match self.btf.resolve_type_by_id(id) {
+                        Ok(Type::Typedef(t)) => self.btf.resolve_name(&t).ok(),
+                        _ => None,
+                    })
+                    .filter_map(|n| n.strip_prefix("btf_trace_").map(str::to_string))
+                    .collect()
+            })
+            .contains(name)
     }
 
     /// The argument types of tracepoint `name`, from the prototype of its probes

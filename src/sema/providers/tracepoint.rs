@@ -62,7 +62,7 @@ pub(super) fn resolve(
     let mut out = Vec::new();
     for (sys, n) in names {
         let matches = glob_match(name, &n) && system.is_none_or(|s| glob_match(s, &sys));
-        if !matches || built.is_some_and(|b| b.tracepoint_arg_types(&n).is_none()) {
+        if !matches || built.is_some_and(|b| !b.has_tracepoint(&n)) {
             continue;
         }
         let tp = facts
