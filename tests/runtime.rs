@@ -634,8 +634,10 @@ cases without an exit status, in order:
         vm_start.elapsed().as_secs_f64()
     );
     if !out.status.success() {
+        // The status tells a guest panic (255, scripts/VM-NOTES.md) from a failed script.
         failures.push(format!(
-            "the VM run failed: {}{}",
+            "the VM run failed ({}): {}{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
