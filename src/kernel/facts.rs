@@ -104,7 +104,7 @@ impl KernelFacts {
     pub fn btf(&self) -> Result<&Arc<KernelBtf>, Error> {
         self.btf
             .get_or_init(|| {
-                let image = PathBuf::from(format!("/boot/vmlinuz-{}", self.release));
+                let image = super::Installed::system().image(&self.release);
                 let raw = super::btf::load::vmlinux_btf(
                     &self.release,
                     &image,
@@ -125,7 +125,7 @@ impl KernelFacts {
         }
         let read = (|| {
             let base = self.btf()?;
-            let dir = PathBuf::from(format!("/lib/modules/{}", self.release));
+            let dir = super::Installed::system().modules.join(&self.release);
             let raw = super::btf::load::module_btf(&dir, name)?;
             KernelBtf::parse_split(raw, base).map(Arc::new)
         })();

@@ -244,7 +244,7 @@ impl Analyzer<'_> {
         Some(Type::String)
     }
 
-    fn index_types(&mut self, path: &[Access]) {
+    pub(super) fn index_types(&mut self, path: &[Access]) {
         for a in path {
             if let Access::Index(i) = a {
                 self.expect(i, Type::Long);

@@ -56,11 +56,7 @@ impl Analyzer<'_> {
             );
             return Some(Type::String);
         }
-        for a in path {
-            if let Access::Index(i) = a {
-                self.expect(i, Type::Long);
-            }
-        }
+        self.index_types(path);
         let pretty = if path.is_empty() {
             match btf.ctype(id).value {
                 CValue::Int { .. } => Ok(Pretty::Decimal),

@@ -22,24 +22,17 @@ const PAYLOAD_LENGTH: usize = 0x24c;
 /// no such header is decompressed whole and read as an ELF file.
 pub fn btf_section(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let payload = payload(bytes).map_err(|what| unexpected(path, what))?;
-    let mut input: Box<dyn Read + '_> = if payload.starts_with(b"\xfd7zXZ\x00") {
-        Box::new(liblzma::read::XzDecoder::new(payload))
-    } else if payload.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(
-            ruzstd::decoding::StreamingDecoder::new(payload)
-                .map_err(|e| unexpected(path, &format!("its zstd payload: {e}")))?,
-        )
-    } else {
+    let mut input = decoder(path, payload)?.ok_or_else(|| {
         let magic: Vec<String> = payload.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        return Err(unexpected(
+        unexpected(
             path,
             &format!(
                 "its payload is compressed in a format rstap does not read (magic {}); xz and \
                  zstd are read",
                 magic.join(" ")
             ),
-        ));
-    };
+        )
+    })?;
     let mut out: Vec<u8> = Vec::with_capacity(64 << 20);
     let mut scanned = 0;
     let mut found: Option<(usize, usize)> = None;
@@ -103,20 +96,32 @@ fn find_btf_header(b: &[u8], from: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// A reader of `data` decompressed, by its magic: xz (the kernel's 6.1 images and 6.12's
+/// modules) or zstd; `None` for anything else. Kernel images and modules both come here.
+pub(super) fn decoder<'a>(
+    path: &Path,
+    data: &'a [u8],
+) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+    if data.starts_with(b"\xfd7zXZ\x00") {
+        return Ok(Some(Box::new(liblzma::read::XzDecoder::new(data))));
+    }
+    if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let zstd = ruzstd::decoding::StreamingDecoder::new(data)
+            .map_err(|e| unexpected(path, &format!("its zstd data: {e}")))?;
+        return Ok(Some(Box::new(zstd)));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 /// The decompressed kernel ELF of the bzImage `bytes` (read from `path`, named in errors).
 pub fn vmlinux(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let payload = payload(bytes).map_err(|what| unexpected(path, what))?;
     let mut out = Vec::new();
-    let done = if payload.starts_with(b"\xfd7zXZ\x00") {
-        liblzma::read::XzDecoder::new(payload).read_to_end(&mut out)
-    } else {
-        let mut input = payload;
-        ruzstd::decoding::StreamingDecoder::new(&mut input)
-            .map_err(|e| unexpected(path, &format!("its zstd payload: {e}")))?
-            .read_to_end(&mut out)
-    };
-    done.map_err(|e| unexpected(path, &format!("decompressing its payload: {e}")))?;
+    decoder(path, payload)?
+        .expect("Debian's images are xz or zstd")
+        .read_to_end(&mut out)
+        .map_err(|e| unexpected(path, &format!("decompressing its payload: {e}")))?;
     Ok(out)
 }
 

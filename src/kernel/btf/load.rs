@@ -174,29 +174,19 @@ pub fn module_btf(modules_dir: &Path, name: &str) -> Result<Raw, Error> {
 /// A module file's ELF: `.ko` as it is, `.ko.xz` and `.ko.zst` decompressed.
 fn decompress_module(path: &Path, file: Vec<u8>) -> Result<Vec<u8>, Error> {
     use std::io::Read;
-    let name = path.to_string_lossy();
-    let mut out = Vec::new();
-    let done = if name.ends_with(".xz") {
-        liblzma::read::XzDecoder::new(&file[..]).read_to_end(&mut out)
-    } else if name.ends_with(".zst") {
-        let mut input = &file[..];
-        ruzstd::decoding::StreamingDecoder::new(&mut input)
-            .map_err(|e| Error::Unexpected {
-                path: path.to_path_buf(),
-                what: format!("its zstd data: {e}"),
-            })?
-            .read_to_end(&mut out)
-    } else if name.ends_with(".ko") {
+    if file.starts_with(b"\x7fELF") {
         return Ok(file);
-    } else {
-        return Err(Error::Unexpected {
+    }
+    let mut out = Vec::new();
+    super::bzimage::decoder(path, &file)?
+        .ok_or_else(|| Error::Unexpected {
             path: path.to_path_buf(),
             what: "a module compressed in a format rstap does not read (xz and zstd are)".into(),
-        });
-    };
-    done.map_err(|e| Error::Unexpected {
-        path: path.to_path_buf(),
-        what: format!("decompressing it: {e}"),
-    })?;
+        })?
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Unexpected {
+            path: path.to_path_buf(),
+            what: format!("decompressing it: {e}"),
+        })?;
     Ok(out)
 }
