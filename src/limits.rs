@@ -69,6 +69,11 @@ pub fn value(defines: &[(String, String)], name: &str) -> Option<u64> {
     }
 }
 
+/// A limit's default, for a limit whose default is a number.
+pub fn default_value(name: &str) -> usize {
+    value(&[], name).unwrap_or(0) as usize
+}
+
 /// The limits that have defaults, with the user's `-D` settings in their place, then the
 /// user's other macros: each name once, the last `-D` of it winning.
 pub fn with_defaults(defines: &[(String, String)]) -> Vec<(String, String)> {

@@ -134,11 +134,14 @@ fn all_cases() -> Vec<Case> {
     files.sort();
     let mut cases: Vec<Case> = files.iter().flat_map(|f| parse_cases(f)).collect();
     cases.extend(errno_script_cases());
-    // RSTAP_RUNTIME_FILTER=substring runs only matching cases (handy while developing).
+    // RSTAP_RUNTIME_FILTER=substring (or several, split by `|`) runs only matching cases (handy while developing).
     match std::env::var("RSTAP_RUNTIME_FILTER") {
         Ok(f) => cases
             .into_iter()
-            .filter(|c| c.name.contains(&f) || c.file.contains(&f))
+            .filter(|c| {
+                f.split('|')
+                    .any(|f| c.name.contains(f) || c.file.contains(f))
+            })
             .collect(),
         Err(_) => cases,
     }

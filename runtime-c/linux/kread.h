@@ -43,3 +43,46 @@ static __maybe_unused int rs_kread_string(struct rs_context *c, char *dst, int64
 	dst[n] = '\0';
 	return 0;
 }
+
+/* A string as stap's pretty forms ($x$, $$parms$) print one: between double quotes, with
+ * C escapes (%#s), at most `len` bytes of it (a char[len] array; len < 0: up to its NUL),
+ * cut off with `"...` when MAXSTRINGLEN cannot hold it. A NULL or unreadable address is
+ * printed as the address, "0x...", and is not an error. Read a byte at a time, the way
+ * kernel_string does, each 64 bytes one action. */
+static __maybe_unused void rs_kread_quoted(struct rs_context *c, char *dst, int64_t addr,
+					   int64_t len)
+{
+	static const struct rs_fmt esc = { RS_F_ALT, 's', -1, -1 };
+	struct rs_buf b;
+	int64_t limit = (len < 0 || len > MAXSTRINGLEN - 1) ? MAXSTRINGLEN - 1 : len;
+	int64_t i;
+	char ch[2] = { 0, 0 };
+
+	rs_buf_init(&b, dst, MAXSTRINGLEN);
+	if (addr == 0)
+		goto address;
+	rs_buf_putc(&b, '"');
+	for (i = 0; i < limit; i++) {
+		if ((i & 63) == 63)
+			c->actions++;
+		if (copy_from_kernel_nofault(&ch[0], (const char *)(uintptr_t)addr + i, 1))
+			goto address;
+		if (!ch[0])
+			break;
+		/* Room for the longest escape (\ooo), the closing quote and its NUL. */
+		if (b.len + 4 + 2 > MAXSTRINGLEN - 1) {
+			rs_buf_puts(&b, "\"...");
+			return;
+		}
+		rs_fmt_str(&b, &esc, ch);
+	}
+	rs_buf_putc(&b, '"');
+	return;
+address:
+	rs_buf_init(&b, dst, MAXSTRINGLEN);
+	rs_buf_puts(&b, "0x");
+	{
+		static const struct rs_fmt hex = { 0, 'x', -1, -1 };
+		rs_fmt_long(&b, &hex, addr);
+	}
+}

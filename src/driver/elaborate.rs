@@ -26,6 +26,7 @@ pub(super) fn elaborate(
         script_file: file,
         first_free_id: parsed.next_id,
         print_unread: plan.listing.is_none(),
+        max_string: opts.max_string_len,
     };
     let (mut prog, warnings) = match sema::elaborate(&parsed.ast, &sema_opts) {
         Ok(ok) => ok,

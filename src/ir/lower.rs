@@ -332,7 +332,7 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Call { args, .. } => self.call(e, args),
             ExprKind::Target { .. } if self.prog.target_lists.contains_key(&e.id) => {
-                self.target_list(&self.prog.target_lists[&e.id])
+                self.target_list(&self.prog.target_lists[&e.id], e.span)
             }
             ExprKind::Target { name, path, .. } => {
                 let base = match self.prog.targets[&e.id] {
@@ -341,13 +341,12 @@ impl<'a> Lowerer<'a> {
                     ContextRef::Return(repr) => Value::Return(repr),
                     ContextRef::Instance(k) => Value::Instance(k),
                 };
-                let value = match self.prog.target_paths.get(&e.id) {
+                if let Some(p) = self.prog.target_pretty.get(&e.id) {
+                    return self.pretty(base, p, path, name, e.span);
+                }
+                match self.prog.target_paths.get(&e.id) {
                     Some(p) => self.target_path(base, p, path, name, e.span),
                     None => base,
-                };
-                match self.prog.target_pretty.get(&e.id) {
-                    Some(p) => self.pretty(value, *p, name, e.span),
-                    None => value,
                 }
             }
             ExprKind::Member { .. } | ExprKind::AddrOf(_) => {

@@ -4,7 +4,10 @@
 //! value read with a nofault read that ends the handler on a bad address.
 use super::lower::Lowerer;
 use super::*;
-use crate::sema::{ContextRef, PathRead as Read, PathStep as Step, Pretty, TargetPath};
+use crate::sema::{
+    ContextRef, ListedVar, PathRead as Read, PathStep as Step, Pretty, PrettyForm, PrettyPiece,
+    TargetPath,
+};
 use crate::source::Span;
 use crate::syntax::ast::Access;
 
@@ -21,8 +24,22 @@ impl Lowerer<'_> {
             "@cast" => self.near("operator '@cast'", span),
             _ => self.near(&format!("identifier '{name}'"), span),
         };
+        let word = self.steps(base, &p.steps, path, &near);
+        match p.read {
+            Read::Address => word,
+            Read::Pointer => self.read(word, 8, false, None, &near),
+            Read::Int {
+                bytes,
+                signed,
+                bitfield,
+            } => self.read(word, bytes, signed, bitfield, &near),
+        }
+    }
+
+    /// The address `steps` reach from `base`, each pointer on the way read nofault.
+    fn steps(&mut self, base: Value, steps: &[Step], path: &[Access], near: &Value) -> Value {
         let mut word = base;
-        for step in &p.steps {
+        for step in steps {
             word = match *step {
                 Step::Offset(n) => add(word, Value::Long(n as i64)),
                 Step::Index { part, size } => {
@@ -41,33 +58,35 @@ impl Lowerer<'_> {
                     );
                     add(word, scaled)
                 }
-                Step::Load => self.read(word, 8, false, None, &near),
+                Step::Load => self.read(word, 8, false, None, near),
             };
         }
-        match p.read {
-            Read::Address => word,
-            Read::Pointer => self.read(word, 8, false, None, &near),
-            Read::Int {
-                bytes,
-                signed,
-                bitfield,
-            } => self.read(word, bytes, signed, bitfield, &near),
-        }
+        word
     }
 
-    /// `$$parms`, `$$return`: `name=0x%x` for each, space-separated, into a string.
-    pub(super) fn target_list(&mut self, vars: &[(String, ContextRef)]) -> Value {
+    /// `$$parms`, `$$return`: `name=0x%x` for each, space-separated, into a string; with
+    /// the suffix (`$$parms$`), `name=` and the value pretty-printed.
+    pub(super) fn target_list(&mut self, vars: &[ListedVar], span: Span) -> Value {
         let dst = self.temp(TempKind::String);
         let mut items = Vec::new();
-        for (i, (name, source)) in vars.iter().enumerate() {
-            let sep = if i == 0 { "" } else { " " };
-            items.push(PrintItem::Text(format!("{sep}{name}=0x")));
-            let value = match *source {
+        for (i, var) in vars.iter().enumerate() {
+            let value = match var.source {
                 ContextRef::Arg(i, repr) => Value::Arg(i, repr),
                 ContextRef::Return(repr) => Value::Return(repr),
                 ContextRef::ProcfsValue | ContextRef::Instance(_) => continue,
             };
-            items.push(hex(value));
+            let sep = if i == 0 { "" } else { " " };
+            match &var.pretty {
+                Some(layout) => {
+                    items.push(PrintItem::Text(format!("{sep}{}=", var.name)));
+                    let name = format!("${}$", var.name);
+                    items.extend(self.pretty_items(value, layout, &[], &name, span));
+                }
+                None => {
+                    items.push(PrintItem::Text(format!("{sep}{}=0x", var.name)));
+                    items.push(conv('x', 0, value));
+                }
+            }
         }
         self.push(Op::Print {
             sink: Sink::String(dst),
@@ -76,32 +95,81 @@ impl Lowerer<'_> {
         Value::Place(Place::Temp(dst))
     }
 
-    /// `$x$`: the value as stap pretty-prints it, into a string.
-    pub(super) fn pretty(&mut self, value: Value, p: Pretty, name: &str, span: Span) -> Value {
+    /// `$x$`, `$x$$`: the value as stap pretty-prints it, into a string.
+    pub(super) fn pretty(
+        &mut self,
+        base: Value,
+        layout: &Pretty,
+        path: &[Access],
+        name: &str,
+        span: Span,
+    ) -> Value {
         let dst = self.temp(TempKind::String);
-        let items = match p {
-            Pretty::Decimal => vec![PrintItem::Long(value)],
-            Pretty::Hex => vec![PrintItem::Text("0x".into()), hex(value)],
-            Pretty::Quoted { len } => {
-                let chars = self.temp(TempKind::String);
-                let near = self.near(&format!("identifier '{name}'"), span);
-                self.push(Op::KernelString {
-                    dst: chars,
-                    addr: value,
-                    len,
-                    near,
-                });
-                vec![
-                    PrintItem::Text("\"".into()),
-                    PrintItem::Str(Value::Place(Place::Temp(chars))),
-                    PrintItem::Text("\"".into()),
-                ]
-            }
-        };
+        let items = self.pretty_items(base, layout, path, name, span);
         self.push(Op::Print {
             sink: Sink::String(dst),
             items,
         });
+        Value::Place(Place::Temp(dst))
+    }
+
+    /// The print items of a pretty-printed value, each read done first (a fault ends the
+    /// handler, as stap's does; a string that cannot be read prints its address).
+    fn pretty_items(
+        &mut self,
+        base: Value,
+        layout: &Pretty,
+        path: &[Access],
+        name: &str,
+        span: Span,
+    ) -> Vec<PrintItem> {
+        match layout {
+            Pretty::InHand(form) => spelled(*form, base),
+            Pretty::QuotedInHand => {
+                let s = self.quoted(base, None);
+                vec![PrintItem::Str(s)]
+            }
+            Pretty::Memory { steps, pieces } => {
+                let near = self.near(&format!("identifier '{name}'"), span);
+                let addr = self.steps(base, steps, path, &near);
+                let addr = self.spill(addr, crate::sema::Type::Long);
+                let mut items = Vec::new();
+                for piece in pieces {
+                    match piece {
+                        PrettyPiece::Text(t) => items.push(PrintItem::Text(t.clone())),
+                        PrettyPiece::Value { offset, read, form } => {
+                            let at = add(addr.clone(), Value::Long(*offset as i64));
+                            let v = match *read {
+                                Read::Int {
+                                    bytes,
+                                    signed,
+                                    bitfield,
+                                } => self.read(at, bytes, signed, bitfield, &near),
+                                Read::Pointer | Read::Address => {
+                                    self.read(at, 8, false, None, &near)
+                                }
+                            };
+                            items.extend(spelled(*form, v));
+                        }
+                        PrettyPiece::Quoted { offset, array } => {
+                            let at = add(addr.clone(), Value::Long(*offset as i64));
+                            let at = match array {
+                                Some(_) => at,
+                                None => self.read(at, 8, false, None, &near),
+                            };
+                            let s = self.quoted(at, *array);
+                            items.push(PrintItem::Str(s));
+                        }
+                    }
+                }
+                items
+            }
+        }
+    }
+
+    fn quoted(&mut self, addr: Value, len: Option<u64>) -> Value {
+        let dst = self.temp(TempKind::String);
+        self.push(Op::KernelQuoted { dst, addr, len });
         Value::Place(Place::Temp(dst))
     }
 
@@ -130,17 +198,31 @@ fn add(a: Value, b: Value) -> Value {
     Value::Arith(Arith::Add, Box::new(a), Box::new(b))
 }
 
-/// `%x` of a long (after a "0x" the caller prints).
-fn hex(value: Value) -> PrintItem {
+/// A long printed with conversion `c` and `flags`.
+fn conv(c: char, flags: u8, value: Value) -> PrintItem {
     PrintItem::Conv {
         conv: crate::sema::Conversion {
-            flags: 0,
+            flags,
             width: None,
             precision: None,
-            conv: 'x',
+            conv: c,
         },
         width: Count::Fixed(-1),
         precision: Count::Fixed(-1),
         value,
+    }
+}
+
+/// A value as a pretty form spells it: `%d`, `%u`, `'%#c'`, `0x%x`.
+fn spelled(form: PrettyForm, value: Value) -> Vec<PrintItem> {
+    match form {
+        PrettyForm::Signed => vec![PrintItem::Long(value)],
+        PrettyForm::Unsigned => vec![conv('u', 0, value)],
+        PrettyForm::Char => vec![
+            PrintItem::Text("'".into()),
+            conv('c', crate::sema::format::F_ALT, value),
+            PrintItem::Text("'".into()),
+        ],
+        PrettyForm::Hex => vec![conv('p', 0, value)],
     }
 }

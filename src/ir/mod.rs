@@ -406,6 +406,14 @@ pub enum Op {
         len: u64,
         near: Value,
     },
+    /// The string at `addr` quoted and escaped, as stap's pretty forms print one, into
+    /// string temporary `dst`: at most `len` bytes of it (a `char[len]` array), else up to
+    /// its NUL. Never fails: a NULL or unreadable address is printed as `0x...` instead.
+    KernelQuoted {
+        dst: Temp,
+        addr: Value,
+        len: Option<u64>,
+    },
     /// The name of a number from a target table ("" if none) into a string place.
     NameOf {
         table: NameTable,

@@ -31,6 +31,7 @@ fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
             $value(addr, f);
             $value(near, f);
         }
+        Op::KernelQuoted { addr, .. } => $value(addr, f),
         Op::Assign { value, .. }
         | Op::Append { value, .. }
         | Op::SetProcfsValue { value, .. }

@@ -47,6 +47,8 @@ pub struct Analyzer<'p> {
     pub(super) target_names: Vec<Targets>,
     /// The target kernel's facts: member paths of target variables walk its BTF types.
     pub(super) facts: Option<&'p crate::kernel::facts::KernelFacts>,
+    /// MAXSTRINGLEN: how much of a pretty-printed value (`$x$$`) can show.
+    pub(super) max_string: usize,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -99,6 +101,7 @@ impl<'p> Analyzer<'p> {
     ) -> Analyzer<'p> {
         let mut a = Analyzer {
             facts,
+            max_string: crate::limits::default_value("MAXSTRINGLEN"),
             prog,
             diags: vec![],
             global_index: HashMap::new(),

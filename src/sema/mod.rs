@@ -44,6 +44,9 @@ pub struct Options<'a> {
     pub first_free_id: u32,
     /// Print the globals nobody reads when the session ends (not for `-l`/`-L`).
     pub print_unread: bool,
+    /// MAXSTRINGLEN as the module will have it (0: the default): a pretty-printed value
+    /// is laid out only as far as a string can hold it.
+    pub max_string: usize,
 }
 
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
@@ -134,6 +137,9 @@ pub fn elaborate(
     }
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library, opts.facts);
+    if opts.max_string > 0 {
+        analyzer.max_string = opts.max_string;
+    }
     for f in &functions {
         // Functions overload by argument count; two of one name and arity clash.
         if let Some(first) = analyzer.function_span(&f.name.name, f.params.len()) {

@@ -127,13 +127,17 @@ pub struct ContextVar {
     pub c_type: Option<String>,
 }
 
-/// stap's pretty-printed value of a target variable (`$x$`): an integer in decimal, a
-/// pointer in hex (`0x...`), a `char[len]` array as a quoted string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pretty {
-    Decimal,
-    Hex,
-    Quoted { len: u64 },
+/// stap's pretty-printed value of a target variable (`$x$`, `$x$$`): what is read and how
+/// each piece is spelled, laid out from the kernel's types (kernel/btf/pretty.rs).
+pub use crate::kernel::btf::pretty::{Form as PrettyForm, Layout as Pretty, Piece as PrettyPiece};
+
+/// One variable of `$$parms`, `$$vars` or `$$return`: `name=0x...`, or with a suffix
+/// (`$$parms$`) `name=` and the variable pretty-printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVar {
+    pub name: String,
+    pub source: ContextRef,
+    pub pretty: Option<Pretty>,
 }
 
 /// Where a target variable's C type is found in the kernel's BTF.
@@ -257,7 +261,7 @@ pub struct Program {
     /// `$var$`, `$var->member$`: how the value is printed into the string it stands for.
     pub target_pretty: HashMap<NodeId, Pretty>,
     /// `$$parms` and `$$return`: the variables they print, `name=0x...` each.
-    pub target_lists: HashMap<NodeId, Vec<(String, ContextRef)>>,
+    pub target_lists: HashMap<NodeId, Vec<ListedVar>>,
     pub formats: HashMap<NodeId, Vec<FmtPiece>>,
     /// Files (by name) the probe bodies come from, for error messages at run time.
     pub script_name: String,

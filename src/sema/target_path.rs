@@ -188,7 +188,8 @@ impl Analyzer<'_> {
     }
 
     /// `$$parms` (the arguments), `$$return` (a return probe's value) and, at a tracepoint,
-    /// `$$vars` (its arguments, which are all its variables): a string of `name=0x...`.
+    /// `$$vars` (its arguments, which are all its variables): a string of `name=0x...`,
+    /// or with stap's suffix (`$$parms$`, `$$parms$$`) each pretty-printed.
     pub(super) fn target_list(
         &mut self,
         e: &Expr,
@@ -196,13 +197,14 @@ impl Analyzer<'_> {
         path: &[Access],
         addr_of: bool,
     ) -> Option<Type> {
+        let (list, pretty) = super::target_pretty::suffix(list);
         let vars = &self.target_names[self.current].vars;
         let args = || {
             vars.iter()
                 .filter(|v| {
                     matches!(v.source, super::ContextRef::Arg(..)) && !v.name.starts_with("__")
                 })
-                .map(|v| (v.name.clone(), v.source))
+                .cloned()
                 .collect::<Vec<_>>()
         };
         let at_tracepoint = vars
@@ -215,7 +217,7 @@ impl Analyzer<'_> {
                 .iter()
                 .find(|v| matches!(v.source, super::ContextRef::Return(_)))
             {
-                Some(v) => Ok(vec![(v.name.clone(), v.source)]),
+                Some(v) => Ok(vec![v.clone()]),
                 None => Err("`$$return` is a return probe's (`.return`) value".to_string()),
             },
             "vars" | "locals" => Err(format!(
@@ -229,15 +231,21 @@ impl Analyzer<'_> {
         };
         self.index_types(path);
         match chosen {
-            Ok(_) if !path.is_empty() || addr_of => self.error(
-                Diagnostic::error(
-                    e.span,
-                    format!("`$${list}` is a string: it has no members or address"),
-                )
-                .with_label("stap's `$$parms$` forms are not supported yet"),
-            ),
+            Ok(_) if !path.is_empty() || addr_of => self.error(Diagnostic::error(
+                e.span,
+                format!("`$${list}` is a string: it has no members or address"),
+            )),
             Ok(vars) => {
-                self.prog.target_lists.insert(e.id, vars);
+                let listed = vars
+                    .iter()
+                    .map(|v| super::ListedVar {
+                        name: v.name.clone(),
+                        source: v.source,
+                        // A variable rstap cannot lay out (no C type) prints as `0x...`.
+                        pretty: pretty.and_then(|deep| self.pretty_layout(v, &[], deep).ok()),
+                    })
+                    .collect();
+                self.prog.target_lists.insert(e.id, listed);
             }
             Err(why) => self.error(Diagnostic::error(e.span, why)),
         }

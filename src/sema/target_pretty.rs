@@ -1,13 +1,13 @@
-//! stap's pretty-printing suffix on a target variable: `$x$`, `$prev->comm$` (and `$$`,
-//! the deep form, which prints a scalar the same way). The value becomes a string: an
-//! integer in decimal, a pointer as `0x...`, a `char[N]` array as a quoted string. Whole
-//! structs and other arrays (`{.a=1, .b=...}` in stap) are not printed yet.
+//! stap's pretty-printing suffixes on a target variable: `$x$` and `$x->member$` (shallow)
+//! and `$x$$` (deep), each a string. What is printed is laid out from the variable's C type
+//! (kernel/btf/pretty.rs says stap's rules); the layout is kept for the IR in
+//! `Program::target_pretty`. `$$parms$` and friends print each variable this way
+//! (target_path.rs's `target_list`).
 use super::analyze::Analyzer;
-use super::program::{Pretty, TargetPath, Type};
+use super::program::{ContextVar, Pretty, Type};
 use super::target_path::{base_type, parts, path_error};
 use crate::diag::Diagnostic;
-use crate::kernel::btf::path::{PathError, Read, Start};
-use crate::kernel::btf::CValue;
+use crate::kernel::btf::path::{At, PathError, Start};
 use crate::syntax::ast::{Access, Expr};
 
 /// Whether the expression ends with the suffix: on its last member, or on the variable.
@@ -19,6 +19,17 @@ pub(super) fn is_pretty(name: &str, path: &[Access]) -> bool {
     }
 }
 
+/// `$$` (deep) or `$` at the end of `s`, and `s` without it.
+pub(super) fn suffix(s: &str) -> (&str, Option<bool>) {
+    if let Some(base) = s.strip_suffix("$$") {
+        (base, Some(true))
+    } else if let Some(base) = s.strip_suffix('$') {
+        (base, Some(false))
+    } else {
+        (s, None)
+    }
+}
+
 impl Analyzer<'_> {
     pub(super) fn target_pretty(
         &mut self,
@@ -27,25 +38,21 @@ impl Analyzer<'_> {
         path: &[Access],
         addr_of: bool,
     ) -> Option<Type> {
-        let base = name.trim_end_matches('$');
-        let not_yet = |what: &str| {
-            Diagnostic::error(e.span, format!("pretty-printing {what} is not supported yet"))
-                .with_label("integers, pointers and char arrays are printed; stap's {.member=...} forms are not yet")
-        };
+        let deep = match path.last() {
+            Some(Access::Field(f)) => suffix(&f.name).1,
+            _ => suffix(name).1,
+        } == Some(true);
+        let base = suffix(name).0;
         let var = self.target_names[self.current]
             .vars
             .iter()
             .find(|v| v.name == base.trim_start_matches('$'))
             .cloned();
-        let typed = match (&var, self.facts) {
-            (Some(v), Some(facts)) => v.btf_type.as_ref().and_then(|r| base_type(facts, r).ok()),
-            _ => None,
-        };
-        let (Some(var), Some((btf, id))) = (var, typed) else {
+        self.index_types(path);
+        let Some(var) = var else {
             self.error(
-                Diagnostic::error(e.span, format!("cannot pretty-print `{base}` here")).with_label(
-                    "the suffix needs a target variable whose C type the kernel's BTF gives",
-                ),
+                Diagnostic::error(e.span, format!("cannot pretty-print `{base}` here"))
+                    .with_label("the suffix needs a target variable of this probe point"),
             );
             return Some(Type::String);
         };
@@ -56,42 +63,56 @@ impl Analyzer<'_> {
             );
             return Some(Type::String);
         }
-        self.index_types(path);
-        let pretty = if path.is_empty() {
-            match btf.ctype(id).value {
-                CValue::Int { .. } => Ok(Pretty::Decimal),
-                CValue::Pointer => Ok(Pretty::Hex),
-                _ => Err(not_yet("a struct")),
-            }
-        } else {
-            match btf.walk(Start::Value(id), &parts(path), false) {
-                Ok(w) => {
-                    let pretty = match (w.read, w.chars) {
-                        (Read::Int { .. }, _) => Ok(Pretty::Decimal),
-                        (Read::Pointer, _) => Ok(Pretty::Hex),
-                        (Read::Address, Some(len)) => Ok(Pretty::Quoted { len }),
-                        (Read::Address, None) => Err(not_yet("an array of other than chars")),
-                    };
-                    if pretty.is_ok() {
-                        let steps = TargetPath {
-                            steps: w.steps,
-                            read: w.read,
-                        };
-                        self.prog.target_paths.insert(e.id, steps);
-                    }
-                    pretty
-                }
-                Err(PathError::Aggregate { ty }) => Err(not_yet(&format!("a `{ty}`"))),
-                Err(err) => Err(path_error(e, path, base, err)),
-            }
-        };
-        match pretty {
-            Ok(p) => {
+        match self.pretty_layout(&var, path, deep) {
+            Ok(layout) => {
                 self.prog.targets.insert(e.id, var.source);
-                self.prog.target_pretty.insert(e.id, p);
+                self.prog.target_pretty.insert(e.id, layout);
             }
-            Err(d) => self.error(d),
+            Err(PrettyError::Untyped) => self.error(
+                Diagnostic::error(e.span, format!("cannot pretty-print `{base}` here")).with_label(
+                    "the suffix needs a target variable whose C type the kernel's BTF gives",
+                ),
+            ),
+            Err(PrettyError::ByValue(ty)) => self.error(
+                Diagnostic::error(
+                    e.span,
+                    format!("`{base}` is a `{ty}` passed by value, which rstap cannot read yet"),
+                )
+                .with_label("it is held in registers, not memory"),
+            ),
+            Err(PrettyError::Path(err)) => self.error(path_error(e, path, base, err)),
         }
         Some(Type::String)
     }
+
+    /// How `var` followed by `path` is pretty-printed.
+    pub(super) fn pretty_layout(
+        &self,
+        var: &ContextVar,
+        path: &[Access],
+        deep: bool,
+    ) -> Result<Pretty, PrettyError> {
+        let facts = self.facts.ok_or(PrettyError::Untyped)?;
+        let r = var.btf_type.as_ref().ok_or(PrettyError::Untyped)?;
+        let (btf, id) = base_type(facts, r).map_err(|_| PrettyError::Untyped)?;
+        let (steps, at) = btf
+            .walk_place(Start::Value(id), &parts(path))
+            .map_err(PrettyError::Path)?;
+        match btf.pretty(steps, at, deep, self.max_string) {
+            Ok(layout) => Ok(layout),
+            // In hand, with no path: the variable itself is the struct.
+            Err(PathError::ByValue { ty, .. }) if matches!(at, At::Value(_)) => {
+                Err(PrettyError::ByValue(ty))
+            }
+            Err(err) => Err(PrettyError::Path(err)),
+        }
+    }
+}
+
+pub(super) enum PrettyError {
+    /// No C type is known for the variable.
+    Untyped,
+    /// A struct or union in registers.
+    ByValue(String),
+    Path(PathError),
 }

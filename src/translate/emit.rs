@@ -322,6 +322,12 @@ impl Emitter<'_> {
                 ));
                 self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
             }
+            Op::KernelQuoted { dst, addr, len } => {
+                let (d, a) = (temp(*dst), self.value(addr));
+                let len = len.map_or(-1, |n| n.min(i64::MAX as u64) as i64);
+                self.w
+                    .line(format!("rs_kread_quoted(c, {d}, {a}, {len}LL);"));
+            }
             Op::Print { sink, items } => self.print(sink, items),
             Op::Exit => self.w.line("rs_exit();"),
             Op::Foreach(f) => self.foreach(f),

@@ -8,6 +8,7 @@
 mod bzimage;
 pub mod load;
 pub mod path;
+pub mod pretty;
 
 use super::Error;
 use btf_rs::{Btf, BtfType, Type};
@@ -289,7 +290,7 @@ impl KernelBtf {
 mod tests {
     use super::*;
 
-    fn installed_images() -> Vec<(String, PathBuf)> {
+    pub(super) fn installed_images() -> Vec<(String, PathBuf)> {
         std::fs::read_dir("/boot")
             .into_iter()
             .flatten()

@@ -71,9 +71,10 @@ pub enum PathError {
     NoAddress,
 }
 
-/// Where the walk is: the value is in hand (the base), or at the running address.
-#[derive(Clone, Copy)]
-enum At {
+/// Where a walk is: the value is in hand (the base, of this type), or at the running
+/// address (of this type; a bitfield's (shift, bits) within the bytes there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
     Value(u32),
     Memory(u32, Option<(u8, u8)>),
 }
@@ -89,6 +90,13 @@ pub enum Start {
 impl KernelBtf {
     /// Walks `parts` from `start`; `address_of` for `&`.
     pub fn walk(&self, start: Start, parts: &[Part], address_of: bool) -> Result<Walk, PathError> {
+        let (steps, at) = self.walk_place(start, parts)?;
+        self.finish(steps, at, address_of)
+    }
+
+    /// Walks `parts` from `start` to where the path ends, whatever is there (a struct too:
+    /// stap's pretty forms print one whole).
+    pub fn walk_place(&self, start: Start, parts: &[Part]) -> Result<(Vec<Step>, At), PathError> {
         let mut steps = Vec::new();
         let mut at = match start {
             Start::Value(t) => At::Value(t),
@@ -143,6 +151,11 @@ impl KernelBtf {
                 }
             };
         }
+        Ok((steps, at))
+    }
+
+    /// What is read where a walk ended.
+    fn finish(&self, steps: Vec<Step>, at: At, address_of: bool) -> Result<Walk, PathError> {
         let (t, bitfield) = match at {
             At::Memory(t, b) => (t, b),
             At::Value(_) if address_of => return Err(PathError::NoAddress),
@@ -176,21 +189,12 @@ impl KernelBtf {
         }
         let mut chars = None;
         let read = match self.peel(t) {
-            Ok(Type::Int(_) | Type::Enum(_) | Type::Enum64(_)) => match self.value_of(t, 0) {
-                super::CValue::Int { bytes, signed } => Read::Int {
-                    // A bitfield: the fewest whole bytes (1, 2, 4 or 8) that hold its bits.
-                    bytes: match bitfield {
-                        Some((shift, bits)) => (u32::from(shift) + u32::from(bits))
-                            .div_ceil(8)
-                            .next_power_of_two()
-                            .min(8) as u8,
-                        None => bytes,
-                    },
-                    signed,
-                    bitfield,
-                },
-                _ => return Err(PathError::Aggregate { ty: spelling }),
-            },
+            Ok(Type::Int(_) | Type::Enum(_) | Type::Enum64(_)) => {
+                match self.int_read(t, bitfield) {
+                    Some(read) => read,
+                    None => return Err(PathError::Aggregate { ty: spelling }),
+                }
+            }
             Ok(Type::Ptr(_)) => Read::Pointer,
             Ok(Type::Array(a)) => {
                 let elem = self.peel(a.get_type_id().unwrap_or(0));
@@ -207,6 +211,25 @@ impl KernelBtf {
             spelling,
             chars,
         })
+    }
+
+    /// How an integer (enum, bool) of type `t` is read, a bitfield's bits when given.
+    pub(super) fn int_read(&self, t: u32, bitfield: Option<(u8, u8)>) -> Option<Read> {
+        match self.value_of(t, 0) {
+            super::CValue::Int { bytes, signed } => Some(Read::Int {
+                // A bitfield: the fewest whole bytes (1, 2, 4 or 8) that hold its bits.
+                bytes: match bitfield {
+                    Some((shift, bits)) => (u32::from(shift) + u32::from(bits))
+                        .div_ceil(8)
+                        .next_power_of_two()
+                        .min(8) as u8,
+                    None => bytes,
+                },
+                signed,
+                bitfield,
+            }),
+            _ => None,
+        }
     }
 
     /// Member `name` of the struct or union `t` at the running address (searching anonymous
@@ -302,7 +325,7 @@ impl KernelBtf {
     }
 
     /// The type `id` with typedefs and qualifiers seen through.
-    fn peel(&self, mut id: u32) -> btf_rs::Result<Type> {
+    pub(super) fn peel(&self, mut id: u32) -> btf_rs::Result<Type> {
         for _ in 0..32 {
             match self.btf.resolve_type_by_id(id)? {
                 Type::Typedef(t) => id = t.get_type_id().unwrap_or(0),
@@ -317,7 +340,7 @@ impl KernelBtf {
     }
 
     /// `id`, or, when it is only declared there (`struct file;`), its definition.
-    fn complete(&self, id: u32) -> u32 {
+    pub(super) fn complete(&self, id: u32) -> u32 {
         let Ok(Type::Fwd(f)) = self.peel(id) else {
             return id;
         };
@@ -373,7 +396,7 @@ impl KernelBtf {
         }
     }
 
-    fn spell_id(&self, id: u32) -> String {
+    pub(super) fn spell_id(&self, id: u32) -> String {
         self.spell(id, 0)
     }
 }
