@@ -67,8 +67,9 @@ static void rs_skip(void)
 	rs_error_shutdown();
 }
 
-/* Runs probe number `i` on this CPU: context, locks, body, error report, output. */
-static void rs_run(int i, struct pt_regs *regs, const long *args, int nargs)
+/* Runs probe number `i` on this CPU: context, locks, body, error report, output. `save`:
+ * where the body's @entry values go (a return probe's entry half), else NULL. */
+static void rs_run_saving(int i, struct pt_regs *regs, const long *args, int nargs, long *save)
 {
 	const struct rs_probe *p = &rsg_probes[i];
 	struct rs_context *c;
@@ -102,10 +103,12 @@ static void rs_run(int i, struct pt_regs *regs, const long *args, int nargs)
 	if (nargs)
 		memcpy(c->args, args, sizeof(long) * min(nargs, RS_MAX_ARGS));
 	c->max_actions = p->max_actions;
+	c->entry_save = save;
 #ifdef RS_HAS_NESTING
 	c->nesting = 0;
 #endif
 	p->body(c);
+	c->entry_save = NULL;
 	rs_unlock(p, p->nlocks);
 	if (unlikely(c->error)) {
 		/* What the handler printed goes to stdout first, then the error to stderr. */
@@ -121,4 +124,9 @@ done:
 		preempt_enable();
 	else
 		local_irq_restore(flags);
+}
+
+static void rs_run(int i, struct pt_regs *regs, const long *args, int nargs)
+{
+	rs_run_saving(i, regs, args, nargs, NULL);
 }

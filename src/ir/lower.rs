@@ -340,6 +340,9 @@ impl<'a> Lowerer<'a> {
                     ContextRef::Arg(i, repr) => Value::Arg(i, repr),
                     ContextRef::Return(repr) => Value::Return(repr),
                     ContextRef::Instance(k) => Value::Instance(k),
+                    ContextRef::EntrySave(_) => {
+                        unreachable!("pass 2 makes @entry saves only as assignment targets")
+                    }
                 };
                 if let Some(p) = self.prog.target_pretty.get(&e.id) {
                     return self.pretty(base, p, path, name, e.span);
@@ -369,6 +372,11 @@ impl<'a> Lowerer<'a> {
     fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr, span: Span) -> Value {
         // stap evaluates the value first, then the target's keys.
         let v = self.expr(value);
+        if let Some(&ContextRef::EntrySave(slot)) = self.prog.targets.get(&target.id) {
+            // The entry half of a return probe keeps an `@entry(EXPR)` value for the call.
+            self.push(Op::SaveEntry { slot, value: v });
+            return Value::Long(0);
+        }
         if matches!(target.kind, ExprKind::Target { .. }) {
             // A procfs probe's `$value`: the file's content, longer than any string.
             self.push(Op::SetProcfsValue {

@@ -73,7 +73,9 @@ impl Lowerer<'_> {
             let value = match var.source {
                 ContextRef::Arg(i, repr) => Value::Arg(i, repr),
                 ContextRef::Return(repr) => Value::Return(repr),
-                ContextRef::ProcfsValue | ContextRef::Instance(_) => continue,
+                ContextRef::ProcfsValue | ContextRef::Instance(_) | ContextRef::EntrySave(_) => {
+                    continue
+                }
             };
             let sep = if i == 0 { "" } else { " " };
             match &var.pretty {

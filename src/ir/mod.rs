@@ -414,6 +414,12 @@ pub enum Op {
         addr: Value,
         len: Option<u64>,
     },
+    /// Saves `value` as the `slot`-th `@entry(EXPR)` value of the call (in the entry half
+    /// of a return probe, which runs at the function's entry).
+    SaveEntry {
+        slot: usize,
+        value: Value,
+    },
     /// The name of a number from a target table ("" if none) into a string place.
     NameOf {
         table: NameTable,

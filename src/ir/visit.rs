@@ -32,6 +32,7 @@ fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
             $value(near, f);
         }
         Op::KernelQuoted { addr, .. } => $value(addr, f),
+        Op::SaveEntry { value, .. } => $value(value, f),
         Op::Assign { value, .. }
         | Op::Append { value, .. }
         | Op::SetProcfsValue { value, .. }

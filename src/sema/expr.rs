@@ -220,12 +220,35 @@ impl Analyzer<'_> {
         self.globals[g].value.map(|t| t.ty)
     }
 
+    /// An entry half's save of an `@entry(EXPR)` value (sema/defined.rs): a number, kept
+    /// in a word of the call's kretprobe instance.
+    fn entry_save(&mut self, target: &Expr, value: &Expr) -> Option<Type> {
+        self.expr(target, Some(Type::Long));
+        match self.expr(value, None) {
+            Some(Type::Long) => {}
+            Some(Type::String) => self.error(
+                Diagnostic::error(value.span, "`@entry` of a string is not supported yet")
+                    .with_label("rstap saves only numbers at a function's entry"),
+            ),
+            Some(Type::Stats) => self.error(
+                Diagnostic::error(value.span, "`@entry` of a statistics value")
+                    .with_label("expected a number"),
+            ),
+            None => {
+                self.expr(value, Some(Type::Long));
+            }
+        }
+        Some(Type::Long)
+    }
+
     /// Checks an assignment target (whether it may change here is foreach_calls.rs's).
     fn lvalue(&mut self, target: &Expr) -> bool {
         match &target.kind {
             ExprKind::Var(_) => true,
             ExprKind::Index { .. } => true,
             ExprKind::Target { name, .. } if name == "$value" => true,
+            // An entry half's save of an `@entry` value (sema/defined.rs makes these).
+            ExprKind::Target { name, .. } if name.starts_with("$@entry") => true,
             _ => {
                 self.error(
                     Diagnostic::error(target.span, "cannot assign to this expression")
@@ -237,6 +260,11 @@ impl Analyzer<'_> {
     }
 
     fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr) -> Option<Type> {
+        if let ExprKind::Target { name, .. } = &target.kind {
+            if name.starts_with("$@entry") {
+                return self.entry_save(target, value);
+            }
+        }
         if !self.lvalue(target) {
             self.expr(value, None);
             return None;
@@ -340,11 +368,14 @@ impl Analyzer<'_> {
             "max" => Builtin::StatMax,
             "avg" => Builtin::StatAvg,
             _ => {
-                // Not supported yet (checks.rs); its arguments are typed all the same.
-                for a in args {
-                    self.expr(a, None);
-                }
-                return None;
+                // Not supported yet (checks.rs; `@entry` outside a return probe is an
+                // error there); its arguments are typed all the same, and `@entry(x)` is
+                // x's type, so nothing else reports it.
+                let types: Vec<_> = args.iter().map(|a| self.expr(a, None)).collect();
+                return match (op.name.as_str(), &types[..]) {
+                    ("entry", [t]) => *t,
+                    _ => None,
+                };
             }
         };
         self.prog.builtins.insert(e.id, builtin);

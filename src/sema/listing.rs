@@ -40,7 +40,12 @@ pub fn print_program(prog: &Program, with_bodies: bool) -> String {
     out.push_str("# probes\n");
     for p in &prog.probes {
         for i in &p.instances {
-            out.push_str(&format!("{} /* <- {} */\n", i.resolved, i.point));
+            // A return probe's entry half (its `@entry` values) says so.
+            let half = match &i.kind {
+                super::ProbeKind::Kprobe(k) if k.entry_half => " /* entry half, for @entry */",
+                _ => "",
+            };
+            out.push_str(&format!("{} /* <- {} */{half}\n", i.resolved, i.point));
         }
         locals(&mut out, &p.locals);
         if with_bodies {

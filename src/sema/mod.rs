@@ -49,6 +49,9 @@ pub struct Options<'a> {
     pub max_string: usize,
 }
 
+/// How many `@entry(EXPR)` values one return probe may save per call.
+const MAX_ENTRY_SAVES: usize = 32;
+
 /// Elaborates the parsed script. Warnings come back with the program; errors instead of it.
 pub fn elaborate(
     script: &File,
@@ -132,9 +135,27 @@ pub fn elaborate(
 
     diags.extend(procfs_collisions(&expansions, &written_at));
     let mut next_id = give_each_probe_its_own_nodes(&mut expansions, opts.first_free_id);
-    for x in &mut expansions {
-        defined::settle(x, opts.facts);
+    // A return probe's entry half (for its `@entry` values) goes just before it.
+    let mut settled = Vec::with_capacity(expansions.len());
+    for mut x in expansions {
+        if let Some(half) = defined::settle(&mut x, opts.facts, &mut next_id) {
+            // Each is a word of every call's kretprobe instance and of the context.
+            if half.body.stmts.len() > MAX_ENTRY_SAVES {
+                diags.push(
+                    Diagnostic::error(
+                        half.body.stmts[MAX_ENTRY_SAVES].span,
+                        format!("more than {MAX_ENTRY_SAVES} `@entry` values in one return probe"),
+                    )
+                    .with_label(
+                        "save fewer values at entry, or save a pointer and read through it",
+                    ),
+                );
+            }
+            settled.push(half);
+        }
+        settled.push(x);
     }
+    let mut expansions = settled;
 
     let mut analyzer = Analyzer::new(&mut prog, &globals, opts.library, opts.facts);
     if opts.max_string > 0 {
@@ -194,7 +215,15 @@ pub fn elaborate(
         diags.extend(warnings);
     }
 
-    for (x, facts) in expansions.into_iter().zip(facts) {
+    for (mut x, facts) in expansions.into_iter().zip(facts) {
+        // A return probe with `@entry` values runs its entry half, the probe just before.
+        for i in &mut x.instances {
+            if let ProbeKind::Kprobe(k) = &mut i.kind {
+                if k.entry_saves > 0 {
+                    k.entry_probe = Some(prog.probes.len() - 1);
+                }
+            }
+        }
         prog.probes.push(Probe {
             instances: x.instances,
             body: x.body,

@@ -173,6 +173,10 @@ pub enum ContextRef {
     ProcfsValue,
     /// The instance's i-th constant (`Instance::consts`).
     Instance(usize),
+    /// Where the entry half of a return probe saves the k-th `@entry(EXPR)` value: only
+    /// assigned, by the body `sema/defined.rs` makes (the return probe reads it as an
+    /// argument after the registers').
+    EntrySave(usize),
 }
 
 /// How a probe's argument becomes a script's long: a C integer of `bytes` bytes, signed or

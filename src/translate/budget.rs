@@ -18,9 +18,10 @@ pub const CONTEXT_BUDGET: u64 = 1 << 20;
 
 /// The fields of `struct rs_context` other than the print buffer, the locals and the
 /// frames (busy flag, error, action counts, registers, constants, RS_MAX_ARGS arguments,
-/// the print buffer's `struct rs_buf`, the nesting count, the 40-byte error text), rounded
-/// up.
-const CONTEXT_FIXED: u64 = 320;
+/// the print buffer's `struct rs_buf`, the nesting count, the 40-byte error text, the
+/// `@entry` save pointer), rounded up; RS_MAX_ARGS is at most 6 registers and 32 `@entry`
+/// values (sema/mod.rs), or a tracepoint's arguments.
+const CONTEXT_FIXED: u64 = 640;
 
 /// A body's locals struct: `fixed` bytes plus `strings` strings of MAXSTRINGLEN bytes.
 /// Each field is counted at a multiple of 8 bytes, so padding is covered.
@@ -281,12 +282,12 @@ mod tests {
         }];
         // MAXSTRINGLEN=4096, 12 strings, a 2-string function nested 10 deep: ~139 KB.
         let b = context_bytes(&h, &f, limits(4096, 10)).unwrap();
-        assert_eq!(b, 320 + 8192 + 64 + 12 * 4096 + 10 * (32 + 2 * 4096));
+        assert_eq!(b, 640 + 8192 + 64 + 12 * 4096 + 10 * (32 + 2 * 4096));
         // MAXNESTING=256 with that function: 2 MB.
         let e = context_bytes(&h, &f, limits(4096, 256)).unwrap_err();
         assert_eq!((e.handler, e.function.map(|f| f.0)), (0, Some(0)));
         let e = e.message;
-        assert!(e.contains("2163072 bytes per CPU"), "{e}");
+        assert!(e.contains("2163392 bytes per CPU"), "{e}");
         assert!(e.contains("MAXNESTING=256"), "{e}");
         // MAXSTRINGLEN=65536 and 16 strings in a probe, no functions: 1 MB + 8 KB.
         let h16 = [FrameSize {

@@ -322,6 +322,11 @@ impl Emitter<'_> {
                 ));
                 self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
             }
+            Op::SaveEntry { slot, value } => {
+                let v = self.value(value);
+                self.w.line("if (c->entry_save)");
+                self.w.line(format!("\tc->entry_save[{slot}] = {v};"));
+            }
             Op::KernelQuoted { dst, addr, len } => {
                 let (d, a) = (temp(*dst), self.value(addr));
                 let len = len.map_or(-1, |n| n.min(i64::MAX as u64) as i64);

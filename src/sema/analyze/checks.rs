@@ -128,6 +128,16 @@ impl Visitor for Checks {
                 lhs,
                 rhs,
             } => self.unsupported(lhs.span.to(rhs.span), "regular expression matching"),
+            // What is left of `@entry` after sema/defined.rs is outside a return probe.
+            ExprKind::AtOp { op, .. } if op.name == "entry" => {
+                self.found.push(
+                    Diagnostic::error(e.span, "`@entry` is valid only in a return probe")
+                        .with_label(
+                            "it is a value at the function's entry, read at its return (`.return`)",
+                        ),
+                );
+                visit::walk_expr(self, e);
+            }
             ExprKind::AtOp { op, .. }
                 if !matches!(op.name.as_str(), "count" | "sum" | "min" | "max" | "avg") =>
             {

@@ -113,11 +113,10 @@ pub(super) fn resolve(
             ),
         };
         let kind = ProbeKind::Kprobe(Kprobe {
-            symbol,
-            ret: suffix.ret,
             sig: Some(sig),
             maxactive: suffix.maxactive,
             module: module.map(str::to_string),
+            ..Kprobe::new(symbol, suffix.ret)
         });
         let point = point + &suffix.text();
         out.push((kind, point));

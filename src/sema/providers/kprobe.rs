@@ -27,6 +27,31 @@ pub struct Kprobe {
     /// The module whose function it is (`module("NAME").function`): the types in `sig`
     /// are in that module's BTF.
     pub module: Option<String>,
+    /// A return probe's `@entry(EXPR)` values (other than a plain `$x`): how many its
+    /// entry half saves per call. Its body reads them after the argument registers.
+    pub entry_saves: usize,
+    /// This probe is the entry half of a return probe (`sema/defined.rs` makes it): it
+    /// runs from the kretprobe's entry handler, computes the `@entry` values and saves
+    /// them in the call's instance data; it has no kprobe of its own.
+    pub entry_half: bool,
+    /// For a return probe with `entry_saves`: its entry half's probe number.
+    pub entry_probe: Option<usize>,
+}
+
+impl Kprobe {
+    /// A probe on `symbol` with nothing of `@entry`.
+    pub fn new(symbol: String, ret: bool) -> Kprobe {
+        Kprobe {
+            symbol,
+            ret,
+            sig: None,
+            maxactive: None,
+            module: None,
+            entry_saves: 0,
+            entry_half: false,
+            entry_probe: None,
+        }
+    }
 }
 
 impl Kprobe {
@@ -89,8 +114,14 @@ impl Family for Kprobe {
         vars
     }
 
+    /// The argument registers read, or with `@entry` values all of them and the values
+    /// after them (as the entry half saved them).
     fn context_args(&self) -> usize {
-        self.readable_args().map(|(i, ..)| i + 1).max().unwrap_or(0)
+        let args = self.readable_args().map(|(i, ..)| i + 1).max().unwrap_or(0);
+        match self.entry_saves {
+            0 => args,
+            n => REGISTER_ARGS + n,
+        }
     }
 }
 
@@ -132,11 +163,5 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
         Some(c) => return Err(no_match(c, "expected `.return` or nothing")),
         None => false,
     };
-    Ok(ProbeKind::Kprobe(Kprobe {
-        symbol: symbol.clone(),
-        ret,
-        sig: None,
-        maxactive: None,
-        module: None,
-    }))
+    Ok(ProbeKind::Kprobe(Kprobe::new(symbol.clone(), ret)))
 }

@@ -20,14 +20,24 @@ pub(super) fn attach(k: &Kprobe, probe: usize, a: &mut Attach) {
     use crate::sema::providers::Family;
     let symbol = crate::translate::cwriter::c_string(&k.symbol);
     // The registers holding its arguments, when the probe reads some (`$count`).
-    let nargs = k.context_args();
+    let nargs = k
+        .context_args()
+        .min(crate::sema::providers::kprobe::REGISTER_ARGS);
+    if k.entry_half {
+        // It runs from its return probe's entry handler: no kprobe of its own.
+        return;
+    }
     if k.ret {
         // 0: the module's default number of instances (KRETACTIVE).
         let maxactive = k.maxactive.unwrap_or(0);
-        a.kprobes.saves_args |= nargs > 0;
-        a.kprobes
-            .returns
-            .push(format!("{{ {symbol}, {probe}, {nargs}, {maxactive} }},"));
+        let (entry, nsaved) = match k.entry_probe {
+            Some(p) => (p as i64, k.entry_saves),
+            None => (-1, 0),
+        };
+        a.kprobes.saves_args |= nargs > 0 || nsaved > 0;
+        a.kprobes.returns.push(format!(
+            "{{ {symbol}, {probe}, {nargs}, {nsaved}, {maxactive}, {entry} }},"
+        ));
     } else {
         a.kprobes
             .entries
