@@ -16,6 +16,7 @@
 #include <linux/tracepoint.h>
 #include <linux/hrtimer.h>
 #include <linux/kprobes.h>
+#include <linux/uaccess.h>
 #include <linux/proc_fs.h>
 #include <linux/mutex.h>
 #include <linux/cpu.h>

@@ -1,4 +1,4 @@
-/* Reading kernel memory for a target variable's member path ($file->f_path->dentry): in
+/* Reading (and, in guru mode, writing) kernel memory for a target variable's member path ($file->f_path->dentry): in
  * probe context, so never a fault (copy_from_kernel_nofault, which refuses user and
  * non-canonical addresses and survives unmapped ones), never a sleep. A bad address ends
  * the handler with stap's message, which names it. */
@@ -85,4 +85,64 @@ address:
 		static const struct rs_fmt hex = { 0, 'x', -1, -1 };
 		rs_fmt_long(&b, &hex, addr);
 	}
+}
+
+/* Guru mode's writes ($x->member = v): `bytes` (1, 2, 4 or 8) of v at addr, so that a bad
+ * address is an error ("kernel write fault at 0x..."), never an oops. The kernel does not
+ * export copy_to_kernel_nofault, so this is what it does: a kernel address only, and a
+ * canonical one (a non-canonical access is a general protection fault, which the fixup
+ * survives only with a warning), then a store with an exception-table fixup and page
+ * faults disabled. */
+static __maybe_unused int rs_kwrite(struct rs_context *c, int64_t addr, int bytes, int64_t v)
+{
+	unsigned long a = (unsigned long)addr;
+	int shift = 64 - boot_cpu_data.x86_virt_bits;
+	u8 b1 = (u8)v;
+	u16 b2 = (u16)v;
+	u32 b4 = (u32)v;
+	u64 b8 = (u64)v;
+
+	if (a < TASK_SIZE_MAX + PAGE_SIZE || ((long)(a << shift) >> shift) != (long)a)
+		goto fault;
+	pagefault_disable();
+	switch (bytes) {
+	case 1: __put_kernel_nofault((void *)a, &b1, u8, failed); break;
+	case 2: __put_kernel_nofault((void *)a, &b2, u16, failed); break;
+	case 4: __put_kernel_nofault((void *)a, &b4, u32, failed); break;
+	default: __put_kernel_nofault((void *)a, &b8, u64, failed); break;
+	}
+	pagefault_enable();
+	return 0;
+failed:
+	pagefault_enable();
+fault:
+	snprintf(c->error_text, sizeof(c->error_text), "kernel write fault at 0x%016llx",
+		 (unsigned long long)addr);
+	return -EFAULT;
+}
+
+/* Guru mode's `$arg = v` in a kernel function's probe: the argument's register (x86-64's
+ * calling convention: rdi, rsi, rdx, rcx, r8, r9), which the function reads when the
+ * probe returns, and the body's own copy, which its later reads see. */
+static __maybe_unused void rs_set_arg(struct rs_context *c, int i, int64_t v)
+{
+	if (i >= 0 && i < RS_MAX_ARGS)
+		c->args[i] = v;
+	if (!c->regs)
+		return;
+	switch (i) {
+	case 0: c->regs->di = v; break;
+	case 1: c->regs->si = v; break;
+	case 2: c->regs->dx = v; break;
+	case 3: c->regs->cx = v; break;
+	case 4: c->regs->r8 = v; break;
+	case 5: c->regs->r9 = v; break;
+	}
+}
+
+/* Guru mode's `$return = v`: what the probed function returns to its caller. */
+static __maybe_unused void rs_set_return(struct rs_context *c, int64_t v)
+{
+	if (c->regs)
+		regs_set_return_value(c->regs, v);
 }

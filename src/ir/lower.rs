@@ -377,7 +377,13 @@ impl<'a> Lowerer<'a> {
             self.push(Op::SaveEntry { slot, value: v });
             return Value::Long(0);
         }
-        if matches!(target.kind, ExprKind::Target { .. }) {
+        if let ExprKind::Target { name, path, .. } = &target.kind {
+            if !matches!(
+                self.prog.targets.get(&target.id),
+                Some(ContextRef::ProcfsValue)
+            ) {
+                return self.target_write(op, target, name, path, v, span);
+            }
             // A procfs probe's `$value`: the file's content, longer than any string.
             self.push(Op::SetProcfsValue {
                 value: v,

@@ -36,6 +36,59 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `$x = v` (and `$x += v`, ...) under guru mode: an argument's register, the return
+    /// value's, or a member's memory (pass 2 has checked which may change).
+    pub(super) fn target_write(
+        &mut self,
+        op: crate::syntax::ast::AssignOp,
+        target: &crate::syntax::ast::Expr,
+        name: &str,
+        path: &[Access],
+        value: Value,
+        span: Span,
+    ) -> Value {
+        let value = match op.0 {
+            None => value,
+            Some(bin) => {
+                let old = self.expr(target);
+                self.long_op(bin, old, value, span)
+            }
+        };
+        let value = self.spill(value, crate::sema::Type::Long);
+        let source = self.prog.targets[&target.id];
+        if let Some(p) = self.prog.target_paths.get(&target.id) {
+            let base = match source {
+                ContextRef::Arg(i, repr) => Value::Arg(i, repr),
+                ContextRef::Return(repr) => Value::Return(repr),
+                _ => unreachable!("pass 2 writes members of arguments and $return only"),
+            };
+            let near = self.near(&format!("identifier '{name}'"), span);
+            let addr = self.steps(base, &p.steps, path, &near);
+            let bytes = match p.read {
+                Read::Int { bytes, .. } => bytes,
+                Read::Pointer | Read::Address => 8,
+            };
+            self.push(Op::KernelWrite {
+                addr,
+                bytes,
+                value: value.clone(),
+                near,
+            });
+            return value;
+        }
+        match source {
+            ContextRef::Arg(index, _) => self.push(Op::SetArg {
+                index,
+                value: value.clone(),
+            }),
+            ContextRef::Return(_) => self.push(Op::SetReturn {
+                value: value.clone(),
+            }),
+            _ => unreachable!("pass 2 writes arguments and $return only"),
+        }
+        value
+    }
+
     /// The address `steps` reach from `base`, each pointer on the way read nofault.
     fn steps(&mut self, base: Value, steps: &[Step], path: &[Access], near: &Value) -> Value {
         let mut word = base;

@@ -414,6 +414,24 @@ pub enum Op {
         addr: Value,
         len: Option<u64>,
     },
+    /// Writes `bytes` (1, 2, 4 or 8) of `value` at kernel address `addr` with a nofault
+    /// copy (guru mode's member writes); a bad address ends the handler.
+    KernelWrite {
+        addr: Value,
+        bytes: u8,
+        value: Value,
+        near: Value,
+    },
+    /// Sets a kernel function's argument `index`: its register, which the function then
+    /// reads, and the probe's own copy (guru mode).
+    SetArg {
+        index: usize,
+        value: Value,
+    },
+    /// Sets the value a probed function returns (a return probe's `$return`, guru mode).
+    SetReturn {
+        value: Value,
+    },
     /// Saves `value` as the `slot`-th `@entry(EXPR)` value of the call (in the entry half
     /// of a return probe, which runs at the function's entry).
     SaveEntry {

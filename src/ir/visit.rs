@@ -32,7 +32,16 @@ fn $op_values(op: &$($mut)? Op, f: &mut impl FnMut(&$($mut)? Value)) {
             $value(near, f);
         }
         Op::KernelQuoted { addr, .. } => $value(addr, f),
-        Op::SaveEntry { value, .. } => $value(value, f),
+        Op::SaveEntry { value, .. }
+        | Op::SetArg { value, .. }
+        | Op::SetReturn { value } => $value(value, f),
+        Op::KernelWrite {
+            addr, value, near, ..
+        } => {
+            $value(addr, f);
+            $value(value, f);
+            $value(near, f);
+        }
         Op::Assign { value, .. }
         | Op::Append { value, .. }
         | Op::SetProcfsValue { value, .. }

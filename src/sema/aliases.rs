@@ -118,6 +118,10 @@ impl Expansion {
         super::analyze::Targets {
             vars: self.context.clone(),
             at: wild.then(|| i.resolved.clone()),
+            ret: self
+                .instances
+                .iter()
+                .all(|i| matches!(&i.kind, super::ProbeKind::Kprobe(k) if k.ret)),
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum BodyOwner {
 pub struct Targets {
     pub vars: Vec<super::program::ContextVar>,
     pub at: Option<String>,
+    /// A return probe's: its arguments are values saved at entry.
+    pub ret: bool,
 }
 
 pub struct Analyzer<'p> {
@@ -49,6 +51,8 @@ pub struct Analyzer<'p> {
     pub(super) facts: Option<&'p crate::kernel::facts::KernelFacts>,
     /// MAXSTRINGLEN: how much of a pretty-printed value (`$x$$`) can show.
     pub(super) max_string: usize,
+    /// `-g`: target variables may be written.
+    pub(super) guru: bool,
     pub(super) states: Vec<LocalState>,
     /// The body being walked: its index, and its locals swapped in here.
     pub(super) current: usize,
@@ -102,6 +106,7 @@ impl<'p> Analyzer<'p> {
         let mut a = Analyzer {
             facts,
             max_string: crate::limits::default_value("MAXSTRINGLEN"),
+            guru: false,
             prog,
             diags: vec![],
             global_index: HashMap::new(),

@@ -247,8 +247,11 @@ impl Analyzer<'_> {
             ExprKind::Var(_) => true,
             ExprKind::Index { .. } => true,
             ExprKind::Target { name, .. } if name == "$value" => true,
-            // An entry half's save of an `@entry` value (sema/defined.rs makes these).
-            ExprKind::Target { name, .. } if name.starts_with("$@entry") => true,
+            ExprKind::Target {
+                name,
+                path,
+                addr_of,
+            } => self.target_write(target, name, path, *addr_of),
             _ => {
                 self.error(
                     Diagnostic::error(target.span, "cannot assign to this expression")

@@ -15,6 +15,7 @@ pub mod providers;
 mod scope;
 mod target_path;
 mod target_pretty;
+mod target_write;
 pub use target_path::cast_member;
 pub mod unread;
 mod warnings;
@@ -161,6 +162,7 @@ pub fn elaborate(
     if opts.max_string > 0 {
         analyzer.max_string = opts.max_string;
     }
+    analyzer.guru = opts.guru;
     for f in &functions {
         // Functions overload by argument count; two of one name and arity clash.
         if let Some(first) = analyzer.function_span(&f.name.name, f.params.len()) {

@@ -322,6 +322,25 @@ impl Emitter<'_> {
                 ));
                 self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
             }
+            Op::KernelWrite {
+                addr,
+                bytes,
+                value,
+                near,
+            } => {
+                let (a, v, near) = (self.value(addr), self.value(value), self.value(near));
+                self.w
+                    .line(format!("if (unlikely(rs_kwrite(c, {a}, {bytes}, {v})))"));
+                self.w.line(format!("\tRS_FAIL_AT(c->error_text, {near});"));
+            }
+            Op::SetArg { index, value } => {
+                let v = self.value(value);
+                self.w.line(format!("rs_set_arg(c, {index}, {v});"));
+            }
+            Op::SetReturn { value } => {
+                let v = self.value(value);
+                self.w.line(format!("rs_set_return(c, {v});"));
+            }
             Op::SaveEntry { slot, value } => {
                 let v = self.value(value);
                 self.w.line("if (c->entry_save)");
