@@ -18,7 +18,7 @@ pub const CONTEXT_BUDGET: u64 = 1 << 20;
 
 /// The fields of `struct rs_context` other than the print buffer, the locals and the
 /// frames (busy flag, error, action counts, registers, constants, RS_MAX_ARGS arguments,
-/// the print buffer's `struct rs_buf`, the nesting count, the 40-byte error text, the
+/// the print buffer's `struct rs_buf`, the nesting count, the 48-byte error text, the
 /// `@entry` save pointer), rounded up; RS_MAX_ARGS is at most 6 registers and 32 `@entry`
 /// values (sema/mod.rs), or a tracepoint's arguments.
 const CONTEXT_FIXED: u64 = 640;
