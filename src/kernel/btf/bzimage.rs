@@ -106,8 +106,11 @@ pub(super) fn decoder<'a>(
         return Ok(Some(Box::new(liblzma::read::XzDecoder::new(data))));
     }
     if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let zstd = ruzstd::decoding::StreamingDecoder::new(data)
-            .map_err(|e| unexpected(path, &format!("its zstd data: {e}")))?;
+        // One frame: the kernel's payload ends with the decompressed size (4 bytes), which
+        // is no frame.
+        let zstd = zstd::stream::read::Decoder::with_buffer(data)
+            .map_err(|e| unexpected(path, &format!("its zstd data: {e}")))?
+            .single_frame();
         return Ok(Some(Box::new(zstd)));
     }
     Ok(None)
