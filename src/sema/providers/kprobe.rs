@@ -125,24 +125,40 @@ impl Family for Kprobe {
     }
 }
 
-/// `kprobe.function("SYMBOL")` and `kprobe.function("SYMBOL").return`.
+/// `kprobe.function("SYMBOL")[.call|.return]` and
+/// `kprobe.module("NAME").function("SYMBOL")[.call|.return]` (stap's "dwarfless" probes:
+/// no wildcards, as in stap, whose man page says they would not register).
 pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
-    let f = comps
-        .get(1)
+    // `kprobe.module("NAME")`: the kernel finds the module's symbol as `NAME:SYMBOL`.
+    let (module, rest) = match comps.get(1) {
+        Some(c) if c.name == "module" => match &c.arg {
+            Some(Literal::Str(m))
+                if !m.is_empty()
+                    && m.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') =>
+            {
+                (Some(m.as_str()), &comps[2..])
+            }
+            _ => return Err(bad_arg(c, "a module name of letters, digits, `_` and `-`")),
+        },
+        _ => (None, &comps[1..]),
+    };
+    let f = rest
+        .first()
         .filter(|c| c.name == "function")
         .ok_or_else(|| {
             no_match(
-                comps.get(1).unwrap_or(&comps[0]),
-                "expected kprobe.function(\"SYMBOL\")",
+                rest.first().unwrap_or(&comps[0]),
+                "expected kprobe.function(\"SYMBOL\") or kprobe.module(\"NAME\").function(\"SYMBOL\")",
             )
         })?;
     let Some(Literal::Str(symbol)) = &f.arg else {
         return Err(bad_arg(f, "a kernel symbol name string"));
     };
-    if symbol.contains('*') || symbol.is_empty() {
+    if symbol.contains(['*', '?']) || symbol.is_empty() {
         return Err(bad_arg(
             f,
-            "one symbol name (wildcards need the symbol table, not supported yet)",
+            "one symbol name (kprobe probes take no wildcards, as in stap; kernel.function does)",
         ));
     }
     // Kernel symbols are C names, possibly with a compiler suffix (`.isra.0`, `.cold`).
@@ -155,13 +171,21 @@ pub(super) fn resolve(comps: &[Component]) -> Result<ProbeKind, Diagnostic> {
             "a kernel symbol name (letters, digits, `_` and `.`)",
         ));
     }
-    let ret = match comps.get(2) {
-        Some(c) if c.name == "return" => {
-            no_more(comps, 3)?;
-            true
+    let used = comps.len() - rest.len() + 1;
+    let ret = match comps.get(used) {
+        Some(c) if c.name == "return" || c.name == "call" => {
+            no_more(comps, used + 1)?;
+            c.name == "return"
         }
-        Some(c) => return Err(no_match(c, "expected `.return` or nothing")),
+        Some(c) => return Err(no_match(c, "expected `.call`, `.return` or nothing")),
         None => false,
     };
-    Ok(ProbeKind::Kprobe(Kprobe::new(symbol.clone(), ret)))
+    let symbol = match module {
+        Some(m) => format!("{m}:{symbol}"),
+        None => symbol.clone(),
+    };
+    Ok(ProbeKind::Kprobe(Kprobe {
+        module: module.map(str::to_string),
+        ..Kprobe::new(symbol, ret)
+    }))
 }
