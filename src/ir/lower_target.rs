@@ -120,7 +120,6 @@ impl Lowerer<'_> {
     /// `$$parms`, `$$return`: `name=0x%x` for each, space-separated, into a string; with
     /// the suffix (`$$parms$`), `name=` and the value pretty-printed.
     pub(super) fn target_list(&mut self, vars: &[ListedVar], span: Span) -> Value {
-        let dst = self.temp(TempKind::String);
         let mut items = Vec::new();
         for (i, var) in vars.iter().enumerate() {
             let value = match var.source {
@@ -143,11 +142,7 @@ impl Lowerer<'_> {
                 }
             }
         }
-        self.push(Op::Print {
-            sink: Sink::String(dst),
-            items,
-        });
-        Value::Place(Place::Temp(dst))
+        self.printed(items)
     }
 
     /// `$x$`, `$x$$`: the value as stap pretty-prints it, into a string.
@@ -159,8 +154,13 @@ impl Lowerer<'_> {
         name: &str,
         span: Span,
     ) -> Value {
-        let dst = self.temp(TempKind::String);
         let items = self.pretty_items(base, layout, path, name, span);
+        self.printed(items)
+    }
+
+    /// `items` printed into a string temporary.
+    fn printed(&mut self, items: Vec<PrintItem>) -> Value {
+        let dst = self.temp(TempKind::String);
         self.push(Op::Print {
             sink: Sink::String(dst),
             items,
